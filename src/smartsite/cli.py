@@ -1,0 +1,230 @@
+"""`smartsite` — one command for the demo, the server and the operator's tasks.
+
+    smartsite demo       a live simulated Shanghai on the embedded SQLite database
+    smartsite serve      the web server against the configured database (PostgreSQL)
+    smartsite migrate    create or upgrade the database schema
+    smartsite seed       load reference data and a simulated city into the database
+    smartsite manage …   any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+DEMO_SEED = 20231001
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsite.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
+    """Load reference data and, if the database has no projects yet, a simulated city.
+
+    Returns True if a city was generated, False if existing data was kept.
+    """
+    from smartsite.core import reference
+    from smartsite.core.models import Project
+    from smartsite.simulator import city
+
+    reference.load_all()
+    if Project.objects.exists():
+        return False
+    started = time.monotonic()
+    report = city.build_city(seed=seed, scale=scale)
+    if not quiet:
+        print(f"已生成模拟城市（seed={seed}, scale={scale}）：{report.summary()}，"
+              f"用时 {time.monotonic() - started:.1f} 秒")
+    return True
+
+
+def _print_logins(url: str) -> None:
+    from smartsite.simulator.city import DEMO_PASSWORD, demo_logins
+
+    print()
+    print(f"  智慧工地 smartsite 已启动：{url}")
+    print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for label, username in demo_logins():
+        print(f"    {label:<24} {username}")
+    print("  按 Ctrl-C 停止。")
+    print(flush=True)
+
+
+class Supervisor:
+    """Start child processes, stop them all on Ctrl-C / SIGTERM or when one dies."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str]) -> None:
+        self.children.append((name, subprocess.Popen(argv, start_new_session=True)))
+
+    def stop(self, *_args) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
+        code = 0
+        try:
+            while not self.stopping:
+                for name, proc in self.children:
+                    if proc.poll() is not None:
+                        print(f"{name} 已退出（{proc.returncode}），正在停止其他进程", file=sys.stderr)
+                        code = proc.returncode or 1
+                        self.stopping = True
+                time.sleep(0.2)
+        finally:
+            self.terminate()
+        return code
+
+    def terminate(self, timeout: float = 10) -> None:
+        for _, proc in self.children:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for _, proc in self.children:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _web_argv(host: str, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "smartsite.wsgi:application",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+            "--access-logfile", "-", "--graceful-timeout", "5", "--log-level", "warning"]
+
+
+def cmd_demo(args) -> int:
+    if os.environ.get("SMARTSITE_DATABASE_URL"):
+        print("提示：smartsite demo 使用内置 SQLite；已忽略 SMARTSITE_DATABASE_URL", file=sys.stderr)
+        os.environ.pop("SMARTSITE_DATABASE_URL")
+    if args.data_dir:
+        os.environ["SMARTSITE_DATA_DIR"] = args.data_dir
+    _setup_django()
+    from django.conf import settings
+
+    print(f"数据目录：{settings.DATA_DIR}")
+    _migrate()
+    if not _seed(args.seed, args.scale):
+        print("沿用已有数据（删除数据目录可重新生成）")
+    sup = Supervisor()
+    sup.start("web", _web_argv(args.host, args.port, args.workers))
+    if not _wait_for_port(args.host, args.port, 30):
+        sup.terminate()
+        print(f"Web 服务未能在 {args.host}:{args.port} 启动（端口被占用？）", file=sys.stderr)
+        return 1
+    _print_logins(f"http://{args.host}:{args.port}/")
+    return sup.run()
+
+
+def _wait_for_port(host: str, port: int, seconds: float) -> bool:
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def cmd_serve(args) -> int:
+    _setup_django()
+    if args.migrate:
+        _migrate(verbosity=1)
+    sup = Supervisor()
+    sup.start("web", _web_argv(args.host, args.port, args.workers))
+    print(f"smartsite serving on http://{args.host}:{args.port}/", flush=True)
+    return sup.run()
+
+
+def cmd_migrate(args) -> int:
+    _setup_django()
+    _migrate(verbosity=1)
+    from smartsite.core import reference
+
+    print(reference.load_all())
+    return 0
+
+
+def cmd_seed(args) -> int:
+    _setup_django()
+    _migrate()
+    if not _seed(args.seed, args.scale):
+        print("数据库中已有项目，未生成模拟城市", file=sys.stderr)
+    return 0
+
+
+def cmd_manage(args) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["smartsite manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smartsite", description="智慧工地监管平台 smartsite — Shanghai smart-site supervision")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def web_options(p, port_default=8000):
+        p.add_argument("--host", default=os.environ.get("SMARTSITE_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int,
+                       default=int(os.environ.get("SMARTSITE_PORT", port_default)))
+        p.add_argument("--workers", type=int, default=2, help="web worker processes")
+
+    p = sub.add_parser("demo", help="run a live simulated city on SQLite (URL and logins printed)")
+    web_options(p)
+    p.add_argument("--data-dir", help="where the database lives (default ./var, or SMARTSITE_DATA_DIR)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help="simulator seed (same seed, same city)")
+    p.add_argument("--scale", choices=["demo", "city"], default="demo",
+                   help="demo: ~300 projects; city: ~5,000 projects")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="run the web server against SMARTSITE_DATABASE_URL")
+    web_options(p)
+    p.add_argument("--migrate", action="store_true", help="migrate the database first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create/upgrade the schema and load reference data")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed", help="generate a simulated city into an empty database")
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--scale", choices=["demo", "city"], default="demo")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

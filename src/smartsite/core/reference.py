@@ -1,0 +1,76 @@
+"""Reference data every deployment has: Shanghai's regions, the supervising agencies and the
+project posts. Loaded idempotently (re-running updates names, creates what is missing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from importlib import resources
+
+from django.db import transaction
+
+from smartsite.core.choices import AgencyKind, RegionLevel
+from smartsite.core.models import Agency, Post, Region
+
+
+def _data(name: str) -> str:
+    return resources.files("smartsite.core").joinpath("data", name).read_text("utf-8")
+
+
+def squad_name(street: Region) -> str:
+    """The 城管执法中队 of a street or town, as Shanghai names them."""
+    return f"{street.parent.name}城管执法局{street.name}中队"
+
+
+@transaction.atomic
+def load_regions() -> int:
+    rows = list(csv.DictReader(io.StringIO(_data("regions.csv"))))
+    by_code: dict[str, Region] = {r.code: r for r in Region.objects.all()}
+    order = {RegionLevel.CITY: 0, RegionLevel.DISTRICT: 1, RegionLevel.STREET: 2}
+    for row in sorted(rows, key=lambda r: order[r["level"]]):
+        parent = by_code.get(row["parent_code"]) if row["parent_code"] else None
+        region = by_code.get(row["code"])
+        if region is None:
+            region = Region.objects.create(code=row["code"], name=row["name"],
+                                           level=row["level"], parent=parent)
+            by_code[region.code] = region
+        elif (region.name, region.parent_id) != (row["name"], parent.pk if parent else None):
+            region.name, region.parent = row["name"], parent
+            region.save()
+    return len(rows)
+
+
+@transaction.atomic
+def load_agencies() -> int:
+    wanted = []
+    for region in Region.objects.select_related("parent"):
+        if region.level == RegionLevel.CITY:
+            wanted.append(("上海市住房和城乡建设管理委员会", AgencyKind.CITY_COMMISSION, region))
+        elif region.level == RegionLevel.DISTRICT:
+            wanted.append((f"{region.name}建设和管理委员会", AgencyKind.DISTRICT_COMMISSION, region))
+            wanted.append((f"{region.name}建设工程安全质量监督站", AgencyKind.SUPERVISION_STATION,
+                           region))
+        else:
+            wanted.append((squad_name(region), AgencyKind.ENFORCEMENT_SQUAD, region))
+    existing = set(Agency.objects.values_list("name", flat=True))
+    Agency.objects.bulk_create([Agency(name=n, kind=k, region=r) for n, k, r in wanted
+                                if n not in existing])
+    return len(wanted)
+
+
+@transaction.atomic
+def load_posts() -> int:
+    rows = json.loads(resources.files("smartsite.core").joinpath("fixtures", "posts.json")
+                      .read_text("utf-8"))
+    for row in rows:
+        Post.objects.update_or_create(code=row["code"], defaults=row)
+    return len(rows)
+
+
+def load_all() -> dict[str, int]:
+    return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts()}
+
+
+def district_shapes_geojson() -> str:
+    return _data("shanghai_districts.geojson")

@@ -1,0 +1,59 @@
+/* Offline maps: district boundaries (WGS-84 GeoJSON served by us) drawn with ECharts. */
+(function () {
+  "use strict";
+  function loadDistricts(url) {
+    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); });
+  }
+  function overview(el) {
+    var statuses = JSON.parse(el.dataset.statuses || "[]");
+    Promise.all([loadDistricts(el.dataset.districts),
+                 fetch(el.dataset.points, {credentials: "same-origin"}).then(function (r) { return r.json(); })])
+      .then(function (res) {
+        echarts.registerMap("shanghai", res[0]);
+        var chart = echarts.init(el);
+        var series = statuses.map(function (s) {
+          return {
+            name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: 6,
+            itemStyle: {color: s[2]},
+            data: res[1].points.filter(function (p) { return p[4] === s[0]; })
+              .map(function (p) { return {name: p[3], value: [p[0], p[1]], id: p[2]}; })
+          };
+        });
+        chart.setOption({
+          tooltip: {trigger: "item", formatter: function (p) { return p.seriesType === "scatter" ? p.name + "（" + p.seriesName + "）" : p.name; }},
+          legend: {top: 0, left: 0},
+          geo: {map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
+                itemStyle: {areaColor: "#eef2ff", borderColor: "#94a3b8"}, emphasis: {itemStyle: {areaColor: "#dbeafe"}}},
+          series: series
+        });
+        chart.on("click", function (p) { if (p.data && p.data.id) { window.location = "/projects/" + p.data.id + "/"; } });
+        window.addEventListener("resize", function () { chart.resize(); });
+        el.dataset.ready = String(res[1].points.length);
+      });
+  }
+  function fence(el) {
+    var shape = JSON.parse(document.getElementById("fence-data").textContent);
+    loadDistricts(el.dataset.districts).then(function (districts) {
+      var features = districts.features.concat([{type: "Feature", properties: {name: "电子围栏"}, geometry: shape}]);
+      echarts.registerMap("fence", {type: "FeatureCollection", features: features});
+      var ring = shape.type === "Polygon" ? shape.coordinates[0] : shape.coordinates[0][0];
+      var xs = ring.map(function (c) { return c[0]; }), ys = ring.map(function (c) { return c[1]; });
+      var cx = (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2, cy = (Math.min.apply(null, ys) + Math.max.apply(null, ys)) / 2;
+      var span = Math.max(Math.max.apply(null, xs) - Math.min.apply(null, xs), Math.max.apply(null, ys) - Math.min.apply(null, ys), 0.001);
+      var chart = echarts.init(el);
+      chart.setOption({
+        tooltip: {},
+        geo: {map: "fence", roam: true, center: [cx, cy], zoom: Math.min(400, 0.25 / span), aspectScale: 0.86,
+              itemStyle: {areaColor: "#f1f5f9", borderColor: "#94a3b8"},
+              regions: [{name: "电子围栏", itemStyle: {areaColor: "rgba(29,78,216,.35)", borderColor: "#1d4ed8", borderWidth: 2}}]},
+        series: []
+      });
+      window.addEventListener("resize", function () { chart.resize(); });
+      el.dataset.ready = "1";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var m = document.getElementById("map"); if (m) { overview(m); }
+    var f = document.getElementById("fence"); if (f) { fence(f); }
+  });
+})();

@@ -1,0 +1,132 @@
+"""Shared fixtures: the reference data and a small cast of users (style.md §5 "Tests").
+
+The cast: a city regulator, a 静安区 district regulator, a 陆家嘴街道 squad officer (浦东新区),
+contractor A (施工单位 of project A in 静安区), contractor B (施工单位 of project B in
+陆家嘴街道, 浦东新区), a project manager of project A, and a user with no role.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from smartsite.core.validators import make_resident_id, make_uscc
+
+PASSWORD = "Correct-Horse-9"
+
+
+@dataclass
+class Cast:
+    city: object
+    district: object  # 静安区 regulator
+    street: object  # 陆家嘴街道 squad officer (浦东新区)
+    contractor_a: object
+    contractor_b: object
+    manager_a: object  # project role on A (施工单位, 项目经理)
+    nobody: object
+    project_a: object
+    project_b: object
+    enterprise_a: object
+    enterprise_b: object
+    owner: object
+    person_a: object
+    person_b: object
+    jingan: object
+    pudong: object
+    lujiazui: object
+
+    def users(self):
+        return {"city": self.city, "district": self.district, "street": self.street,
+                "contractor_a": self.contractor_a, "contractor_b": self.contractor_b,
+                "manager_a": self.manager_a, "nobody": self.nobody}
+
+
+@pytest.fixture
+def reference(db):
+    from smartsite.core import reference
+
+    reference.load_all()
+
+
+def _user(username, **extra):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username, password=PASSWORD, **extra)
+    return user
+
+
+@pytest.fixture
+def cast(reference) -> Cast:
+    from smartsite.core import models as m
+    from smartsite.core.choices import AgencyKind, PartyRole, ProjectKind, RoleKind
+
+    rng = random.Random(7)
+    region = m.Region.objects.get
+    jingan, pudong = region(name="静安区"), region(name="浦东新区")
+    jingan_street = m.Region.objects.filter(parent=jingan).first()
+    lujiazui = region(name="陆家嘴街道", parent=pudong)
+
+    def enterprise(name):
+        return m.Enterprise.objects.create(uscc=make_uscc(rng), name=name)
+
+    ent_a, ent_b, owner = enterprise("甲建设集团有限公司"), enterprise("乙建工有限公司"), \
+        enterprise("丙置业有限公司")
+    sup = enterprise("丁监理咨询有限公司")
+    project_a = m.Project.objects.create(
+        permit_no="2301JA0001", name="静安甲项目", address="静安区某路1号",
+        kind=ProjectKind.BUILDING, district=jingan, street=jingan_street,
+        start_date=datetime.date(2025, 3, 1))
+    project_b = m.Project.objects.create(
+        permit_no="2301PD0002", name="陆家嘴乙项目", address="浦东新区某路2号",
+        kind=ProjectKind.MUNICIPAL, district=pudong, street=lujiazui,
+        start_date=datetime.date(2025, 5, 1))
+    for project, contractor in ((project_a, ent_a), (project_b, ent_b)):
+        m.ProjectParty.objects.create(project=project, role=PartyRole.CONTRACTOR,
+                                      enterprise=contractor)
+        m.ProjectParty.objects.create(project=project, role=PartyRole.OWNER, enterprise=owner)
+        m.ProjectParty.objects.create(project=project, role=PartyRole.SUPERVISOR, enterprise=sup)
+    pm = m.Post.objects.get(code="project_manager")
+    person_a = m.Person.objects.create(resident_id=make_resident_id(rng), name="张三",
+                                       employer=ent_a)
+    person_b = m.Person.objects.create(resident_id=make_resident_id(rng), name="李四",
+                                       employer=ent_b)
+    m.PostAssignment.objects.create(project=project_a, person=person_a, post=pm,
+                                    start_date=datetime.date(2025, 3, 1))
+    m.PostAssignment.objects.create(project=project_b, person=person_b, post=pm,
+                                    start_date=datetime.date(2025, 5, 1))
+
+    def role(user, **spec):
+        m.Role.objects.create(user=user, **spec)
+        return user
+
+    agency = m.Agency.objects.get
+    return Cast(
+        city=role(_user("city", first_name="市住建委"), kind=RoleKind.CITY,
+                  agency=agency(kind=AgencyKind.CITY_COMMISSION)),
+        district=role(_user("jingan"), kind=RoleKind.DISTRICT,
+                      agency=agency(kind=AgencyKind.SUPERVISION_STATION, region=jingan)),
+        street=role(_user("lujiazui"), kind=RoleKind.STREET,
+                    agency=agency(kind=AgencyKind.ENFORCEMENT_SQUAD, region=lujiazui)),
+        contractor_a=role(_user("contractor_a"), kind=RoleKind.ENTERPRISE, enterprise=ent_a),
+        contractor_b=role(_user("contractor_b"), kind=RoleKind.ENTERPRISE, enterprise=ent_b),
+        manager_a=role(_user("manager_a"), kind=RoleKind.PROJECT, project=project_a,
+                       enterprise=ent_a, party_role=PartyRole.CONTRACTOR, post=pm),
+        nobody=_user("nobody"),
+        project_a=project_a, project_b=project_b, enterprise_a=ent_a, enterprise_b=ent_b,
+        owner=owner, person_a=person_a, person_b=person_b,
+        jingan=jingan, pudong=pudong, lujiazui=lujiazui,
+    )
+
+
+@pytest.fixture
+def login(client):
+    """Log `client` in as a user of the cast: `login(cast.district)`."""
+
+    def _login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return _login
