@@ -19,8 +19,6 @@ def navigation(request):
     ]
     if grant.is_regulator or grant.sees_all:
         items.append(("core:region_list", "区划"))
-    if permissions.can_edit_registry(user):
-        items.append(("core:import", "导入"))
     if grant.sees_all or grant.district_ids:
         items.append(("core:audit_list", "审计"))
     if permissions.is_city_admin(user):
