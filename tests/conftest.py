@@ -45,6 +45,12 @@ class Cast:
 
 
 @pytest.fixture
+def password() -> str:
+    """The password of every user in the cast."""
+    return PASSWORD
+
+
+@pytest.fixture
 def reference(db):
     from smartsite.core import reference
 

@@ -427,7 +427,8 @@ class Role(models.Model):
         errors = {}
         for field in self.REQUIRED.get(self.kind, ()):
             if not getattr(self, field if field == "party_role" else f"{field}_id"):
-                errors[field] = f"“{self.get_kind_display()}”角色必须指定{self._meta.get_field(field).verbose_name}"
+                label = self._meta.get_field(field).verbose_name
+                errors[field] = f"“{self.get_kind_display()}”角色必须指定{label}"
         level = self.AGENCY_LEVEL.get(self.kind)
         if level and self.agency_id and self.agency.region.level != level:
             errors["agency"] = f"机构“{self.agency}”的辖区不是{RegionLevel(level).label}级"
