@@ -50,8 +50,27 @@ def password() -> str:
     return PASSWORD
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the reference data once per test database; tests roll back on top of it."""
+    from smartsite.core import reference
+
+    with django_db_blocker.unblock():
+        reference.load_all()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 at production strength costs ~0.3 s a user; the cast has seven.
+    `test_passwords_are_stored_with_the_production_hasher` checks the real setting."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 *settings.PASSWORD_HASHERS]
+
+
 @pytest.fixture
 def reference(db):
+    """The reference data (idempotent: cheap when the session already loaded it, needed
+    again after a transactional test has flushed the tables)."""
     from smartsite.core import reference
 
     reference.load_all()

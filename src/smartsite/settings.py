@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "smartsite.core",
+    "smartsite.exchange",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("smartsite.api")),
+    path("import/", include("smartsite.exchange.urls")),
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
     path("", include("smartsite.core.urls")),
 ]

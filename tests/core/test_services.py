@@ -138,3 +138,20 @@ def test_deleting_a_referenced_enterprise_explains_why(cast):
         services.delete(cast.enterprise_a, actor=cast.city)
     assert "引用" in exc.value.messages[0]
     assert m.Enterprise.objects.filter(pk=cast.enterprise_a.pk).exists()
+
+
+def test_passwords_are_stored_with_the_production_hasher(cast, settings):
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # undo the tests' fast hasher
+    user = services.create_user("new_officer", actor=cast.city, password="Harbour-Lights-42")
+    user.refresh_from_db()
+    assert user.password.startswith(("pbkdf2_sha256$", "argon2$", "scrypt$"))
+    assert "Harbour-Lights-42" not in user.password
+    assert user.check_password("Harbour-Lights-42")
+
+
+def test_a_weak_password_is_refused_and_no_user_is_created(cast):
+    with pytest.raises(ValidationError):
+        services.create_user("weak", actor=cast.city, password="123456")
+    assert not services.User.objects.filter(username="weak").exists()

@@ -21,6 +21,8 @@ def navigation(request):
         items.append(("core:region_list", "区划"))
     if grant.sees_all or grant.district_ids:
         items.append(("core:audit_list", "审计"))
+    if permissions.can_edit_registry(user):
+        items.append(("exchange:import", "导入"))
     if permissions.is_city_admin(user):
         items.append(("core:user_list", "用户"))
     roles = [str(r) for r in user.roles.select_related("agency", "project", "enterprise")]

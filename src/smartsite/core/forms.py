@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from smartsite.core import models as m
 from smartsite.core.choices import PartyRole, RegionLevel, RoleKind
@@ -165,6 +166,16 @@ class RoleForm(forms.ModelForm):
             if self.instance.enterprise is None:
                 self.add_error("enterprise_uscc", f"未找到统一社会信用代码为 {uscc} 的企业")
         return cleaned
+
+    # The model names its errors after `project` and `enterprise`; this form asks for them
+    # by 报建编号 and 信用代码, so the messages go next to those inputs.
+    FIELD_FOR_MODEL_ERROR = {"project": "project_permit_no", "enterprise": "enterprise_uscc"}
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError({self.FIELD_FOR_MODEL_ERROR.get(field, field): messages
+                                      for field, messages in errors.error_dict.items()})
+        super()._update_errors(errors)
 
 
 class TokenForm(forms.Form):

@@ -1,0 +1,7 @@
+"""A simulated Shanghai that drives every scenario through the platform's real interfaces.
+
+`city.build_city(seed=…, scale=…)` writes the base city — enterprises, projects with their
+parties and geofences, people on key posts, planted anomalies and demo logins — the same
+for the same seed. Scenarios (dust, pits, attendance) add their devices and data on top,
+drawing from their own stream `city.rng_for(seed, "<scenario>")` so they never shift it.
+"""
