@@ -57,12 +57,6 @@ class Api:
             page += 1
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast's seven logins hash passwords; PBKDF2 made this module take minutes."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def key_for(user) -> str:
     _, raw = services.issue_token(user, actor=user, name="pytest")
     return raw
