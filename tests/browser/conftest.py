@@ -32,25 +32,42 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN",
-                                  viewport={"width": 1366, "height": 900})
+def _open(browser, live_server, **options):
+    """A page that records script errors and failed requests; the test fails on any."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", **options)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    page.on("console", lambda msg: msg.type == "error" and "Failed to load resource" not in msg.text
+            and problems.append(f"console: {msg.text}"))
+    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+
+    def check(response):
+        # A page may answer a bad form with 4xx; a missing script, style or JSON never may.
+        subresource = response.request.resource_type != "document"
+        if response.status >= 500 or (subresource and response.status >= 400):
+            problems.append(f"{response.status}: {response.url}")
+
+    page.on("response", check)
+    return context, page, problems
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context, page, problems = _open(browser, live_server, viewport={"width": 1366, "height": 900})
     yield page
     context.close()
+    assert not problems, problems
 
 
 @pytest.fixture
 def phone(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN",
-                                  viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page, problems = _open(browser, live_server, viewport={"width": 390, "height": 844},
+                                    is_mobile=True, has_touch=True, device_scale_factor=2)
     yield page
     context.close()
+    assert not problems, problems
 
 
 @pytest.fixture
