@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters as df
+from django import forms
 from django.db.models import Q
 
 from smartsite.core import models as m
@@ -57,7 +58,8 @@ class ProjectFilterSet(SearchFilterSet):
     street = df.ModelChoiceFilter(queryset=streets(), label="街镇")
     status = df.ChoiceFilter(choices=ProjectStatus.choices, label="状态")
     kind = df.ChoiceFilter(choices=ProjectKind.choices, label="工程类型")
-    has_pit = df.BooleanFilter(label="含基坑")
+    has_pit = df.BooleanFilter(label="含基坑", widget=forms.Select(
+        choices=[("", "全部"), ("true", "是"), ("false", "否")]))
     enterprise = df.CharFilter(method="by_enterprise", label="参建单位（名称或信用代码）")
     started_after = df.DateFilter(field_name="start_date", lookup_expr="gte", label="开工不早于")
     started_before = df.DateFilter(field_name="start_date", lookup_expr="lte", label="开工不晚于")

@@ -7,9 +7,11 @@ pagination, HTMX partial refresh and .xlsx export for free.
 
 from __future__ import annotations
 
+import datetime
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -53,7 +55,18 @@ class Column:
         value = self.value(obj)
         if isinstance(value, bool):
             return "是" if value else "否"
+        if isinstance(value, int | float | Decimal):
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
         return "" if value is None else str(value)
+
+    def cell(self, obj) -> Any:
+        """The value for a spreadsheet cell: numbers and dates stay typed."""
+        value = self.value(obj)
+        if isinstance(value, int | float | Decimal | datetime.date) and not isinstance(value, bool):
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                return timezone.localtime(value).replace(tzinfo=None)
+            return value
+        return self.text(obj)
 
     def html(self, obj) -> str:
         text = self.text(obj)
@@ -74,7 +87,7 @@ def export_xlsx(rows, columns: list[Column], title: str) -> HttpResponse:
     ws = wb.create_sheet(title[:31])
     ws.append([c.header for c in columns])
     for obj in rows:
-        ws.append([c.text(obj) for c in columns])
+        ws.append([c.cell(obj) for c in columns])
     buf = io.BytesIO()
     wb.save(buf)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

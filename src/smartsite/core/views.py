@@ -43,6 +43,7 @@ def home(request):
         "total": sum(counts.values()),
         "by_district": by_district,
         "statuses": [(s.value, s.label, ProjectStatus.colour(s.value)) for s in ProjectStatus],
+        "sees_all": grant_for(request.user).sees_all,
     })
 
 

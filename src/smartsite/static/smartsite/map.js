@@ -4,6 +4,26 @@
   function loadDistricts(url) {
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); });
   }
+  function extent(coords) {  // [[x0, y0], [x1, y1]] of any nesting of [lon, lat] pairs
+    var box = [[Infinity, Infinity], [-Infinity, -Infinity]];
+    (function walk(c) {
+      if (typeof c[0] === "number") {
+        box[0][0] = Math.min(box[0][0], c[0]); box[0][1] = Math.min(box[0][1], c[1]);
+        box[1][0] = Math.max(box[1][0], c[0]); box[1][1] = Math.max(box[1][1], c[1]);
+      } else { c.forEach(walk); }
+    })(coords);
+    return box;
+  }
+  // A user who sees part of the city (a district, a street, a company's sites) gets the map
+  // framed on their projects, with a margin; the city sees all of Shanghai.
+  function fitTo(points, districts) {
+    if (!points.length) { return {}; }
+    var all = extent(districts.features.map(function (f) { return f.geometry.coordinates; }));
+    var box = extent(points.map(function (p) { return [p[0], p[1]]; }));
+    var w = Math.max(box[1][0] - box[0][0], 0.04), h = Math.max(box[1][1] - box[0][1], 0.04);
+    var zoom = 0.8 * Math.min((all[1][0] - all[0][0]) / w, (all[1][1] - all[0][1]) / h);
+    return {center: [(box[0][0] + box[1][0]) / 2, (box[0][1] + box[1][1]) / 2], zoom: Math.max(1, zoom)};
+  }
   function overview(el) {
     var statuses = JSON.parse(el.dataset.statuses || "[]");
     Promise.all([loadDistricts(el.dataset.districts),
@@ -13,7 +33,7 @@
         var chart = echarts.init(el);
         var series = statuses.map(function (s) {
           return {
-            name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: 6,
+            name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: 8,
             itemStyle: {color: s[2]},
             data: res[1].points.filter(function (p) { return p[4] === s[0]; })
               .map(function (p) { return {name: p[3], value: [p[0], p[1]], id: p[2]}; })
@@ -22,13 +42,15 @@
         chart.setOption({
           tooltip: {trigger: "item", formatter: function (p) { return p.seriesType === "scatter" ? p.name + "（" + p.seriesName + "）" : p.name; }},
           legend: {top: 0, left: 0},
-          geo: {map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
+          geo: Object.assign({map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
                 itemStyle: {areaColor: "#eef2ff", borderColor: "#94a3b8"}, emphasis: {itemStyle: {areaColor: "#dbeafe"}}},
+                el.dataset.fit ? fitTo(res[1].points, res[0]) : {}),
           series: series
         });
         chart.on("click", function (p) { if (p.data && p.data.id) { window.location = "/projects/" + p.data.id + "/"; } });
         window.addEventListener("resize", function () { chart.resize(); });
-        el.dataset.ready = String(res[1].points.length);
+        // "ready" once drawn (after the entry animation), so screenshots show the points.
+        chart.on("finished", function () { el.dataset.ready = String(res[1].points.length); });
       });
   }
   function fence(el) {
@@ -49,7 +71,7 @@
         series: []
       });
       window.addEventListener("resize", function () { chart.resize(); });
-      el.dataset.ready = "1";
+      chart.on("finished", function () { el.dataset.ready = "1"; });
     });
   }
   document.addEventListener("DOMContentLoaded", function () {

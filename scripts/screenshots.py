@@ -1,0 +1,78 @@
+"""Walk a running demo as every demo login and save screenshots (headless Debian Chromium).
+
+    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000/ [out_dir]
+
+For each login: the home map, the project list, the first project's detail, the people list
+and the enterprise list. Prints each page's HTTP status and load time and any script error or
+failed request, and exits non-zero if there was one. The README's screenshots come from here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsite.settings")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = [("home", "/"), ("projects", "/projects/"), ("people", "/people/"),
+         ("enterprises", "/enterprises/")]
+
+
+def demo_usernames() -> list[tuple[str, str]]:
+    import django
+
+    django.setup()
+    from smartsite.simulator.city import DEMO_PASSWORD, demo_logins
+
+    return [(username, DEMO_PASSWORD) for _, username in demo_logins()]
+
+
+def main(base: str, out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    logins = demo_usernames()  # before Playwright starts its event loop in this thread
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for username, password in logins:
+            context = browser.new_context(base_url=base, locale="zh-CN",
+                                          viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            page.on("pageerror", lambda exc, u=username: problems.append(f"{u}: {exc}"))
+            page.on("requestfailed", lambda r, u=username: problems.append(f"{u}: failed {r.url}"))
+            page.goto("/login/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", password)
+            page.click("button.primary")
+            page.wait_for_url("**/")
+            pages = list(PAGES)
+            first = None
+            for name, path in pages:
+                started = time.monotonic()
+                response = page.goto(path)
+                page.wait_for_load_state("networkidle")
+                took = time.monotonic() - started
+                print(f"{username:<18} {path:<22} {response.status} {took * 1000:6.0f} ms")
+                if response.status >= 400:
+                    problems.append(f"{username}: {path} → {response.status}")
+                page.screenshot(path=str(out / f"{username}-{name}.png"), full_page=name != "home")
+                if name == "projects" and first is None:
+                    link = page.locator("#results tbody tr a").first
+                    if link.count():
+                        first = link.get_attribute("href")
+                        pages.append(("project", first))
+            context.close()
+        browser.close()
+    for problem in problems:
+        print("PROBLEM", problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("artifacts/demo")
+    sys.exit(main(sys.argv[1], target))
