@@ -8,6 +8,7 @@ contractor A (施工单位 of project A in 静安区), contractor B (施工单�
 from __future__ import annotations
 
 import datetime
+import os
 import random
 from dataclasses import dataclass
 
@@ -155,3 +156,33 @@ def login(client):
         return client
 
     return _login
+
+
+def postgres_url() -> str:
+    return os.environ.get("SMARTSITE_TEST_POSTGRES_URL",
+                          "postgres://postgres@127.0.0.1:5432/smartsite")
+
+
+def require_service(name: str, reason: str):
+    """A missing service skips the test on a laptop and fails it in CI (CI=true)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is required in CI: {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh, empty PostgreSQL database for a test that runs its own processes; dropped after."""
+    psycopg = pytest.importorskip("psycopg")
+    base = postgres_url().rsplit("/", 1)[0]
+    name = f"smartsite_t{os.getpid()}_{random.randrange(10**6)}"
+    try:
+        admin = psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        require_service("PostgreSQL", str(exc).strip())
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

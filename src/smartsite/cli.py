@@ -32,6 +32,13 @@ def _migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
+def _collectstatic() -> None:
+    """Gather the static files (vendored ECharts, HTMX, map data) for WhiteNoise to serve."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
 def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     """Load reference data and, if the database has no projects yet, a simulated city.
 
@@ -58,10 +65,19 @@ def _print_logins(url: str) -> None:
     print()
     print(f"  智慧工地 smartsite 已启动：{url}")
     print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
-    for label, username in demo_logins():
-        print(f"    {label:<24} {username}")
+    logins = demo_logins()
+    width = max((_display_width(label) for label, _ in logins), default=0)
+    for label, username in logins:
+        print(f"    {label}{' ' * (width - _display_width(label))}  {username}")
     print("  按 Ctrl-C 停止。")
     print(flush=True)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of `text`: CJK characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 class Supervisor:
@@ -72,14 +88,16 @@ class Supervisor:
         self.stopping = False
 
     def start(self, name: str, argv: list[str]) -> None:
+        # From the first child on, Ctrl-C / SIGTERM mean "stop everything", never a traceback
+        # that would leave the children (in their own sessions) running.
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
         self.children.append((name, subprocess.Popen(argv, start_new_session=True)))
 
     def stop(self, *_args) -> None:
         self.stopping = True
 
     def run(self) -> int:
-        signal.signal(signal.SIGINT, self.stop)
-        signal.signal(signal.SIGTERM, self.stop)
         code = 0
         try:
             while not self.stopping:
@@ -121,8 +139,13 @@ def cmd_demo(args) -> int:
     _setup_django()
     from django.conf import settings
 
+    if not _port_free(args.host, args.port):
+        print(f"端口 {args.host}:{args.port} 已被占用：请先停止占用它的程序，或用 --port 指定其他端口",
+              file=sys.stderr)
+        return 2
     print(f"数据目录：{settings.DATA_DIR}")
     _migrate()
+    _collectstatic()
     if not _seed(args.seed, args.scale):
         print("沿用已有数据（删除数据目录可重新生成）")
     sup = Supervisor()
@@ -133,6 +156,18 @@ def cmd_demo(args) -> int:
         return 1
     _print_logins(f"http://{args.host}:{args.port}/")
     return sup.run()
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _wait_for_port(host: str, port: int, seconds: float) -> bool:
@@ -152,6 +187,7 @@ def cmd_serve(args) -> int:
     _setup_django()
     if args.migrate:
         _migrate(verbosity=1)
+    _collectstatic()
     sup = Supervisor()
     sup.start("web", _web_argv(args.host, args.port, args.workers))
     print(f"smartsite serving on http://{args.host}:{args.port}/", flush=True)

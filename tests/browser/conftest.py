@@ -41,7 +41,9 @@ def _open(browser, live_server, **options):
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     page.on("console", lambda msg: msg.type == "error" and "Failed to load resource" not in msg.text
             and problems.append(f"console: {msg.text}"))
-    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+    # Leaving a page aborts its pending fetches (net::ERR_ABORTED); anything else is a problem.
+    page.on("requestfailed", lambda req: "ERR_ABORTED" not in (req.failure or "")
+            and problems.append(f"request failed: {req.url} ({req.failure})"))
 
     def check(response):
         # A page may answer a bad form with 4xx; a missing script, style or JSON never may.

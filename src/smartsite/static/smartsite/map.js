@@ -31,6 +31,8 @@
       .then(function (res) {
         echarts.registerMap("shanghai", res[0]);
         var chart = echarts.init(el);
+        // "ready" once drawn (after the entry animation), so screenshots show the points.
+        chart.on("finished", function () { el.dataset.ready = String(res[1].points.length); });
         var series = statuses.map(function (s) {
           return {
             name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: 8,
@@ -49,8 +51,7 @@
         });
         chart.on("click", function (p) { if (p.data && p.data.id) { window.location = "/projects/" + p.data.id + "/"; } });
         window.addEventListener("resize", function () { chart.resize(); });
-        // "ready" once drawn (after the entry animation), so screenshots show the points.
-        chart.on("finished", function () { el.dataset.ready = String(res[1].points.length); });
+
       });
   }
   function fence(el) {
@@ -63,6 +64,7 @@
       var cx = (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2, cy = (Math.min.apply(null, ys) + Math.max.apply(null, ys)) / 2;
       var span = Math.max(Math.max.apply(null, xs) - Math.min.apply(null, xs), Math.max.apply(null, ys) - Math.min.apply(null, ys), 0.001);
       var chart = echarts.init(el);
+      chart.on("finished", function () { el.dataset.ready = "1"; });
       chart.setOption({
         tooltip: {},
         geo: {map: "fence", roam: true, center: [cx, cy], zoom: Math.min(400, 0.25 / span), aspectScale: 0.86,
@@ -71,7 +73,6 @@
         series: []
       });
       window.addEventListener("resize", function () { chart.resize(); });
-      chart.on("finished", function () { el.dataset.ready = "1"; });
     });
   }
   document.addEventListener("DOMContentLoaded", function () {

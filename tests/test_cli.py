@@ -1,0 +1,129 @@
+"""The `smartsite` command as an operator meets it: real processes, real sockets, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+SMARTSITE = [sys.executable, "-m", "smartsite.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Running:
+    """A `smartsite` child whose output is read line by line until a pattern shows up."""
+
+    def __init__(self, argv, env):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env=env, start_new_session=True)
+        self.lines: list[str] = []
+
+    def wait_for(self, pattern: str, seconds: float = 120) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                break
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(self.lines)}")
+
+    def interrupt(self, seconds: float = 20) -> int:
+        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            return self.proc.wait(seconds)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
+    env["SMARTSITE_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run([*SMARTSITE, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("demo", "serve", "migrate", "seed", "manage"):
+        assert command in out
+
+
+def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_path):
+    port = _free_port()
+    demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
+    try:
+        url = demo.wait_for(r"已启动：http://")
+        assert f"http://127.0.0.1:{port}/" in url
+        demo.wait_for(r"按 Ctrl-C 停止")
+        output = "".join(demo.lines)
+        assert "已生成模拟城市" in output
+        for username in ("city", "jingan", "pudong", "contractor", "pm", "chief", "monitor"):
+            assert re.search(rf"\s{username}\n", output), username
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10) as page:
+            assert page.status == 200 and "登录" in page.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/echarts/echarts.min.js",
+                                    timeout=10) as asset:
+            assert asset.status == 200
+    finally:
+        code = demo.interrupt()
+    assert code == 0
+    assert not _port_open(port), "the web server outlived Ctrl-C"
+    assert (tmp_path / "data" / "smartsite.sqlite3").exists()
+
+    again = Running([*SMARTSITE, "demo", "--port", str(port)], env)
+    try:
+        again.wait_for(r"已启动：http://")
+        assert "沿用已有数据" in "".join(again.lines)
+        assert "已生成模拟城市" not in "".join(again.lines)
+    finally:
+        assert again.interrupt() == 0
+
+
+def test_demo_reports_a_busy_port_and_exits(env):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([*SMARTSITE, "demo", "--port", str(port)], env=env,
+                                capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    assert "端口" in result.stderr
+
+
+def test_serve_runs_against_postgresql(env, pg_database):
+    port = _free_port()
+    env["SMARTSITE_DATABASE_URL"] = pg_database
+    server = Running([*SMARTSITE, "serve", "--migrate", "--port", str(port)], env)
+    try:
+        server.wait_for(r"serving on http://")
+        deadline = time.monotonic() + 30
+        while not _port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        assert server.interrupt() == 0
+    assert not _port_open(port)
