@@ -127,3 +127,16 @@ def test_serve_runs_against_postgresql(env, pg_database):
     finally:
         assert server.interrupt() == 0
     assert not _port_open(port)
+
+
+def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env):
+    port = _free_port()
+    demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
+    demo.wait_for(r"按 Ctrl-C 停止")
+    assert _port_open(port)
+    demo.proc.kill()  # no chance to clean up
+    demo.proc.wait(10)
+    deadline = time.monotonic() + 15
+    while _port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _port_open(port), "the web server outlived a kill -9 of smartsite demo"

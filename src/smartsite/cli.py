@@ -80,6 +80,17 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it if the supervisor dies, even by
+    kill -9, so no server outlives `smartsite demo`. A no-op where prctl is missing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Supervisor:
     """Start child processes, stop them all on Ctrl-C / SIGTERM or when one dies."""
 
@@ -92,7 +103,8 @@ class Supervisor:
         # that would leave the children (in their own sessions) running.
         signal.signal(signal.SIGINT, self.stop)
         signal.signal(signal.SIGTERM, self.stop)
-        self.children.append((name, subprocess.Popen(argv, start_new_session=True)))
+        self.children.append((name, subprocess.Popen(argv, start_new_session=True,
+                                                     preexec_fn=_die_with_parent)))
 
     def stop(self, *_args) -> None:
         self.stopping = True
