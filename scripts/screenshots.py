@@ -44,7 +44,8 @@ def main(base: str, out: Path) -> int:
                                           viewport={"width": 1366, "height": 900})
             page = context.new_page()
             page.on("pageerror", lambda exc, u=username: problems.append(f"{u}: {exc}"))
-            page.on("requestfailed", lambda r, u=username: problems.append(f"{u}: failed {r.url}"))
+            page.on("requestfailed", lambda r, u=username: "ERR_ABORTED" not in (r.failure or "")
+                    and problems.append(f"{u}: failed {r.url} ({r.failure})"))
             page.goto("/login/")
             page.fill("input[name=username]", username)
             page.fill("input[name=password]", password)
@@ -55,8 +56,11 @@ def main(base: str, out: Path) -> int:
             for name, path in pages:
                 started = time.monotonic()
                 response = page.goto(path)
-                page.wait_for_load_state("networkidle")
                 took = time.monotonic() - started
+                page.wait_for_load_state("networkidle")
+                for chart in ("#map", "#fence"):
+                    if page.locator(chart).count():
+                        page.wait_for_selector(f"{chart}[data-ready]")
                 print(f"{username:<18} {path:<22} {response.status} {took * 1000:6.0f} ms")
                 if response.status >= 400:
                     problems.append(f"{username}: {path} → {response.status}")

@@ -262,3 +262,19 @@ def test_home_page_and_district_shapes_load(login, cast):
     assert 'id="map"' in html
     shapes = json.loads(client.get("/map/districts.geojson").content)
     assert len(shapes["features"]) == 16
+
+
+def test_numbers_are_grouped_on_pages_and_typed_in_exports(login, cast):
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    m.Project.objects.filter(pk=cast.project_a.pk).update(
+        site_area_m2=20440, contract_value=Decimal("17740.27"))
+    client = login(cast.district)
+    detail = client.get(f"/projects/{cast.project_a.pk}/").content.decode()
+    assert "20,440 m²" in detail and "17,740.27 万元" in detail
+    assert "20,440" in client.get("/projects/").content.decode()
+    sheet = load_workbook(io.BytesIO(client.get("/projects/?export=xlsx").content)).active
+    header, row = list(sheet.iter_rows(min_row=1, max_row=2, values_only=True))
+    assert row[header.index("占地面积（m²）")] == 20440

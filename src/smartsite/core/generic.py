@@ -27,6 +27,7 @@ from django.views import View
 
 from smartsite.core import audit, permissions, services
 from smartsite.core.scoping import scoped
+from smartsite.core.templatetags.smartsite import format_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -55,9 +56,7 @@ class Column:
         value = self.value(obj)
         if isinstance(value, bool):
             return "是" if value else "否"
-        if isinstance(value, int | float | Decimal):
-            return f"{value:,.2f}".rstrip("0").rstrip(".")
-        return "" if value is None else str(value)
+        return format_number(value)
 
     def cell(self, obj) -> Any:
         """The value for a spreadsheet cell: numbers and dates stay typed."""
