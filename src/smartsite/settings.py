@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "axes",
     "smartsite.core",
     "smartsite.exchange",
+    "smartsite.workorders",
 ]
 
 MIDDLEWARE = [

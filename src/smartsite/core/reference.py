@@ -69,7 +69,10 @@ def load_posts() -> int:
 
 
 def load_all() -> dict[str, int]:
-    return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts()}
+    from smartsite.workorders.reference import load_policies
+
+    return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts(),
+            "loop_policies": load_policies()}
 
 
 def district_shapes_geojson() -> str:

@@ -1,0 +1,71 @@
+"""Enumerations of the event center and the disposal center (design.md §7 glossary)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "提示"
+    WARNING = "warning", "一般"
+    SERIOUS = "serious", "严重"
+
+
+class EventState(models.TextChoices):
+    NEW = "new", "新发现"
+    DISPATCHED = "dispatched", "已派单"
+    IGNORED = "ignored", "已忽略"
+    RECOVERED = "recovered", "已自动恢复"
+
+
+OPEN_EVENT_STATES = (EventState.NEW, EventState.DISPATCHED)
+
+
+class LoopLevel(models.TextChoices):
+    SMALL = "small", "小闭环"
+    MEDIUM = "medium", "中闭环"
+    LARGE = "large", "大闭环"
+
+
+LOOP_ORDER = [LoopLevel.SMALL, LoopLevel.MEDIUM, LoopLevel.LARGE]
+
+
+class OrderState(models.TextChoices):
+    PENDING_DISPATCH = "pending_dispatch", "待派单"
+    PENDING_DISPOSAL = "pending_disposal", "待处置"
+    PENDING_VERIFICATION = "pending_verification", "待核查"
+    CLOSED = "closed", "已闭环"
+    SUSPENDED = "suspended", "已挂起"
+    CANCELLED = "cancelled", "已撤销"
+
+
+OPEN_ORDER_STATES = (OrderState.PENDING_DISPATCH, OrderState.PENDING_DISPOSAL,
+                     OrderState.PENDING_VERIFICATION, OrderState.SUSPENDED)
+
+#: Which step of the policy each working state is; its deadline comes from the policy.
+STEP_OF_STATE = {
+    OrderState.PENDING_DISPATCH: "dispatch",
+    OrderState.PENDING_DISPOSAL: "dispose",
+    OrderState.PENDING_VERIFICATION: "verify",
+}
+
+
+class Action(models.TextChoices):
+    CREATE = "create", "创建"
+    DISPATCH = "dispatch", "派单"
+    DISPOSE = "dispose", "提交处置"
+    VERIFY_PASS = "verify_pass", "核查通过"
+    VERIFY_REJECT = "verify_reject", "核查不通过，重新整改"
+    REASSIGN = "reassign", "转派"
+    ESCALATE = "escalate", "逾期升级"
+    SUSPEND = "suspend", "挂起"
+    RESUME = "resume", "恢复"
+    CANCEL = "cancel", "撤销"
+    REMIND = "remind", "到期提醒"
+    COMMENT = "comment", "备注"
+
+
+class TimerKind(models.TextChoices):
+    DEADLINE = "deadline", "办理时限"
+    REMINDER = "reminder", "到期提醒"
+    AUTO_VERIFY = "auto_verify", "自动核查"

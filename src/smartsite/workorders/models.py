@@ -1,0 +1,280 @@
+"""The event center (事件中心) and the disposal center (处置中心): events, work orders, their
+hash-chained action log, durable timers, notifications and the loop policies they follow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from smartsite.core.models import Agency, Enterprise, Post, Project, ScopedModel
+from smartsite.workorders import policy as policy_spec
+from smartsite.workorders.choices import (
+    OPEN_EVENT_STATES,
+    Action,
+    EventState,
+    LoopLevel,
+    OrderState,
+    Severity,
+    TimerKind,
+)
+
+__all__ = ["Event", "LoopPolicy", "Notification", "OrderAction", "OrderAttachment", "Timer",
+           "WorkOrder"]
+
+
+class LoopPolicy(models.Model):
+    """One version of the loop policy of a scenario's order kind. Editing makes a new version;
+    orders keep the version they were opened under."""
+
+    public_reference = True  # every signed-in user may read the rules they are held to
+
+    scenario = models.SlugField("场景", max_length=30)
+    kind = models.SlugField("工单类型", max_length=40)
+    kind_label = models.CharField("工单类型名称", max_length=50)
+    version = models.PositiveIntegerField("版本", default=1)
+    active = models.BooleanField("生效", default=True)
+    source = models.TextField("依据", help_text="标准或文件及条款")
+    spec = models.JSONField("策略", help_text="见 workorders/policy.py 的格式说明")
+    created = models.DateTimeField("创建时间", auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="创建人", null=True,
+                                   blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["scenario", "kind", "-version"]
+        verbose_name = verbose_name_plural = "闭环策略"
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "kind", "version"],
+                                    name="loop_policy_version_unique"),
+            models.UniqueConstraint(fields=["scenario", "kind"], condition=Q(active=True),
+                                    name="loop_policy_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label}（{self.scenario} v{self.version}）"
+
+    def clean(self):
+        try:
+            policy_spec.parse(self.spec)
+        except ValidationError as exc:
+            raise ValidationError({"spec": exc.messages}) from exc
+
+    @cached_property
+    def rules(self) -> policy_spec.Policy:
+        return policy_spec.parse(self.spec)
+
+
+class Event(ScopedModel):
+    """Something a scenario found (发现/预警). A repeating condition updates the one open event
+    with its dedup key instead of adding rows."""
+
+    scenario = models.SlugField("场景", max_length=30)
+    rule = models.SlugField("规则", max_length=60)
+    project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.CASCADE,
+                                related_name="events")
+    subject = models.CharField("对象", max_length=100, blank=True,
+                               help_text="设备 MN、监测点或人员等")
+    title = models.CharField("标题", max_length=200)
+    severity = models.CharField("等级", max_length=10, choices=Severity.choices,
+                                default=Severity.WARNING)
+    state = models.CharField("状态", max_length=12, choices=EventState.choices,
+                             default=EventState.NEW)
+    dedup_key = models.CharField("去重键", max_length=200)
+    occurred_at = models.DateTimeField("发生时间")
+    first_seen = models.DateTimeField("首次发现")
+    last_seen = models.DateTimeField("最近发现")
+    count = models.PositiveIntegerField("次数", default=1)
+    evidence = models.JSONField("证据", default=dict, blank=True)
+    ignore_reason = models.CharField("忽略原因", max_length=200, blank=True)
+    order = models.ForeignKey("WorkOrder", verbose_name="工单", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="events")
+
+    class Meta:
+        ordering = ["-last_seen"]
+        verbose_name = verbose_name_plural = "事件"
+        constraints = [
+            models.UniqueConstraint(fields=["dedup_key"], condition=Q(state__in=OPEN_EVENT_STATES),
+                                    name="event_one_open_per_key"),
+        ]
+        indexes = [models.Index(fields=["project", "state"]),
+                   models.Index(fields=["scenario", "state", "last_seen"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WorkOrder(ScopedModel):
+    """A work order (工单). It always has a ball in court — the organisation (and role) whose
+    turn it is — and, while open, a due time."""
+
+    number = models.CharField("工单编号", max_length=30, unique=True, blank=True)
+    scenario = models.SlugField("场景", max_length=30)
+    kind = models.SlugField("工单类型", max_length=40)
+    policy = models.ForeignKey(LoopPolicy, verbose_name="闭环策略", on_delete=models.PROTECT,
+                               related_name="orders")
+    project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.PROTECT,
+                                related_name="orders")
+    title = models.CharField("标题", max_length=200)
+    description = models.TextField("说明", blank=True)
+    state = models.CharField("状态", max_length=24, choices=OrderState.choices,
+                             default=OrderState.PENDING_DISPATCH)
+    loop_level = models.CharField("闭环层级", max_length=10, choices=LoopLevel.choices,
+                                  default=LoopLevel.SMALL)
+    court_agency = models.ForeignKey(Agency, verbose_name="当前办理机构", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    court_enterprise = models.ForeignKey(Enterprise, verbose_name="当前办理单位", null=True,
+                                         blank=True, on_delete=models.PROTECT, related_name="+")
+    court_party_role = models.CharField("当前办理单位角色", max_length=20, blank=True)
+    court_post = models.ForeignKey(Post, verbose_name="当前办理岗位", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField("办理时限", null=True, blank=True)
+    overdue = models.BooleanField("已逾期", default=False)
+    step = models.PositiveIntegerField("环节序号", default=0,
+                                       help_text="每次换环节或换层级加一；过期的定时器据此作废")
+    rejections = models.PositiveIntegerField("核查不通过次数", default=0)
+    resume_state = models.CharField("挂起前状态", max_length=24, blank=True)
+    version = models.PositiveIntegerField("版本", default=1)
+    issuer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="派单人", null=True,
+                               blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField("创建时间")
+    closed_at = models.DateTimeField("闭环时间", null=True, blank=True)
+    closed_level = models.CharField("闭环层级", max_length=10, choices=LoopLevel.choices,
+                                    blank=True)
+
+    class Meta:
+        ordering = ["due_at", "-opened_at"]
+        verbose_name = verbose_name_plural = "工单"
+        indexes = [models.Index(fields=["state", "due_at"]),
+                   models.Index(fields=["project", "state"]),
+                   models.Index(fields=["court_agency", "state"]),
+                   models.Index(fields=["court_enterprise", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("workorders:order", args=[self.pk])
+
+    @property
+    def court_label(self) -> str:
+        if self.court_agency_id:
+            return str(self.court_agency)
+        if self.court_enterprise_id:
+            post = f" · {self.court_post.name}" if self.court_post_id else ""
+            return f"{self.court_enterprise}{post}"
+        return "—"
+
+
+class OrderAction(models.Model):
+    """One entry of an order's history. Entries are hash-chained: each stores the hash of the
+    one before, so an edit behind the application's back shows (`smartsite verify-orders`)."""
+
+    order = models.ForeignKey(WorkOrder, verbose_name="工单", on_delete=models.CASCADE,
+                              related_name="actions")
+    seq = models.PositiveIntegerField("序号")
+    action = models.CharField("动作", max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True,
+                              blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField("操作人", max_length=150)
+    at = models.DateTimeField("时间")
+    comment = models.TextField("意见", blank=True)
+    from_state = models.CharField("原状态", max_length=24, blank=True)
+    to_state = models.CharField("新状态", max_length=24)
+    loop_level = models.CharField("闭环层级", max_length=10)
+    court = models.CharField("办理方", max_length=200, blank=True)
+    data = models.JSONField("数据", default=dict, blank=True)
+    prev_hash = models.CharField("上一条哈希", max_length=64)
+    hash = models.CharField("哈希", max_length=64)
+
+    class Meta:
+        ordering = ["order", "seq"]
+        verbose_name = verbose_name_plural = "工单操作记录"
+        constraints = [models.UniqueConstraint(fields=["order", "seq"], name="order_action_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.seq} {self.get_action_display()}"
+
+    def content(self) -> dict:
+        """What the hash covers (everything but the hash itself)."""
+        return {
+            "order": self.order_id, "seq": self.seq, "action": self.action,
+            "actor": self.actor_id, "actor_name": self.actor_name,
+            "at": self.at.isoformat(timespec="microseconds"), "comment": self.comment,
+            "from_state": self.from_state, "to_state": self.to_state,
+            "loop_level": self.loop_level, "court": self.court, "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), ensure_ascii=False, sort_keys=True,
+                               separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _attachment_path(instance, filename):
+    return f"orders/{instance.action.order_id}/{instance.sha256[:16]}-{filename[-80:]}"
+
+
+class OrderAttachment(models.Model):
+    action = models.ForeignKey(OrderAction, verbose_name="操作", on_delete=models.CASCADE,
+                               related_name="attachments")
+    file = models.FileField("文件", upload_to=_attachment_path)
+    name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=100)
+    size = models.PositiveIntegerField("大小")
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单附件"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Timer(models.Model):
+    """A durable timer: a row with a due time, fired once by `smartsite worker`."""
+
+    order = models.ForeignKey(WorkOrder, verbose_name="工单", on_delete=models.CASCADE,
+                              related_name="timers")
+    kind = models.CharField("类型", max_length=12, choices=TimerKind.choices)
+    step = models.PositiveIntegerField("环节序号")
+    due_at = models.DateTimeField("到期时间")
+    fired_at = models.DateTimeField("执行时间", null=True, blank=True)
+    cancelled = models.BooleanField("已作废", default=False)
+    outcome = models.CharField("结果", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = verbose_name_plural = "定时器"
+        indexes = [models.Index(fields=["due_at"], condition=Q(fired_at__isnull=True,
+                                                               cancelled=False),
+                                name="timer_pending_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_id} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """An in-app notification for one user (the unread count in the header)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户",
+                             on_delete=models.CASCADE, related_name="notifications")
+    order = models.ForeignKey(WorkOrder, verbose_name="工单", on_delete=models.CASCADE,
+                              related_name="notifications")
+    text = models.CharField("内容", max_length=300)
+    created = models.DateTimeField("时间")
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = verbose_name_plural = "通知"
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,531 @@
+"""The one write path of events and work orders (design.md §2 rule 1).
+
+    raise_event(...)            a scenario reports a condition (deduplicated by key)
+    ignore_event(event, ...)    a regulator dismisses it, with a reason
+    open_order(...)             from events or by hand; the policy decides the first court
+    act(order, action, actor, version=..., ...)
+                                every human step: dispatch, dispose, verify, reassign, …
+    fire_due_timers(now)        the worker: deadlines, reminders, automatic verification
+
+Every function takes `now` (default: the real clock) so tests can drive a fake clock. Every
+state change appends a hash-chained `OrderAction` in the same transaction and bumps
+`WorkOrder.version`; a caller holding an older version gets `Conflict`, nothing changed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from smartsite.core.choices import RoleKind
+from smartsite.core.errors import Conflict, DomainError, Forbidden
+from smartsite.core.models import Role
+from smartsite.core.scoping import grant_for, scoped
+from smartsite.workorders import checks
+from smartsite.workorders.choices import (
+    OPEN_EVENT_STATES,
+    STEP_OF_STATE,
+    Action,
+    EventState,
+    LoopLevel,
+    OrderState,
+    TimerKind,
+)
+from smartsite.workorders.models import (
+    Event,
+    LoopPolicy,
+    Notification,
+    OrderAction,
+    OrderAttachment,
+    Timer,
+    WorkOrder,
+)
+from smartsite.workorders.policy import Court
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+SYSTEM_NAME = "系统"
+
+#: What may be done in each state (anything else is refused with a message naming both).
+ALLOWED = {
+    OrderState.PENDING_DISPATCH: {Action.DISPATCH, Action.REASSIGN, Action.SUSPEND,
+                                  Action.CANCEL, Action.COMMENT},
+    OrderState.PENDING_DISPOSAL: {Action.DISPOSE, Action.REASSIGN, Action.SUSPEND,
+                                  Action.CANCEL, Action.COMMENT},
+    OrderState.PENDING_VERIFICATION: {Action.VERIFY_PASS, Action.VERIFY_REJECT, Action.REASSIGN,
+                                      Action.SUSPEND, Action.CANCEL, Action.COMMENT},
+    OrderState.SUSPENDED: {Action.RESUME, Action.CANCEL, Action.COMMENT},
+    OrderState.CLOSED: {Action.COMMENT},
+    OrderState.CANCELLED: set(),
+}
+#: Actions that need a reason whatever the policy says.
+REASON_REQUIRED = {Action.SUSPEND, Action.RESUME, Action.CANCEL, Action.REASSIGN,
+                   Action.VERIFY_REJECT, Action.COMMENT}
+#: Human actions taken by whoever holds the ball.
+COURT_ACTIONS = {Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS, Action.VERIFY_REJECT}
+#: Human actions of the supervising regulators (city, or the project's district).
+REGULATOR_ACTIONS = {Action.REASSIGN, Action.SUSPEND, Action.RESUME}
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now or timezone.now()
+
+
+# ---------------------------------------------------------------- policies
+
+
+def active_policy(scenario: str, kind: str) -> LoopPolicy:
+    policy = LoopPolicy.objects.filter(scenario=scenario, kind=kind, active=True).first()
+    if policy is None:
+        raise DomainError(f"场景“{scenario}”的工单类型“{kind}”没有生效的闭环策略")
+    return policy
+
+
+# ---------------------------------------------------------------- events
+
+
+def raise_event(*, scenario: str, rule: str, project, dedup_key: str, title: str,
+                severity: str = "warning", subject: str = "", evidence: dict | None = None,
+                occurred_at: datetime.datetime | None = None,
+                now: datetime.datetime | None = None) -> Event:
+    """Record a finding. If an open event has the same key, it is updated (count, last seen,
+    latest evidence) instead; a new event opens an order when the scenario has a policy for
+    this rule (dispatched at once, or waiting for the policy's dispatcher)."""
+    now = _now(now)
+    occurred_at = occurred_at or now
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                existing = (Event.objects.select_for_update()
+                            .filter(dedup_key=dedup_key, state__in=OPEN_EVENT_STATES).first())
+                if existing is not None:
+                    existing.count += 1
+                    existing.last_seen = max(existing.last_seen, occurred_at)
+                    existing.evidence = evidence or existing.evidence
+                    existing.save(update_fields=["count", "last_seen", "evidence"])
+                    return existing
+                event = Event.objects.create(
+                    scenario=scenario, rule=rule, project=project, dedup_key=dedup_key,
+                    title=title, severity=severity, subject=subject, evidence=evidence or {},
+                    occurred_at=occurred_at, first_seen=occurred_at, last_seen=occurred_at)
+                policy = LoopPolicy.objects.filter(scenario=scenario, kind=rule,
+                                                   active=True).first()
+                if policy is not None:
+                    _open(policy, project=project, title=title, events=[event], actor=None,
+                          now=now)
+                    event.refresh_from_db()
+                return event
+        except IntegrityError:
+            # Another process opened the same key between our read and insert: update it.
+            continue
+    raise DomainError(f"事件“{dedup_key}”正在被并发写入，请重试")
+
+
+@transaction.atomic
+def ignore_event(event: Event, *, actor, reason: str) -> Event:
+    if not reason.strip():
+        raise DomainError("忽略事件必须填写原因", field="reason")
+    if event.state != EventState.NEW:
+        raise DomainError(f"事件当前为“{event.get_state_display()}”，不能忽略")
+    _require_regulator(actor, event.project)
+    event.state, event.ignore_reason = EventState.IGNORED, reason.strip()
+    event.save(update_fields=["state", "ignore_reason"])
+    return event
+
+
+# ---------------------------------------------------------------- orders
+
+
+def open_order(*, scenario: str, kind: str, project, title: str, actor=None,
+               description: str = "", events: Iterable[Event] = (),
+               now: datetime.datetime | None = None) -> WorkOrder:
+    """Open an order by hand (a regulator of the project's district, or the city)."""
+    policy = active_policy(scenario, kind)
+    if actor is not None:
+        if not scoped(actor, project.__class__.objects.filter(pk=project.pk)).exists():
+            raise Forbidden("无权为该项目派单")
+        _require_regulator(actor, project)
+    with transaction.atomic():
+        return _open(policy, project=project, title=title, events=list(events), actor=actor,
+                     now=_now(now), description=description)
+
+
+def _open(policy: LoopPolicy, *, project, title, events, actor, now, description=""):
+    rules = policy.rules
+    dispatched = rules.auto_dispatch or actor is not None
+    order = WorkOrder(scenario=policy.scenario, kind=policy.kind, policy=policy, project=project,
+                      title=title[:200], description=description, loop_level=rules.start_level,
+                      state=OrderState.PENDING_DISPOSAL if dispatched
+                      else OrderState.PENDING_DISPATCH,
+                      issuer=actor, opened_at=now)
+    _point_court(order)
+    order.save()
+    order.number = f"GD{timezone.localtime(now):%Y%m%d}-{order.pk:07d}"
+    order.save(update_fields=["number"])
+    if events:
+        Event.objects.filter(pk__in=[e.pk for e in events]).update(
+            order=order, state=EventState.DISPATCHED)
+    _log(order, Action.CREATE, actor, now, from_state="",
+         data={"events": [e.pk for e in events], "policy_version": policy.version})
+    _enter_step(order, now)
+    order.save()
+    return order
+
+
+def _court_of(order: WorkOrder) -> Court | None:
+    level = order.policy.rules.levels[order.loop_level]
+    step = STEP_OF_STATE.get(OrderState(order.state))
+    if step == "dispatch":
+        return level.dispatcher or Court(agency="supervision_station")
+    if step == "verify":
+        return level.verifier or level.handler  # automatic verification: the handler waits
+    return level.handler
+
+
+def _point_court(order: WorkOrder) -> None:
+    """Set the ball-in-court fields from the policy for the order's state and level."""
+    court = _court_of(order)
+    if court is None:
+        return
+    try:
+        agency, enterprise, party_role, post = court.resolve(order.project)
+    except ValidationError as exc:
+        raise DomainError(exc.messages[0]) from exc
+    order.court_agency, order.court_enterprise = agency, enterprise
+    order.court_party_role, order.court_post = party_role, post
+
+
+def _enter_step(order: WorkOrder, now, start=None) -> None:
+    """A new step (or level) starts: fresh deadline, reminder and checks; old timers void.
+
+    `start` is when the step began if that was earlier than `now`: a worker catching up after
+    downtime escalates as of the missed deadline, so the next level's clock runs from there
+    (as if the worker had never stopped) and its own deadline may already be due."""
+    start = start or now
+    order.step += 1
+    Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
+        cancelled=True)
+    step = STEP_OF_STATE.get(OrderState(order.state))
+    rules = order.policy.rules
+    order.due_at, order.overdue = None, False
+    if step is None:
+        return
+    limit = rules.deadline(step)
+    if limit is not None:
+        order.due_at = start + limit
+        Timer.objects.create(order=order, kind=TimerKind.DEADLINE, step=order.step,
+                             due_at=order.due_at)
+        if rules.remind_before and order.due_at - rules.remind_before > now:
+            Timer.objects.create(order=order, kind=TimerKind.REMINDER, step=order.step,
+                                 due_at=order.due_at - rules.remind_before)
+    level = rules.levels[order.loop_level]
+    if step == "verify" and level.verifier is None and rules.auto_verify_check:
+        Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
+                             due_at=now)
+    _notify(order, f"工单 {order.number or ''}「{order.title}」待您{_step_label(step)}", now)
+
+
+def _step_label(step: str) -> str:
+    return {"dispatch": "派单", "dispose": "处置", "verify": "核查"}[step]
+
+
+def court_users(order: WorkOrder):
+    """The users in the ball-in-court organisation and role."""
+    from django.contrib.auth import get_user_model
+
+    if order.court_agency_id:
+        q = Q(roles__agency=order.court_agency_id)
+    elif order.court_enterprise_id:
+        q = Q(roles__kind=RoleKind.ENTERPRISE, roles__enterprise=order.court_enterprise_id) | Q(
+            roles__kind=RoleKind.PROJECT, roles__project=order.project_id,
+            roles__enterprise=order.court_enterprise_id,
+            roles__party_role=order.court_party_role)
+    else:
+        return get_user_model().objects.none()
+    return get_user_model().objects.filter(q, is_active=True).distinct()
+
+
+def _notify(order: WorkOrder, text: str, now) -> None:
+    Notification.objects.bulk_create([Notification(user=u, order=order, text=text[:300],
+                                                   created=now) for u in court_users(order)])
+
+
+def in_court(user, order: WorkOrder) -> bool:
+    """Whether `user` belongs to the organisation (and role) whose turn it is."""
+    if user is None or not user.is_authenticated:
+        return False
+    roles = Role.objects.filter(user=user)
+    if order.court_agency_id:
+        return roles.filter(agency=order.court_agency_id).exists()
+    if order.court_enterprise_id:
+        mine = roles.filter(Q(kind=RoleKind.ENTERPRISE, enterprise=order.court_enterprise_id) | Q(
+            kind=RoleKind.PROJECT, project=order.project_id,
+            enterprise=order.court_enterprise_id, party_role=order.court_party_role))
+        if order.court_post_id:
+            # A post is named: the project role must hold it (company-level users may act).
+            mine = mine.filter(Q(kind=RoleKind.ENTERPRISE) | Q(post=order.court_post_id))
+        return mine.exists()
+    return False
+
+
+def is_supervising_regulator(user, project) -> bool:
+    grant = grant_for(user)
+    return grant.sees_all or project.district_id in grant.district_ids
+
+
+def _require_regulator(user, project) -> None:
+    if not is_supervising_regulator(user, project):
+        raise Forbidden("只有市级或项目所在区的监管部门可以执行此操作")
+
+
+def allowed_actions(order: WorkOrder, user) -> list[str]:
+    """The actions `user` may take on `order` now (the buttons a page shows)."""
+    out = []
+    for action in ALLOWED[OrderState(order.state)]:
+        try:
+            _check_permission(order, action, user)
+        except Forbidden:
+            continue
+        out.append(action)
+    return [a for a in Action.values if a in out]
+
+
+def _check_permission(order: WorkOrder, action: str, user) -> None:
+    if action in COURT_ACTIONS:
+        if not in_court(user, order):
+            raise Forbidden(f"工单当前由“{order.court_label}”办理，您不能执行“{Action(action).label}”")
+    elif action in REGULATOR_ACTIONS:
+        _require_regulator(user, order.project)
+    elif action == Action.CANCEL and (order.issuer_id is None or order.issuer_id != user.pk):
+        raise Forbidden("只有派单人可以撤销工单")
+
+
+def act(order: WorkOrder, action: str, actor, *, version: int, comment: str = "",
+        files: Iterable = (), to_level: str = "", now: datetime.datetime | None = None
+        ) -> WorkOrder:
+    """Take `action` on `order` as `actor`, who saw it at `version`.
+
+    Refuses — with a message, changing nothing — an action the state does not allow, a user
+    who may not take it, a stale version, a missing comment or photo the policy requires, or
+    a bad attachment.
+    """
+    now = _now(now)
+    if action not in Action.values or action in (Action.CREATE, Action.ESCALATE, Action.REMIND):
+        raise DomainError(f"未知的操作“{action}”", field="action")
+    files = list(files)
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        current = WorkOrder.objects.select_for_update().select_related("policy", "project").get(
+            pk=order.pk)
+        if current.version != version:
+            raise Conflict(f"工单已被他人更新（您看到的是第 {version} 版，当前第 {current.version} 版），"
+                           "请刷新后重试")
+        state = OrderState(current.state)
+        if action not in ALLOWED[state]:
+            raise DomainError(f"工单当前为“{state.label}”，不能“{Action(action).label}”",
+                              field="action")
+        _check_permission(current, action, actor)
+        rules = current.policy.rules
+        needs = set(rules.requires.get(action, ()))
+        if action in REASON_REQUIRED:
+            needs.add("comment")
+        if "comment" in needs and not comment:
+            raise DomainError(f"“{Action(action).label}”必须填写意见", field="comment")
+        checked = [_check_file(f) for f in files]
+        if "photo" in needs and not any(ct in IMAGE_TYPES for ct, _ in checked):
+            raise DomainError(f"“{Action(action).label}”必须上传现场照片", field="files")
+        entry = _transition(current, action, actor, now, comment=comment, to_level=to_level)
+        for upload, (content_type, digest) in zip(files, checked, strict=True):
+            upload.seek(0)
+            OrderAttachment.objects.create(action=entry, file=upload,
+                                           name=getattr(upload, "name", "file")[-200:],
+                                           content_type=content_type, size=upload.size,
+                                           sha256=digest)
+        return current
+
+
+def _check_file(upload) -> tuple[str, str]:
+    """(content type, sha256) of an upload, judged by its bytes, not its name."""
+    name = getattr(upload, "name", "文件")
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise DomainError(f"附件“{name}”超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB",
+                          field="files")
+    head = upload.read(16)
+    upload.seek(0)
+    if head.startswith(b"\xff\xd8\xff"):
+        content_type = "image/jpeg"
+    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
+        content_type = "image/png"
+    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        content_type = "image/webp"
+    elif head.startswith(b"%PDF-"):
+        content_type = "application/pdf"
+    else:
+        raise DomainError(f"附件“{name}”不是 JPEG/PNG/WebP 图片或 PDF 文件", field="files")
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return content_type, digest.hexdigest()
+
+
+def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_level="",
+                data=None, step_start=None) -> OrderAction:
+    """Apply an allowed action to a locked order; save it, log it, return the log entry."""
+    rules = order.policy.rules
+    from_state = order.state
+    data = dict(data or {})
+    new_step = True
+    if action == Action.DISPATCH:
+        order.state = OrderState.PENDING_DISPOSAL
+    elif action == Action.DISPOSE:
+        order.state = OrderState.PENDING_VERIFICATION
+    elif action == Action.VERIFY_PASS:
+        order.state, order.closed_at, order.closed_level = OrderState.CLOSED, now, order.loop_level
+    elif action == Action.VERIFY_REJECT:
+        order.rejections += 1
+        order.state = OrderState.PENDING_DISPOSAL
+        after = rules.escalate_after_rejections
+        up = rules.next_level(order.loop_level)
+        if after and order.rejections >= after and up:
+            data["escalated"] = [order.loop_level, up]
+            order.loop_level = up
+    elif action in (Action.REASSIGN, Action.ESCALATE):
+        target = to_level or rules.next_level(order.loop_level)
+        if target not in rules.levels or target == order.loop_level:
+            choices = "、".join(LoopLevel(lv).label for lv in rules.levels if lv != order.loop_level)
+            raise DomainError(f"不能转派到“{to_level or '—'}”，可选：{choices}", field="to_level")
+        data["escalated"] = [order.loop_level, target]
+        order.loop_level = target  # same step, the next level's organisation
+        if data.get("failed_verification"):
+            # The automatic check never passed in time: 核查不通过，重新整改, one level up.
+            order.rejections += 1
+            order.state = OrderState.PENDING_DISPOSAL
+    elif action == Action.SUSPEND:
+        order.resume_state, order.state = order.state, OrderState.SUSPENDED
+    elif action == Action.RESUME:
+        order.state, order.resume_state = order.resume_state, ""
+    elif action == Action.CANCEL:
+        order.state = OrderState.CANCELLED
+    else:  # COMMENT, REMIND
+        new_step = False
+    if new_step:
+        _point_court(order)
+        if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.SUSPENDED):
+            order.step += 1
+            Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
+                cancelled=True)
+            order.due_at = None
+        else:
+            _enter_step(order, now, step_start)
+    order.version += 1
+    order.save()
+    return _log(order, action, actor, now, from_state=from_state, comment=comment, data=data)
+
+
+def _log(order: WorkOrder, action: str, actor, now, *, from_state: str, comment: str = "",
+         data: dict | None = None) -> OrderAction:
+    last = order.actions.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    name = SYSTEM_NAME
+    if actor is not None:
+        name = actor.get_full_name() or actor.get_username()
+    entry = OrderAction(order=order, seq=seq, action=action,
+                        actor=actor if actor is not None else None, actor_name=name[:150],
+                        at=now, comment=comment, from_state=from_state, to_state=order.state,
+                        loop_level=order.loop_level, court=order.court_label[:200],
+                        data=data or {}, prev_hash=prev)
+    entry.hash = entry.compute_hash()
+    entry.save()
+    return entry
+
+
+def verify_chain(order: WorkOrder) -> list[str]:
+    """Problems in `order`'s action log: a broken link or an entry whose hash does not match."""
+    problems, prev = [], GENESIS
+    for entry in order.actions.order_by("seq"):
+        if entry.prev_hash != prev:
+            problems.append(f"{order.number} 第 {entry.seq} 条：上一条哈希不符（记录被删除或插入）")
+        if entry.compute_hash() != entry.hash:
+            problems.append(f"{order.number} 第 {entry.seq} 条：内容与哈希不符（记录被改动）")
+        prev = entry.hash
+    return problems
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500) -> int:
+    """Fire up to `limit` timers due at `now`, each exactly once; return how many fired.
+
+    On PostgreSQL, rows another worker holds are skipped (FOR UPDATE SKIP LOCKED), so any
+    number of workers can run. Each timer is handled in its own savepoint: one failure is
+    logged on the timer and retried a minute later without holding up the rest.
+    """
+    now = _now(now)
+    fired = 0
+    with transaction.atomic():
+        due = list(Timer.objects.select_for_update(skip_locked=True)
+                   .filter(fired_at__isnull=True, cancelled=False, due_at__lte=now)
+                   .order_by("due_at")[:limit])
+        for timer in due:
+            try:
+                with transaction.atomic():
+                    timer.outcome = _fire(timer, now)[:200]
+                    timer.fired_at = now
+                    timer.save(update_fields=["fired_at", "outcome"])
+                    fired += 1
+            except Exception as exc:
+                log.exception("timer %s failed", timer.pk)
+                Timer.objects.filter(pk=timer.pk).update(
+                    due_at=now + datetime.timedelta(minutes=1), outcome=f"失败：{exc}"[:200])
+    return fired
+
+
+def _fire(timer: Timer, now) -> str:
+    order = WorkOrder.objects.select_for_update().select_related("policy", "project").get(
+        pk=timer.order_id)
+    if order.step != timer.step or order.state not in STEP_OF_STATE:
+        return "已过时（工单已进入下一环节）"
+    rules = order.policy.rules
+    step = STEP_OF_STATE[OrderState(order.state)]
+    if timer.kind == TimerKind.REMINDER:
+        _notify(order, f"工单 {order.number}「{order.title}」将于 "
+                       f"{timezone.localtime(order.due_at):%m-%d %H:%M} 到期", now)
+        return "已提醒"
+    if timer.kind == TimerKind.AUTO_VERIFY:
+        check = checks.get(rules.auto_verify_check)
+        if check is not None and check(order, now):
+            _transition(order, Action.VERIFY_PASS, None, now,
+                        comment=f"自动核查通过（{rules.auto_verify_check}）")
+            return "自动核查通过"
+        if rules.auto_verify_every and (order.due_at is None
+                                        or now + rules.auto_verify_every < order.due_at):
+            Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
+                                 due_at=now + rules.auto_verify_every)
+        return "自动核查未通过，稍后再查"
+    # The deadline passed.
+    up = rules.next_level(order.loop_level)
+    if step in rules.escalate_on_overdue and up:
+        automatic = step == "verify" and rules.levels[order.loop_level].verifier is None
+        comment = (f"自动核查在时限内未通过，核查不通过，重新整改（{LoopLevel(up).label}）"
+                   if automatic else f"{_step_label(step)}逾期，升级为{LoopLevel(up).label}")
+        _transition(order, Action.ESCALATE, None, now, comment=comment,
+                    data={"overdue_step": step, "failed_verification": automatic},
+                    step_start=timer.due_at)
+        return f"逾期升级至{LoopLevel(up).label}"
+    order.overdue = True
+    order.save(update_fields=["overdue"])
+    _notify(order, f"工单 {order.number}「{order.title}」已逾期", now)
+    return "已逾期（无更高层级）"
