@@ -4,6 +4,8 @@
     smartsite serve      the web server against the configured database (PostgreSQL)
     smartsite migrate    create or upgrade the database schema
     smartsite seed       load reference data and a simulated city into the database
+    smartsite worker     fire due work-order timers (run one or more)
+    smartsite verify-orders  check the hash chains of every order's history
     smartsite manage …   any Django management command
 """
 
@@ -162,6 +164,7 @@ def cmd_demo(args) -> int:
         print("沿用已有数据（删除数据目录可重新生成）")
     sup = Supervisor()
     sup.start("web", _web_argv(args.host, args.port, args.workers))
+    sup.start("worker", [sys.executable, "-m", "smartsite.cli", "worker"])
     if not _wait_for_port(args.host, args.port, 30):
         sup.terminate()
         print(f"Web 服务未能在 {args.host}:{args.port} 启动（端口被占用？）", file=sys.stderr)
@@ -223,6 +226,31 @@ def cmd_seed(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    _setup_django()
+    from smartsite.workorders import worker
+
+    fired = worker.run(interval=args.interval, batch=args.batch, once=args.once)
+    print(f"已处理 {fired} 个到期定时器")
+    return 0
+
+
+def cmd_verify_orders(args) -> int:
+    _setup_django()
+    from smartsite.workorders import services
+    from smartsite.workorders.models import WorkOrder
+
+    checked, problems = 0, []
+    for order in WorkOrder.objects.order_by("pk").iterator(chunk_size=500):
+        checked += 1
+        problems += services.verify_chain(order)
+    for problem in problems:
+        print(problem)
+    print(f"已校验 {checked} 张工单的操作记录：" + (f"发现 {len(problems)} 处问题" if problems
+                                                 else "哈希链完整"))
+    return 1 if problems else 0
+
+
 def cmd_manage(args) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsite.settings")
     from django.core.management import execute_from_command_line
@@ -262,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.add_argument("--scale", choices=["demo", "city"], default="demo")
     p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("worker", help="fire due work-order timers (deadlines, reminders)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
+    p.add_argument("--batch", type=int, default=500, help="timers per transaction")
+    p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("verify-orders", help="check every work order's hash-chained history")
+    p.set_defaults(func=cmd_verify_orders)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

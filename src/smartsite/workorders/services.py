@@ -479,7 +479,14 @@ def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500) -
         due = list(Timer.objects.select_for_update(skip_locked=True)
                    .filter(fired_at__isnull=True, cancelled=False, due_at__lte=now)
                    .order_by("due_at")[:limit])
+        # Lock the orders up front, skipping any another worker or a user holds: a worker
+        # never waits for a lock while holding others, so two workers cannot deadlock.
+        # Timers of skipped orders stay due for the next pass.
+        mine = set(WorkOrder.objects.select_for_update(skip_locked=True)
+                   .filter(pk__in={t.order_id for t in due}).values_list("pk", flat=True))
         for timer in due:
+            if timer.order_id not in mine:
+                continue
             try:
                 with transaction.atomic():
                     timer.outcome = _fire(timer, now)[:200]

@@ -1,0 +1,42 @@
+"""`smartsite worker`: fire due timers until stopped. Any number may run against PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+from django.db import close_old_connections, connection
+
+from smartsite.workorders import services
+
+log = logging.getLogger(__name__)
+
+
+def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
+    """Loop: fire everything due (in batches), then sleep `interval` seconds. SIGTERM or
+    Ctrl-C stop it between batches. Returns the number of timers fired."""
+    stopping = False
+
+    def stop(*_args):
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    total = 0
+    try:
+        while not stopping:
+            if not connection.in_atomic_block:  # (inside a caller's transaction: keep it)
+                close_old_connections()  # a database restart costs one failed pass, not the worker
+            fired = services.fire_due_timers(limit=batch)
+            total += fired
+            if fired:
+                log.info("fired %d timers", fired)
+                continue  # more may be due
+            if once:
+                break
+            time.sleep(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return total
