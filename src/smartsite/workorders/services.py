@@ -213,12 +213,10 @@ def _enter_step(order: WorkOrder, now, start=None) -> None:
     downtime escalates as of the missed deadline, so the next level's clock runs from there
     (as if the worker had never stopped) and its own deadline may already be due."""
     start = start or now
-    order.step += 1
-    Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
-        cancelled=True)
+    _stop_clock(order)
     step = STEP_OF_STATE.get(OrderState(order.state))
     rules = order.policy.rules
-    order.due_at, order.overdue = None, False
+    order.overdue = False
     if step is None:
         return
     limit = rules.deadline(step)
@@ -234,6 +232,14 @@ def _enter_step(order: WorkOrder, now, start=None) -> None:
         Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
                              due_at=now)
     _notify(order, f"工单 {order.number or ''}「{order.title}」待您{_step_label(step)}", now)
+
+
+def _stop_clock(order: WorkOrder) -> None:
+    """End the current step: its timers are void and it has no due time."""
+    order.step += 1
+    Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
+        cancelled=True)
+    order.due_at = None
 
 
 def _step_label(step: str) -> str:
@@ -423,10 +429,7 @@ def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_lev
     if new_step:
         _point_court(order)
         if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.SUSPENDED):
-            order.step += 1
-            Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
-                cancelled=True)
-            order.due_at = None
+            _stop_clock(order)  # keeps `overdue`: a closed order shows whether it ran late
         else:
             _enter_step(order, now, step_start)
     order.version += 1
