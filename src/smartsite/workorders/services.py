@@ -466,6 +466,19 @@ def verify_chain(order: WorkOrder) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------- notifications
+
+
+def mark_read(user, ids: Iterable[int] | None = None, *,
+              now: datetime.datetime | None = None) -> int:
+    """Mark `user`'s notifications read (the given ids, or all); return how many changed.
+    Ids of other users' notifications are ignored, never an error that reveals them."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=_now(now))
+
+
 # ---------------------------------------------------------------- the worker
 
 

@@ -1,0 +1,70 @@
+"""Reads of the event center and the disposal center, shared by pages, API and benchmarks.
+
+Every read starts from `scoped()`; "mine" narrows it to the orders whose ball is in one of the
+user's courts — the same rule `services.in_court` applies to a single order.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from smartsite.core.choices import RoleKind
+from smartsite.core.models import Role
+from smartsite.core.scoping import scoped
+from smartsite.workorders.choices import OPEN_EVENT_STATES, OPEN_ORDER_STATES, OrderState
+from smartsite.workorders.models import Event, Notification, WorkOrder
+
+#: The working states (a suspended order waits for nobody's action but a resume).
+WORKING_STATES = [s for s in OPEN_ORDER_STATES if s != OrderState.SUSPENDED]
+
+
+def court_q(user) -> Q:
+    """Orders whose ball is in one of `user`'s courts (mirrors `services.in_court`)."""
+    q = Q(pk__in=[])
+    if user is None or not user.is_authenticated:
+        return q
+    for role in Role.objects.filter(user=user).only("kind", "agency_id", "enterprise_id",
+                                                    "project_id", "party_role", "post_id"):
+        if role.agency_id:
+            q |= Q(court_agency=role.agency_id)
+        elif role.kind == RoleKind.ENTERPRISE:
+            q |= Q(court_enterprise=role.enterprise_id)
+        elif role.kind == RoleKind.PROJECT:
+            post = Q(court_post__isnull=True)
+            if role.post_id:
+                post |= Q(court_post=role.post_id)
+            q |= Q(project=role.project_id, court_enterprise=role.enterprise_id,
+                   court_party_role=role.party_role) & post
+    return q
+
+
+def visible_orders(user) -> QuerySet:
+    return scoped(user, WorkOrder.objects.all())
+
+
+def todo(user, now=None) -> QuerySet:
+    """My todos: open orders in my court, overdue first, then by due time."""
+    now = now or timezone.now()
+    return (visible_orders(user).filter(court_q(user), state__in=WORKING_STATES)
+            .annotate(late=Case(When(Q(overdue=True) | Q(due_at__lt=now), then=Value(0)),
+                                default=Value(1), output_field=IntegerField()))
+            .select_related("project", "court_agency", "court_enterprise", "court_post")
+            .order_by("late", "due_at", "pk"))
+
+
+def open_events(user) -> QuerySet:
+    """Warnings not yet turned into an order (新发现)."""
+    return (scoped(user, Event.objects.all()).filter(state=OPEN_EVENT_STATES[0])
+            .select_related("project").order_by("-severity", "-last_seen"))
+
+
+def counts(qs: QuerySet, field: str) -> dict[str, int]:
+    """{value: count} of `field` over `qs`."""
+    return {row[field]: row["n"] for row in qs.order_by().values(field).annotate(n=Count("pk"))}
+
+
+def unread_count(user) -> int:
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
