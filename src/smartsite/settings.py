@@ -64,6 +64,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "smartsite.core.context_processors.navigation",
+                "smartsite.workorders.context_processors.notifications",
             ],
         },
     },

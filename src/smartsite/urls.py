@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("smartsite.api")),
     path("import/", include("smartsite.exchange.urls")),
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
+    path("", include("smartsite.workorders.urls")),
     path("", include("smartsite.core.urls")),
 ]

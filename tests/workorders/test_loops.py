@@ -4,94 +4,24 @@ party, stale version, missing comment or photo, bad attachment — nothing chang
 
 from __future__ import annotations
 
-import datetime
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from support.orders import DUST_DATA_VALID, PNG, T0, D, H, act, history, photo
 
 from smartsite.core import models as m
-from smartsite.core.choices import AgencyKind, PartyRole, RoleKind
+from smartsite.core.choices import AgencyKind, PartyRole
 from smartsite.core.errors import Conflict, DomainError, Forbidden
-from smartsite.workorders import checks, services
+from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
 from smartsite.workorders.models import Notification, OrderAction, WorkOrder
-
-T0 = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
-H = datetime.timedelta(hours=1)
-D = datetime.timedelta(days=1)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-DUST_DATA_VALID = {"value": False}
-
-
-@checks.register("dust.valid_data_24h")
-def _dust_valid(order, now):
-    """Stands in for the dust scenario's check until that scenario exists."""
-    return DUST_DATA_VALID["value"]
 
 
 @pytest.fixture(autouse=True)
 def _dust_invalid():
     DUST_DATA_VALID["value"] = False
-
-
-def photo(name="site.png"):
-    return SimpleUploadedFile(name, PNG, content_type="image/png")
-
-
-class Site:
-    """Project B (浦东新区陆家嘴街道) with a user for every court its orders pass through."""
-
-    def __init__(self, cast, django_user_model):
-        self.cast, self.project = cast, cast.project_b
-        self.contractor = cast.enterprise_b
-        make = django_user_model.objects.create_user
-        post = m.Post.objects.get
-
-        def role(user, **spec):
-            m.Role.objects.create(user=user, **spec)
-            return user
-
-        self.pm = role(make("pm_b"), kind=RoleKind.PROJECT, project=self.project,
-                       enterprise=self.contractor, party_role=PartyRole.CONTRACTOR,
-                       post=post(code="project_manager"))
-        supervisor = self.project.parties.get(role=PartyRole.SUPERVISOR).enterprise
-        self.chief = role(make("chief_b"), kind=RoleKind.PROJECT, project=self.project,
-                          enterprise=supervisor, party_role=PartyRole.SUPERVISOR,
-                          post=post(code="chief_supervising_engineer"))
-        owner = self.project.parties.get(role=PartyRole.OWNER).enterprise
-        self.owner = role(make("owner_b"), kind=RoleKind.PROJECT, project=self.project,
-                          enterprise=owner, party_role=PartyRole.OWNER)
-        self.station = role(make("pudong_station"), kind=RoleKind.DISTRICT,
-                            agency=m.Agency.objects.get(kind=AgencyKind.SUPERVISION_STATION,
-                                                        region=cast.pudong))
-        self.squad = cast.street  # 陆家嘴街道城管执法中队
-
-    def event(self, scenario, rule, key="k1", now=T0):
-        return services.raise_event(scenario=scenario, rule=rule, project=self.project,
-                                    dedup_key=f"{scenario}:{rule}:{key}", title=f"{rule} 测试",
-                                    evidence={"pm10": 180}, now=now)
-
-    @staticmethod
-    def order_of(event):
-        event.refresh_from_db()
-        return WorkOrder.objects.get(pk=event.order_id)
-
-
-@pytest.fixture
-def site(cast, django_user_model):
-    return Site(cast, django_user_model)
-
-
-def act(order, action, user, now, **kw):
-    order.refresh_from_db()
-    return services.act(order, action, user, version=order.version, now=now, **kw)
-
-
-def history(order):
-    return list(order.actions.order_by("seq").values_list("action", "loop_level"))
 
 
 # ---------------------------------------------------------------- dust

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smartsite.core import permissions
+from smartsite.core.choices import RoleKind
 from smartsite.core.scoping import grant_for
 
 
@@ -13,10 +14,14 @@ def navigation(request):
     grant = grant_for(user)
     items = [
         ("home", "首页"),
+        ("workorders:todo", "事件中心"),
+        ("workorders:order_list", "处置中心"),
         ("core:project_list", "项目"),
         ("core:enterprise_list", "企业"),
         ("core:person_list", "人员"),
     ]
+    if RoleKind.STREET in grant.kinds:
+        items.append(("workorders:mobile", "手机办理"))
     if grant.is_regulator or grant.sees_all:
         items.append(("core:region_list", "区划"))
     if grant.sees_all or grant.district_ids:

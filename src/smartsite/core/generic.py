@@ -40,6 +40,7 @@ class Column:
     accessor: str | Callable[[Any], Any]
     link: bool = False
     badge: type | None = None  # a ColouredChoices class: show as a coloured badge
+    export: bool = True  # False: a page-only column (e.g. a row checkbox)
 
     def value(self, obj) -> Any:
         if callable(self.accessor):
@@ -113,14 +114,22 @@ class ObjectListView(LoginRequiredMixin, View):
     def get_queryset(self, request) -> QuerySet:
         return scoped(request.user, self.queryset.all())
 
+    def get_columns(self, request) -> list[Column]:
+        return self.columns
+
+    def extra_context(self, request) -> dict:
+        return {}
+
     def get(self, request):
         qs = self.get_queryset(request)
         filterset = None
         if self.filterset_class is not None:
-            filterset = self.filterset_class(request.GET or None, queryset=qs)
+            filterset = self.filterset_class(request.GET or None, queryset=qs, request=request)
             qs = filterset.qs if filterset.is_bound and filterset.is_valid() else qs
+        columns = self.get_columns(request)
         if request.GET.get("export") == "xlsx":
-            return export_xlsx(qs[: self.export_limit], self.columns, self.title)
+            return export_xlsx(qs[: self.export_limit], [c for c in columns if c.export],
+                               self.title)
         paginator = Paginator(qs, _page_size(request))
         page = paginator.get_page(request.GET.get("page"))
         query = request.GET.copy()
@@ -128,12 +137,13 @@ class ObjectListView(LoginRequiredMixin, View):
         context = {
             "title": self.title,
             "filterset": filterset,
-            "columns": self.columns,
+            "columns": columns,
             "page": page,
-            "rows": [[c.html(o) for c in self.columns] for o in page.object_list],
+            "rows": [[c.html(o) for c in columns] for o in page.object_list],
             "query": query.urlencode(),
             "add_url_name": self.add_url_name if permissions.can_edit_registry(request.user)
             else None,
+            **self.extra_context(request),
         }
         template = "generic/partials/table.html" if request.headers.get("HX-Request") else \
             self.template_name

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import enum
+
 from django.db import models
 
+from smartsite.core.choices import ColouredChoices
 
-class Severity(models.TextChoices):
+
+class Scenario(ColouredChoices):
+    """The scenarios the seed knows; a later scenario may use a new slug (shown as is)."""
+
+    DUST = "dust", "扬尘监测"
+    ATTENDANCE = "attendance", "关键岗位到岗"
+    PITS = "pits", "深基坑监测"
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        return dict(cls.choices).get(value, value)
+
+
+class Severity(ColouredChoices):
     INFO = "info", "提示"
     WARNING = "warning", "一般"
     SERIOUS = "serious", "严重"
 
+    COLOURS = enum.nonmember({"info": "#0891b2", "warning": "#d97706", "serious": "#dc2626"})
 
-class EventState(models.TextChoices):
+
+class EventState(ColouredChoices):
     NEW = "new", "新发现"
     DISPATCHED = "dispatched", "已派单"
     IGNORED = "ignored", "已忽略"
@@ -21,22 +39,29 @@ class EventState(models.TextChoices):
 OPEN_EVENT_STATES = (EventState.NEW, EventState.DISPATCHED)
 
 
-class LoopLevel(models.TextChoices):
+class LoopLevel(ColouredChoices):
     SMALL = "small", "小闭环"
     MEDIUM = "medium", "中闭环"
     LARGE = "large", "大闭环"
+
+    COLOURS = enum.nonmember({"small": "#16a34a", "medium": "#d97706", "large": "#dc2626"})
 
 
 LOOP_ORDER = [LoopLevel.SMALL, LoopLevel.MEDIUM, LoopLevel.LARGE]
 
 
-class OrderState(models.TextChoices):
+class OrderState(ColouredChoices):
     PENDING_DISPATCH = "pending_dispatch", "待派单"
     PENDING_DISPOSAL = "pending_disposal", "待处置"
     PENDING_VERIFICATION = "pending_verification", "待核查"
     CLOSED = "closed", "已闭环"
     SUSPENDED = "suspended", "已挂起"
     CANCELLED = "cancelled", "已撤销"
+
+    COLOURS = enum.nonmember({
+        "pending_dispatch": "#7c3aed", "pending_disposal": "#d97706",
+        "pending_verification": "#0891b2", "closed": "#16a34a", "suspended": "#6b7280",
+        "cancelled": "#9ca3af"})
 
 
 OPEN_ORDER_STATES = (OrderState.PENDING_DISPATCH, OrderState.PENDING_DISPOSAL,
@@ -63,6 +88,7 @@ class Action(models.TextChoices):
     CANCEL = "cancel", "撤销"
     REMIND = "remind", "到期提醒"
     COMMENT = "comment", "备注"
+    PENALTY = "penalty", "立案处罚"
 
 
 class TimerKind(models.TextChoices):

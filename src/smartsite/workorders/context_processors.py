@@ -1,0 +1,12 @@
+"""The unread-notification count in the page header."""
+
+from __future__ import annotations
+
+from smartsite.workorders import queries
+
+
+def notifications(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": queries.unread_count(user)}
