@@ -69,10 +69,10 @@ def load_posts() -> int:
 
 
 def load_all() -> dict[str, int]:
-    from smartsite.workorders.reference import load_policies
+    from smartsite.workorders.reference import load_legal_bases, load_policies
 
     return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts(),
-            "loop_policies": load_policies()}
+            "loop_policies": load_policies(), "legal_bases": load_legal_bases()}
 
 
 def district_shapes_geojson() -> str:

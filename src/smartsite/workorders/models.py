@@ -10,9 +10,10 @@ from functools import cached_property
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
+from smartsite.core.choices import PartyRole
 from smartsite.core.models import Agency, Enterprise, Post, Project, ScopedModel
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import (
@@ -25,8 +26,8 @@ from smartsite.workorders.choices import (
     TimerKind,
 )
 
-__all__ = ["Event", "LoopPolicy", "Notification", "OrderAction", "OrderAttachment", "Timer",
-           "WorkOrder"]
+__all__ = ["Event", "LegalBasis", "LoopPolicy", "Notification", "OrderAction", "OrderAttachment",
+           "Penalty", "Timer", "WorkOrder"]
 
 
 class LoopPolicy(models.Model):
@@ -59,7 +60,14 @@ class LoopPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.kind_label}（{self.scenario} v{self.version}）"
 
+    #: What a version is; once saved, none of it changes (publish a new version instead).
+    VERSIONED_FIELDS = ("scenario", "kind", "kind_label", "version", "source", "spec")
+
     def clean(self):
+        if self.pk:
+            stored = LoopPolicy.objects.filter(pk=self.pk).values(*self.VERSIONED_FIELDS).first()
+            if stored and any(stored[f] != getattr(self, f) for f in self.VERSIONED_FIELDS):
+                raise ValidationError("闭环策略的已有版本不能直接修改，请发布新版本")
         try:
             policy_spec.parse(self.spec)
         except ValidationError as exc:
@@ -278,3 +286,71 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class LegalBasis(models.Model):
+    """A legal basis for a penalty (处罚依据): the law and clause, the scenario it applies to
+    and the fine range it allows. Reference data loaded from fixtures/legal_bases.json."""
+
+    public_reference = True  # every signed-in user may read the law they are held to
+
+    code = models.SlugField("编码", max_length=60, unique=True)
+    law = models.CharField("法律法规", max_length=100, help_text="名称，不含书名号")
+    clause = models.CharField("条款", max_length=100)
+    scenario = models.SlugField("场景", max_length=30)
+    violation = models.CharField("违法行为", max_length=300)
+    party_role = models.CharField("处罚对象", max_length=20, choices=PartyRole.choices,
+                                  default=PartyRole.CONTRACTOR)
+    min_amount = models.DecimalField("罚款下限（元）", max_digits=12, decimal_places=2)
+    max_amount = models.DecimalField("罚款上限（元）", max_digits=12, decimal_places=2)
+    citation = models.TextField("出处", help_text="条文出处及核对情况")
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["scenario", "code"]
+        verbose_name = verbose_name_plural = "处罚依据"
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0) & Q(max_amount__gte=F("min_amount")),
+                                   name="legal_basis_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"《{self.law}》{self.clause}"
+
+    def clean(self):
+        if (self.min_amount is not None and self.max_amount is not None
+                and not 0 < self.min_amount <= self.max_amount):
+            raise ValidationError({"max_amount": "罚款范围应满足 0 < 下限 ≤ 上限"})
+
+
+class Penalty(ScopedModel):
+    """A penalty decision (立案处罚) on a work order. Recorded by `services.record_penalty`,
+    which also writes it into the order's hash-chained history (with its attachments)."""
+
+    project_path = "order__project"
+
+    order = models.ForeignKey(WorkOrder, verbose_name="工单", on_delete=models.PROTECT,
+                              related_name="penalties")
+    basis = models.ForeignKey(LegalBasis, verbose_name="处罚依据", on_delete=models.PROTECT,
+                              related_name="penalties")
+    amount = models.DecimalField("罚款金额（元）", max_digits=12, decimal_places=2)
+    decision_number = models.CharField("处罚决定书文号", max_length=60, unique=True)
+    decided_on = models.DateField("决定日期")
+    party = models.ForeignKey(Enterprise, verbose_name="被处罚单位", on_delete=models.PROTECT,
+                              related_name="penalties")
+    note = models.TextField("说明", blank=True)
+    action = models.OneToOneField(OrderAction, verbose_name="工单操作记录", null=True,
+                                  blank=True, on_delete=models.PROTECT, related_name="penalty")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True,
+                                   blank=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField("登记时间")
+
+    class Meta:
+        ordering = ["-decided_on", "-pk"]
+        verbose_name = verbose_name_plural = "处罚记录"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="penalty_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_number} ¥{self.amount}"

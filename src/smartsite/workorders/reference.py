@@ -1,7 +1,9 @@
-"""Loop policies shipped as data (fixtures/loop_policies.json, each with its citation).
+"""Loop policies and legal bases shipped as data (fixtures/loop_policies.json,
+fixtures/legal_bases.json, each row with its citation).
 
 Loading is idempotent: a shipped policy whose spec or source changed becomes a new active
 version (the old one stays for the orders opened under it); an unchanged one is left alone.
+A legal basis is matched by its code and updated in place when the fixture changes it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from importlib import resources
 
 from django.db import transaction
 
-from smartsite.workorders.models import LoopPolicy
+from smartsite.workorders.models import LegalBasis, LoopPolicy
 
 
 @transaction.atomic
@@ -32,4 +34,17 @@ def load_policies() -> int:
         policy = LoopPolicy(version=version, **row)
         policy.full_clean()
         policy.save()
+    return len(rows)
+
+
+@transaction.atomic
+def load_legal_bases() -> int:
+    rows = json.loads(resources.files("smartsite.workorders").joinpath(
+        "fixtures", "legal_bases.json").read_text("utf-8"))
+    for row in rows:
+        basis = LegalBasis.objects.filter(code=row["code"]).first() or LegalBasis()
+        for field, value in row.items():
+            setattr(basis, field, value)
+        basis.full_clean(validate_unique=False)
+        basis.save()
     return len(rows)

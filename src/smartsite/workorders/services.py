@@ -6,6 +6,9 @@
     act(order, action, actor, version=..., ...)
                                 every human step: dispatch, dispose, verify, reassign, …
     fire_due_timers(now)        the worker: deadlines, reminders, automatic verification
+    record_penalty(order, actor, version=..., ...)
+                                立案处罚 on an order, against a legal basis's fine range
+    publish_policy(...)         a city administrator publishes a new loop-policy version
 
 Every function takes `now` (default: the real clock) so tests can drive a fake clock. Every
 state change appends a hash-chained `OrderAction` in the same transaction and bumps
@@ -16,19 +19,23 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import logging
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from smartsite.core.choices import RoleKind
+from smartsite.core import audit, permissions
+from smartsite.core.choices import AuditAction, PartyRole, RoleKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
-from smartsite.core.models import Role
+from smartsite.core.models import AuditEntry, Enterprise, ProjectParty, Role
 from smartsite.core.scoping import grant_for, scoped
 from smartsite.workorders import checks
+from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import (
     OPEN_EVENT_STATES,
     STEP_OF_STATE,
@@ -40,10 +47,12 @@ from smartsite.workorders.choices import (
 )
 from smartsite.workorders.models import (
     Event,
+    LegalBasis,
     LoopPolicy,
     Notification,
     OrderAction,
     OrderAttachment,
+    Penalty,
     Timer,
     WorkOrder,
 )
@@ -552,3 +561,227 @@ def _fire(timer: Timer, now) -> str:
     order.save(update_fields=["overdue"])
     _notify(order, f"工单 {order.number}「{order.title}」已逾期", now)
     return "已逾期（无更高层级）"
+
+
+# ---------------------------------------------------------------- penalties (立案处罚)
+
+CENT = Decimal("0.01")
+
+
+def yuan(value: Decimal) -> str:
+    """An amount as the UI writes it: ¥10,000 or ¥10,000.50."""
+    text = f"{value:,.2f}"
+    return f"¥{text[:-3] if text.endswith('.00') else text}"
+
+
+def can_penalise(user, project) -> bool:
+    """City regulators, the project's district and the squad of the project's street
+    (design.md §3) may record a penalty on the project's orders."""
+    return (is_supervising_regulator(user, project)
+            or project.street_id in grant_for(user).street_ids)
+
+
+def record_penalty(order: WorkOrder, actor, *, version: int, basis, amount, decision_number: str,
+                   decided_on, party: Enterprise | None = None, note: str = "",
+                   files: Iterable = (), now: datetime.datetime | None = None) -> Penalty:
+    """Record a penalty decision (立案处罚) on `order`, seen by `actor` at `version`.
+
+    `basis` is a `LegalBasis` (or its code); the amount must lie in its range. The penalty is
+    an order action: it bumps the version and is written into the hash-chained history, with
+    the attachments (decision scans, photos) on that entry. Refuses — with a message, changing
+    nothing — a stale version, a cancelled order, an actor who is not a regulator of the
+    project, an inactive basis or one of another scenario, an amount outside the range or not
+    in whole cents, a missing or taken decision number, a decision dated in the future, a
+    party that is not on the project, or a bad attachment.
+    """
+    now = _now(now)
+    files = list(files)
+    note = (note or "").strip()
+    decision_number = (decision_number or "").strip()
+    with transaction.atomic():
+        current = WorkOrder.objects.select_for_update().select_related("project").get(
+            pk=order.pk)
+        if current.version != version:
+            raise Conflict(f"工单已被他人更新（您看到的是第 {version} 版，当前第 {current.version} 版），"
+                           "请刷新后重试")
+        if current.state == OrderState.CANCELLED:
+            raise DomainError("工单已撤销，不能立案处罚")
+        if not can_penalise(actor, current.project):
+            raise Forbidden("只有市级、项目所在区的监管部门或项目所在街镇的执法中队可以立案处罚")
+        basis = _penalty_basis(basis, current)
+        amount = _penalty_amount(amount, basis)
+        if not decision_number:
+            raise DomainError("请填写处罚决定书文号", field="decision_number")
+        limit = Penalty._meta.get_field("decision_number").max_length
+        if len(decision_number) > limit:
+            raise DomainError(f"处罚决定书文号不能超过 {limit} 个字", field="decision_number")
+        if Penalty.objects.filter(decision_number=decision_number).exists():
+            raise DomainError(f"处罚决定书文号“{decision_number}”已登记过，不能重复登记",
+                              field="decision_number")
+        decided_on = _decision_date(decided_on, now)
+        party = _penalised_party(party, basis, current.project)
+        checked = [_check_file(f) for f in files]
+        try:
+            with transaction.atomic():
+                penalty = Penalty.objects.create(
+                    order=current, basis=basis, amount=amount, decision_number=decision_number,
+                    decided_on=decided_on, party=party, note=note, created_by=actor,
+                    created=now)
+        except IntegrityError:  # the same number, committed between our check and insert
+            raise DomainError(f"处罚决定书文号“{decision_number}”已登记过，不能重复登记",
+                              field="decision_number") from None
+        current.version += 1
+        current.save(update_fields=["version"])
+        summary = f"依据{basis}立案处罚{party}，罚款 {yuan(amount)}，决定书 {decision_number}"
+        entry = _log(current, Action.PENALTY, actor, now, from_state=current.state,
+                     comment=f"{summary}。{note}" if note else summary,
+                     data={"penalty": penalty.pk, "basis": basis.code, "amount": str(amount),
+                           "decision_number": decision_number})
+        for upload, (content_type, digest) in zip(files, checked, strict=True):
+            upload.seek(0)
+            OrderAttachment.objects.create(action=entry, file=upload,
+                                           name=getattr(upload, "name", "file")[-200:],
+                                           content_type=content_type, size=upload.size,
+                                           sha256=digest)
+        penalty.action = entry
+        penalty.save(update_fields=["action"])
+        return penalty
+
+
+def _penalty_basis(basis, order: WorkOrder) -> LegalBasis:
+    code = basis.code if isinstance(basis, LegalBasis) else str(basis or "").strip()
+    found = LegalBasis.objects.filter(code=code).first() if code else None
+    if found is None:
+        raise DomainError(f"未知的处罚依据“{code}”" if code else "请选择处罚依据", field="basis")
+    if not found.active:
+        raise DomainError(f"{found}已停用，不能作为处罚依据", field="basis")
+    if found.scenario != order.scenario:
+        raise DomainError(f"{found}适用于“{found.scenario}”场景的工单，本工单属于“{order.scenario}”场景",
+                          field="basis")
+    return found
+
+
+def _penalty_amount(value, basis: LegalBasis) -> Decimal:
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        raise DomainError("请填写罚款金额", field="amount")
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise DomainError(f"罚款金额“{value}”不是有效的数字", field="amount")
+    if amount <= 0:
+        raise DomainError("罚款金额必须大于 0", field="amount")
+    if not basis.min_amount <= amount <= basis.max_amount:
+        raise DomainError(f"罚款金额 {yuan(amount)} 不在{basis}规定的 {yuan(basis.min_amount)}–"
+                          f"{yuan(basis.max_amount)} 之内", field="amount")
+    if amount != amount.quantize(CENT):
+        raise DomainError(f"罚款金额“{value}”最多保留两位小数（精确到分）", field="amount")
+    return amount.quantize(CENT)
+
+
+def _decision_date(value, now) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        value = timezone.localdate(value)
+    elif isinstance(value, str) and value.strip():
+        try:
+            value = datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise DomainError(f"决定日期“{value}”不是有效的日期（例如 2026-06-01）",
+                              field="decided_on") from None
+    if not isinstance(value, datetime.date):
+        raise DomainError("请填写处罚决定日期", field="decided_on")
+    today = timezone.localdate(now)
+    if value > today:
+        raise DomainError(f"决定日期 {value:%Y-%m-%d} 晚于今天（{today:%Y-%m-%d}），"
+                          "不能登记尚未作出的处罚决定", field="decided_on")
+    return value
+
+
+def _penalised_party(party, basis: LegalBasis, project) -> Enterprise:
+    if party is None:
+        found = ProjectParty.objects.filter(project=project, role=basis.party_role).select_related(
+            "enterprise").first()
+        if found is None:
+            raise DomainError(f"项目“{project}”没有登记{PartyRole(basis.party_role).label}，"
+                              "请指定被处罚单位", field="party")
+        return found.enterprise
+    if not ProjectParty.objects.filter(project=project, enterprise=party).exists():
+        raise DomainError(f"“{party}”不是项目“{project}”的参建单位", field="party")
+    return party
+
+
+# ---------------------------------------------------------------- loop policies (editing)
+
+
+def publish_policy(*, scenario: str, kind: str, kind_label: str, source: str, spec, actor,
+                   base_version: int | None = None,
+                   now: datetime.datetime | None = None) -> LoopPolicy:
+    """Publish a new version of the loop policy of (`scenario`, `kind`) as a city administrator.
+
+    `spec` is the policy document (a dict, or its JSON text). The new version becomes the
+    active one and the previous one is deactivated in the same transaction, with an audit
+    entry; orders opened before keep the version they were opened under. `base_version` is the
+    version the administrator edited: if another was published meanwhile, `Conflict`.
+    Refused, with nothing written: a non-administrator, a document the parser rejects, a
+    missing label or source, or no change at all.
+    """
+    try:
+        permissions.require_city_admin(actor)
+    except Forbidden:
+        raise Forbidden("只有市级管理员可以修改闭环策略") from None
+    kind_label, source = (kind_label or "").strip(), (source or "").strip()
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as exc:
+            raise DomainError(f"策略不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误",
+                              field="spec") from None
+    try:
+        policy_spec.parse(spec)
+    except ValidationError as exc:
+        raise DomainError("；".join(exc.messages), field="spec") from None
+    if not kind_label:
+        raise DomainError("请填写工单类型名称", field="kind_label")
+    if not source:
+        raise DomainError("请填写依据（标准或文件及条款）", field="source")
+    with transaction.atomic():
+        current = (LoopPolicy.objects.select_for_update()
+                   .filter(scenario=scenario, kind=kind, active=True).first())
+        seen = current.version if current else 0
+        if base_version is not None and base_version != seen:
+            raise Conflict(f"闭环策略已被他人更新（您编辑的是第 {base_version} 版，当前第 {seen} 版），"
+                           "请刷新后重试")
+        if current and (current.spec, current.source, current.kind_label) == (
+                spec, source, kind_label):
+            raise DomainError(f"与当前生效的第 {current.version} 版相同，没有改动", field="spec")
+        latest = (LoopPolicy.objects.filter(scenario=scenario, kind=kind)
+                  .aggregate(n=Max("version"))["n"] or 0)
+        if current:
+            current.active = False
+            current.save(update_fields=["active"])
+        policy = LoopPolicy(scenario=scenario, kind=kind, kind_label=kind_label,
+                            version=latest + 1, active=True, source=source, spec=spec,
+                            created_by=actor)
+        try:
+            policy.full_clean()
+        except ValidationError as exc:
+            field, messages = next(iter(exc.message_dict.items()))
+            raise DomainError("；".join(messages), field=field) from None
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError:
+            raise Conflict("闭环策略刚被他人更新，请刷新后重试") from None
+        changes = {"version": [seen or None, policy.version]}
+        for field in ("kind_label", "source", "spec"):
+            before = getattr(current, field) if current else None
+            if before != getattr(policy, field):
+                changes[field] = [before, getattr(policy, field)]
+        entry = audit.record(actor, policy,
+                             AuditAction.UPDATE if current else AuditAction.CREATE, changes)
+        if now is not None:  # a fake clock: the version and its audit entry carry its time
+            LoopPolicy.objects.filter(pk=policy.pk).update(created=now)
+            AuditEntry.objects.filter(pk=entry.pk).update(at=now)
+            policy.created = now
+        return policy
