@@ -232,7 +232,7 @@ def visible_or_404(request, qs: QuerySet, pk: int) -> models.Model:
 
 def filtered(request, filterset_class: type[df.FilterSet], qs: QuerySet) -> QuerySet:
     """`qs` narrowed by the page's FilterSet from the query string; bad values → 422."""
-    filterset = filterset_class(request.GET, queryset=qs)
+    filterset = filterset_class(request.GET, queryset=qs, request=request)  # "mine" filters
     if not filterset.is_valid():
         form = filterset.form
         errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
@@ -254,8 +254,11 @@ def filter_params(filterset_class: type[df.FilterSet]) -> type[Schema]:
     fields: dict[str, Any] = {}
     for name, flt in filterset_class.base_filters.items():
         text = str(flt.label or name)
-        if flt.extra.get("choices"):
-            text += "，可选：" + "、".join(f"{v}（{label}）" for v, label in flt.extra["choices"])
+        choices = flt.extra.get("choices")
+        if callable(choices):  # read from the database when the filter runs, not at import
+            text += "，可选值随数据而定"
+        elif choices:
+            text += "，可选：" + "、".join(f"{v}（{label}）" for v, label in choices)
         elif isinstance(flt, df.BooleanFilter):
             text += "，true 或 false"
         elif isinstance(flt, df.DateFilter):
