@@ -31,6 +31,7 @@ from smartsite.core.api import Invalid, invalid_from_ninja
 from smartsite.core.api import router as core_router
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
+from smartsite.workorders.api import router as workorders_router
 
 __all__ = ["api", "app_name", "urlpatterns"]
 
@@ -132,6 +133,7 @@ api = SmartsiteAPI(
     renderer=Renderer(),
 )
 api.add_router("/", core_router)
+api.add_router("/", workorders_router)
 
 # Mounted with `path("api/v1/", include("smartsite.api"))`; the namespace is ninja's
 # urls_namespace, which its docs page reverses ("api-v1:openapi-json").
