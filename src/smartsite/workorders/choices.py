@@ -78,6 +78,7 @@ STEP_OF_STATE = {
 class Action(models.TextChoices):
     CREATE = "create", "创建"
     DISPATCH = "dispatch", "派单"
+    ACCEPT = "accept", "接单"
     DISPOSE = "dispose", "提交处置"
     VERIFY_PASS = "verify_pass", "核查通过"
     VERIFY_REJECT = "verify_reject", "核查不通过，重新整改"

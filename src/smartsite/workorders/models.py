@@ -141,6 +141,9 @@ class WorkOrder(ScopedModel):
     court_party_role = models.CharField("当前办理单位角色", max_length=20, blank=True)
     court_post = models.ForeignKey(Post, verbose_name="当前办理岗位", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="接单人", null=True,
+                                 blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 help_text="办理方中接单的人；换环节或换层级时清空")
     due_at = models.DateTimeField("办理时限", null=True, blank=True)
     overdue = models.BooleanField("已逾期", default=False)
     step = models.PositiveIntegerField("环节序号", default=0,

@@ -34,6 +34,7 @@ from smartsite.core.choices import AuditAction, PartyRole, RoleKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.models import AuditEntry, Enterprise, ProjectParty, Role
 from smartsite.core.scoping import grant_for, scoped
+from smartsite.exchange import services as outbox
 from smartsite.workorders import checks
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import (
@@ -43,6 +44,7 @@ from smartsite.workorders.choices import (
     EventState,
     LoopLevel,
     OrderState,
+    Scenario,
     TimerKind,
 )
 from smartsite.workorders.models import (
@@ -67,19 +69,21 @@ SYSTEM_NAME = "系统"
 ALLOWED = {
     OrderState.PENDING_DISPATCH: {Action.DISPATCH, Action.REASSIGN, Action.SUSPEND,
                                   Action.CANCEL, Action.COMMENT},
-    OrderState.PENDING_DISPOSAL: {Action.DISPOSE, Action.REASSIGN, Action.SUSPEND,
-                                  Action.CANCEL, Action.COMMENT},
-    OrderState.PENDING_VERIFICATION: {Action.VERIFY_PASS, Action.VERIFY_REJECT, Action.REASSIGN,
-                                      Action.SUSPEND, Action.CANCEL, Action.COMMENT},
+    OrderState.PENDING_DISPOSAL: {Action.ACCEPT, Action.DISPOSE, Action.REASSIGN,
+                                  Action.SUSPEND, Action.CANCEL, Action.COMMENT},
+    OrderState.PENDING_VERIFICATION: {Action.ACCEPT, Action.VERIFY_PASS, Action.VERIFY_REJECT,
+                                      Action.REASSIGN, Action.SUSPEND, Action.CANCEL,
+                                      Action.COMMENT},
     OrderState.SUSPENDED: {Action.RESUME, Action.CANCEL, Action.COMMENT},
     OrderState.CLOSED: {Action.COMMENT},
     OrderState.CANCELLED: set(),
 }
 #: Actions that need a reason whatever the policy says.
 REASON_REQUIRED = {Action.SUSPEND, Action.RESUME, Action.CANCEL, Action.REASSIGN,
-                   Action.VERIFY_REJECT, Action.COMMENT}
+                   Action.VERIFY_REJECT}
 #: Human actions taken by whoever holds the ball.
-COURT_ACTIONS = {Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS, Action.VERIFY_REJECT}
+COURT_ACTIONS = {Action.ACCEPT, Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS,
+                 Action.VERIFY_REJECT}
 #: Human actions of the supervising regulators (city, or the project's district).
 REGULATOR_ACTIONS = {Action.REASSIGN, Action.SUSPEND, Action.RESUME}
 
@@ -185,10 +189,10 @@ def _open(policy: LoopPolicy, *, project, title, events, actor, now, description
     if events:
         Event.objects.filter(pk__in=[e.pk for e in events]).update(
             order=order, state=EventState.DISPATCHED)
-    _log(order, Action.CREATE, actor, now, from_state="",
-         data={"events": [e.pk for e in events], "policy_version": policy.version})
     _enter_step(order, now)
     order.save()
+    _log(order, Action.CREATE, actor, now, from_state="",  # after the step: webhooks see due_at
+         data={"events": [e.pk for e in events], "policy_version": policy.version})
     return order
 
 
@@ -272,8 +276,9 @@ def court_users(order: WorkOrder):
 
 
 def _notify(order: WorkOrder, text: str, now) -> None:
-    Notification.objects.bulk_create([Notification(user=u, order=order, text=text[:300],
-                                                   created=now) for u in court_users(order)])
+    notes = Notification.objects.bulk_create([Notification(user=u, order=order, text=text[:300],
+                                                           created=now) for u in court_users(order)])
+    outbox.email_notifications(notes)  # e-mail copies, through the outbox (same transaction)
 
 
 def in_court(user, order: WorkOrder) -> bool:
@@ -308,6 +313,8 @@ def allowed_actions(order: WorkOrder, user) -> list[str]:
     """The actions `user` may take on `order` now (the buttons a page shows)."""
     out = []
     for action in ALLOWED[OrderState(order.state)]:
+        if action == Action.ACCEPT and order.assignee_id is not None:
+            continue
         try:
             _check_permission(order, action, user)
         except Forbidden:
@@ -357,6 +364,11 @@ def act(order: WorkOrder, action: str, actor, *, version: int, comment: str = ""
             needs.add("comment")
         if "comment" in needs and not comment:
             raise DomainError(f"“{Action(action).label}”必须填写意见", field="comment")
+        if action == Action.COMMENT and not (comment or files):
+            raise DomainError("备注须填写意见或上传照片", field="comment")
+        if action == Action.ACCEPT and current.assignee_id is not None:
+            who = "您" if current.assignee_id == actor.pk else "他人"
+            raise DomainError(f"工单已由{who}接单", field="action")
         checked = [_check_file(f) for f in files]
         if "photo" in needs and not any(ct in IMAGE_TYPES for ct, _ in checked):
             raise DomainError(f"“{Action(action).label}”必须上传现场照片", field="files")
@@ -433,10 +445,16 @@ def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_lev
         order.state, order.resume_state = order.resume_state, ""
     elif action == Action.CANCEL:
         order.state = OrderState.CANCELLED
+    elif action == Action.ACCEPT:
+        order.assignee = actor
+        new_step = False
     else:  # COMMENT, REMIND
         new_step = False
     if new_step:
+        court = (order.court_agency_id, order.court_enterprise_id, order.court_party_role)
         _point_court(order)
+        if court != (order.court_agency_id, order.court_enterprise_id, order.court_party_role):
+            order.assignee = None  # a new court: nobody there has accepted it yet
         if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.SUSPENDED):
             _stop_clock(order)  # keeps `overdue`: a closed order shows whether it ran late
         else:
@@ -460,6 +478,7 @@ def _log(order: WorkOrder, action: str, actor, now, *, from_state: str, comment:
                         data=data or {}, prev_hash=prev)
     entry.hash = entry.compute_hash()
     entry.save()
+    outbox.enqueue_order_event(order, entry)  # webhooks: queued iff this change commits
     return entry
 
 
@@ -656,8 +675,8 @@ def _penalty_basis(basis, order: WorkOrder) -> LegalBasis:
     if not found.active:
         raise DomainError(f"{found}已停用，不能作为处罚依据", field="basis")
     if found.scenario != order.scenario:
-        raise DomainError(f"{found}适用于“{found.scenario}”场景的工单，本工单属于“{order.scenario}”场景",
-                          field="basis")
+        raise DomainError(f"{found}适用于“{Scenario.label_of(found.scenario)}”场景的工单，"
+                          f"本工单属于“{Scenario.label_of(order.scenario)}”场景", field="basis")
     return found
 
 

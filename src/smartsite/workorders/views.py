@@ -34,7 +34,7 @@ from smartsite.workorders.templatetags.workorders import countdown
 
 SOON = datetime.timedelta(hours=24)
 #: Buttons shown first, and as primary, when allowed.
-PRIMARY_ACTIONS = [Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS]
+PRIMARY_ACTIONS = [Action.ACCEPT, Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS]
 
 
 # ---------------------------------------------------------------- event center
@@ -171,7 +171,7 @@ class OrderListView(ObjectListView):
 def _order_or_404(request, pk) -> WorkOrder:
     qs = queries.visible_orders(request.user).select_related(
         "project__district", "project__street", "policy", "court_agency", "court_enterprise",
-        "court_post", "issuer")
+        "court_post", "issuer", "assignee")
     return get_object_or_404(qs, pk=pk)
 
 
@@ -183,7 +183,8 @@ def _detail_context(request, order, *, form=None, error=None, conflict=False) ->
         needs = set(rules.requires.get(action, ()))
         if action in services.REASON_REQUIRED:
             needs.add("comment")
-        buttons.append({"action": action, "label": Action(action).label,
+        label = "备注 / 上传现场照片" if action == Action.COMMENT else Action(action).label
+        buttons.append({"action": action, "label": label,
                         "primary": action in PRIMARY_ACTIONS, "needs": needs,
                         "levels": [(lv, LoopLevel(lv).label) for lv in rules.levels
                                    if lv != order.loop_level]
