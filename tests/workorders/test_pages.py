@@ -290,3 +290,13 @@ def test_phone_view_lists_the_squads_large_loop_orders(site, login):
     assert Agency.objects.get(pk=WorkOrder.objects.get(pk=order.pk).court_agency_id).kind == \
         AgencyKind.ENFORCEMENT_SQUAD
     assert Event.objects.filter(order=order).exists()
+
+
+def test_a_regulator_watches_late_orders_of_the_district_held_by_others(site, login, cast):
+    late = dust_order(site, "late", now=timezone.now() - 30 * H)
+    fresh = dust_order(site, "fresh")
+    body = text(login(site.station).get("/events/"))
+    watch = body[body.index('id="watch"'):]
+    watch = watch[:watch.index("</table>")]
+    assert late.number in watch and fresh.number not in watch
+    assert 'id="watch"' not in text(login(site.pm).get("/events/"))

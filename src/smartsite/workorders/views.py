@@ -60,6 +60,11 @@ def todo(request):
         open=Count("pk"), late=Count("pk", filter=late),
         large=Count("pk", filter=Q(loop_level=LoopLevel.LARGE)))
     warnings = queries.open_events(user)[:20]
+    # A regulator also watches the orders of the jurisdiction that are late or at the large loop.
+    watch = (visible.filter(late | Q(loop_level=LoopLevel.LARGE), state__in=queries.WORKING_STATES)
+             .exclude(queries.court_q(user))
+             .select_related("project", "court_agency", "court_enterprise", "court_post")
+             .order_by("due_at")[:20]) if regulator else []
     return render(request, "workorders/todo.html", {
         "title": "事件中心",
         "orders": list(mine[:50]),
@@ -73,6 +78,7 @@ def todo(request):
         "scope": scope,
         "regulator": regulator,
         "warnings": warnings,
+        "watch": watch,
         "warning_count": queries.open_events(user).count(),
         "now": now,
     })
