@@ -45,3 +45,28 @@ def secret_key(directory: Path) -> str:
         path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+#: Short names for Django's e-mail backends (SMARTSITE_EMAIL_BACKEND); a dotted path also works.
+EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "none": "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def email_backend() -> str:
+    """SMARTSITE_EMAIL_BACKEND as a Django backend path. The default, `file`, writes each
+    message into <data dir>/mail/ and sends nothing anywhere."""
+    name = (env("EMAIL_BACKEND", "file") or "file").strip()
+    if "." in name:
+        return name
+    if name not in EMAIL_BACKENDS:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"SMARTSITE_EMAIL_BACKEND={name!r}: use one of {', '.join(EMAIL_BACKENDS)} "
+            "or a dotted path to a Django e-mail backend")
+    return EMAIL_BACKENDS[name]

@@ -1,4 +1,5 @@
-"""`smartsite worker`: fire due timers until stopped. Any number may run against PostgreSQL."""
+"""`smartsite worker`: fire due timers and deliver the outbox (webhooks, e-mail) until stopped.
+Any number may run against PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 from django.db import close_old_connections, connection
 
+from smartsite.exchange import services as outbox
 from smartsite.workorders import services
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,9 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
                 close_old_connections()  # a database restart costs one failed pass, not the worker
             fired = services.fire_due_timers(limit=batch)
             total += fired
-            if fired:
-                log.info("fired %d timers", fired)
+            sent = outbox.deliver_due()  # webhooks and e-mail, after the timers' messages
+            if fired or sent:
+                log.info("fired %d timers, attempted %d deliveries", fired, sent)
                 continue  # more may be due
             if once:
                 break
