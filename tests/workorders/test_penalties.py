@@ -126,7 +126,7 @@ def test_the_basis_names_the_default_party(cast):
     ({"decided_on": TODAY + datetime.timedelta(days=1)}, "decided_on", "晚于今天"),
     ({"decided_on": "2026-13-01"}, "decided_on", "不是有效的日期"),
     ({"decided_on": None}, "decided_on", "请填写处罚决定日期"),
-    ({"basis": "sh-quality-safety-52"}, "basis", "适用于“pits”场景"),
+    ({"basis": "sh-quality-safety-52"}, "basis", "适用于“深基坑监测”场景的工单，本工单属于“扬尘监测”场景"),
     ({"basis": "no-such-law"}, "basis", "未知的处罚依据"),
     ({"basis": ""}, "basis", "请选择处罚依据"),
     ({"files": [SimpleUploadedFile("note.txt", b"hello", content_type="image/png")]},

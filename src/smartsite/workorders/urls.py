@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from smartsite.workorders import views
+from smartsite.workorders import policy_views, views
 
 app_name = "workorders"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("policies/", include(policy_views)),
 ]
