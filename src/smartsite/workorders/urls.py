@@ -13,6 +13,7 @@ urlpatterns = [
     path("orders/bulk/reassign/", views.bulk_reassign, name="bulk_reassign"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders/<int:pk>/act/", views.order_act, name="order_act"),
+    path("orders/<int:pk>/penalties/", views.penalty_add, name="penalty_add"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("m/", views.mobile, name="mobile"),
     path("m/orders/<int:pk>/", views.mobile_order, name="mobile_order"),

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from smartsite.core.errors import Conflict, SmartsiteError
+from smartsite.core.errors import Conflict, DomainError, SmartsiteError
 from smartsite.core.generic import Column, ObjectListView
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
@@ -29,7 +29,13 @@ from smartsite.workorders.choices import (
     Scenario,
 )
 from smartsite.workorders.forms import ActionForm, BulkReassignForm, IgnoreEventForm, first_error
-from smartsite.workorders.models import Event, Notification, OrderAttachment, WorkOrder
+from smartsite.workorders.models import (
+    Event,
+    LegalBasis,
+    Notification,
+    OrderAttachment,
+    WorkOrder,
+)
 from smartsite.workorders.templatetags.workorders import countdown
 
 SOON = datetime.timedelta(hours=24)
@@ -210,10 +216,54 @@ def _detail_context(request, order, *, form=None, error=None, conflict=False) ->
     }
 
 
+def _penalty_context(request, order, *, data=None, error=None) -> dict:
+    """The penalties of `order`, and the form to record one for those who may."""
+    context = {"penalties": order.penalties.select_related("basis", "party").order_by("created")}
+    if services.can_penalise(request.user, order.project) and order.state != OrderState.CANCELLED:
+        context["penalty_form"] = {
+            "bases": LegalBasis.objects.filter(scenario=order.scenario, active=True),
+            "parties": order.project.parties.select_related("enterprise").order_by("role"),
+            "data": data or {}, "error": error,
+            "today": timezone.localdate().isoformat(),
+        }
+    return context
+
+
+@login_required
+@require_POST
+def penalty_add(request, pk):
+    """立案处罚: record a penalty decision on the order (services.record_penalty checks it)."""
+    order = _order_or_404(request, pk)
+    data = request.POST
+    try:
+        party = None
+        if data.get("party"):
+            party = order.project.parties.filter(enterprise=data["party"]).first() \
+                if data["party"].isdigit() else None
+            if party is None:
+                raise DomainError("被处罚单位不是本项目的参建单位", field="party")
+            party = party.enterprise
+        if not data.get("version", "").isdigit():
+            raise DomainError("缺少工单版本号，请刷新页面后重试", field="version")
+        services.record_penalty(order, request.user, version=int(data["version"]),
+                                basis=data.get("basis", ""), amount=data.get("amount", ""),
+                                decision_number=data.get("decision_number", ""),
+                                decided_on=data.get("decided_on", ""), party=party,
+                                note=data.get("note", ""), files=request.FILES.getlist("files"))
+    except SmartsiteError as exc:
+        order = _order_or_404(request, pk)
+        context = {**_detail_context(request, order, conflict=isinstance(exc, Conflict)),
+                   **_penalty_context(request, order, data=data, error=exc.message)}
+        return render(request, "workorders/order.html", context, status=exc.status)
+    messages.success(request, f"已登记立案处罚：{data.get('decision_number', '').strip()}")
+    return redirect(order)
+
+
 @login_required
 def order_detail(request, pk):
     order = _order_or_404(request, pk)
-    return render(request, "workorders/order.html", _detail_context(request, order))
+    return render(request, "workorders/order.html",
+                  {**_detail_context(request, order), **_penalty_context(request, order)})
 
 
 @login_required
@@ -231,8 +281,10 @@ def order_act(request, pk):
                 else "workorders/order.html")
     form = ActionForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(request, template, _detail_context(request, order, form=form,
-                                                         error=first_error(form)), status=422)
+        context = _detail_context(request, order, form=form, error=first_error(form))
+        if template == "workorders/order.html":
+            context.update(_penalty_context(request, order))
+        return render(request, template, context, status=422)
     data = form.cleaned_data
     try:
         services.act(order, data["action"], request.user, version=data["version"],
@@ -241,6 +293,8 @@ def order_act(request, pk):
         order = _order_or_404(request, pk)
         context = _detail_context(request, order, form=form, error=exc.message,
                                   conflict=isinstance(exc, Conflict))
+        if template == "workorders/order.html":
+            context.update(_penalty_context(request, order))
         return render(request, template, context, status=exc.status)
     messages.success(request, f"已{Action(data['action']).label}：{order.number}")
     fallback = (reverse("workorders:mobile_order", args=[pk]) if request.POST.get("view") ==
