@@ -824,3 +824,11 @@ def test_the_interactive_docs_load(cast, client):
     response = client.get(f"{API}/docs")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_a_post_to_a_mistyped_api_path_gets_a_json_404_not_a_csrf_page(cast, client):
+    csrf_client = type(client)(enforce_csrf_checks=True)
+    csrf_client.force_login(cast.city, backend="django.contrib.auth.backends.ModelBackend")
+    response = csrf_client.post("/api/v1/projectz", {"name": "x"})
+    assert response.status_code == 404
+    assert "没有这个 API 路径" in response.json()["message"]

@@ -149,6 +149,7 @@ def raise_event(*, scenario: str, rule: str, project, dedup_key: str, title: str
 def ignore_event(event: Event, *, actor, reason: str) -> Event:
     if not reason.strip():
         raise DomainError("忽略事件必须填写原因", field="reason")
+    event = Event.objects.select_for_update().select_related("project").get(pk=event.pk)
     if event.state != EventState.NEW:
         raise DomainError(f"事件当前为“{event.get_state_display()}”，不能忽略")
     _require_regulator(actor, event.project)
