@@ -23,6 +23,7 @@ def navigation(request):
     if RoleKind.STREET in grant.kinds:
         items.append(("workorders:mobile", "手机办理"))
     if grant.is_regulator or grant.sees_all:
+        items.append(("workorders:policy_list", "闭环策略"))
         items.append(("core:region_list", "区划"))
     if grant.sees_all or grant.district_ids:
         items.append(("core:audit_list", "审计"))
