@@ -10,7 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("smartsite.api")),
-    path("import/", include("smartsite.exchange.urls")),
+    path("", include("smartsite.exchange.urls")),  # import/, account/webhooks/
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
     path("", include("smartsite.workorders.urls")),
     path("", include("smartsite.core.urls")),
