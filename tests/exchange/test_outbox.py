@@ -16,7 +16,7 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
-from support.orders import T0, H, photo
+from support.orders import T0, D, H, photo
 
 from smartsite import cli
 from smartsite.core.errors import Conflict, DomainError, Forbidden
@@ -96,6 +96,26 @@ def test_the_create_event_carries_the_first_deadline(cast, receiver):
     assert delivery.event == "order.create"
     assert delivery.body["order"]["due_at"] == timezone.localtime(order.due_at).isoformat()
     assert delivery.body["order"]["state_label"] == "待处置"
+
+
+def test_reminders_and_overdue_flags_reach_the_webhooks_that_subscribed(cast, receiver):
+    hook_for(cast.contractor_a, receiver, events=["order.remind", "order.overdue"])
+    services.raise_event(scenario="attendance", rule="absence", project=cast.project_a,
+                         dedup_key="attendance:absence:a", title="项目经理未到岗", now=T0)
+    assert messages() == []  # order.create: not subscribed
+    services.fire_due_timers(T0 + 2 * D + H)  # 24 h before the 3-day disposal deadline
+    outbox.deliver_due(T0 + 2 * D + H)
+    [remind] = receiver.deliveries
+    assert remind.event == "order.remind" and remind.signature_valid
+    assert remind.body["notice"] == {"kind": "remind", "label": "到期提醒"}
+    assert remind.body["order"]["due_at"] == timezone.localtime(T0 + 3 * D).isoformat()
+    now = T0 + 10 * D  # small overdue → medium (order.escalate), medium overdue → flagged
+    while services.fire_due_timers(now):
+        pass
+    outbox.deliver_due(now)
+    assert [d.event for d in receiver.deliveries] == ["order.remind", "order.overdue"]
+    overdue = receiver.deliveries[1].body
+    assert overdue["order"]["overdue"] is True and overdue["order"]["loop_level"] == "medium"
 
 
 def test_a_receiver_that_fails_then_recovers_gets_it_after_the_backoff(cast, receiver):

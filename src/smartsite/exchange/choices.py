@@ -38,7 +38,12 @@ def order_event(action: str) -> str:
     return f"order.{action}"
 
 
-#: Event types a webhook may subscribe to: all order events, or one action's.
+#: Notices about an order that are not entries of its history (sent by the worker's timers).
+NOTICES = {"remind": "到期提醒", "overdue": "已逾期（无更高层级）"}
+
+#: Event types a webhook may subscribe to: all order events, or one action's or notice's.
 EVENT_CHOICES = [(ALL_ORDER_EVENTS, "全部工单事件")] + [
-    (order_event(value), f"{label}（{order_event(value)}）") for value, label in Action.choices]
+    (order_event(value), f"{label}（{order_event(value)}）") for value, label in Action.choices
+    if value not in NOTICES] + [
+    (order_event(value), f"{label}（{order_event(value)}）") for value, label in NOTICES.items()]
 EVENT_TYPES = frozenset(value for value, _ in EVENT_CHOICES)

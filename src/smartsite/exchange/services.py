@@ -4,6 +4,7 @@
     create_webhook / set_webhook_active / delete_webhook / send_test / redeliver
                                                 the owner's webhooks (the page's actions)
     enqueue_order_event(order, entry)           in the order change's own transaction
+    enqueue_order_notice(order, kind, now)      likewise, for reminders and overdue flags
     enqueue_email(user, subject, body, key)     likewise, for notifications by e-mail
     deliver_due(now)                            the worker: claim, commit, then send
 
@@ -39,6 +40,7 @@ from smartsite.exchange import importers, webhooks
 from smartsite.exchange.choices import (
     DUE_STATES,
     EVENT_TYPES,
+    NOTICES,
     PING,
     OutboxChannel,
     OutboxState,
@@ -48,8 +50,8 @@ from smartsite.exchange.importers import ImportFailed
 from smartsite.exchange.models import OutboxMessage, Webhook
 
 __all__ = ["create_webhook", "delete_webhook", "deliver_due", "email_notifications",
-           "enqueue_email", "enqueue_order_event", "import_workbook", "redeliver",
-           "require_importer", "send_test", "set_webhook_active"]
+           "enqueue_email", "enqueue_order_event", "enqueue_order_notice", "import_workbook",
+           "redeliver", "require_importer", "send_test", "set_webhook_active"]
 
 log = logging.getLogger(__name__)
 
@@ -218,21 +220,25 @@ def _iso(moment: datetime.datetime | None) -> str | None:
     return timezone.localtime(moment).isoformat() if moment else None
 
 
+def _order_dict(order, court: str) -> dict:
+    project = order.project
+    return {
+        "id": order.pk, "number": order.number, "title": order.title,
+        "scenario": order.scenario, "kind": order.kind,
+        "project": {"id": project.pk, "name": project.name, "permit_no": project.permit_no},
+        "state": order.state, "state_label": order.get_state_display(),
+        "loop_level": order.loop_level, "loop_level_label": order.get_loop_level_display(),
+        "court": court, "due_at": _iso(order.due_at), "overdue": order.overdue,
+        "rejections": order.rejections, "version": order.version,
+    }
+
+
 def order_payload(order, entry) -> dict:
     """The JSON body of an order event: the order after the action, and the action."""
-    project = order.project
     return {
         "event": order_event(entry.action),
         "occurred_at": _iso(entry.at),
-        "order": {
-            "id": order.pk, "number": order.number, "title": order.title,
-            "scenario": order.scenario, "kind": order.kind,
-            "project": {"id": project.pk, "name": project.name, "permit_no": project.permit_no},
-            "state": order.state, "state_label": order.get_state_display(),
-            "loop_level": order.loop_level, "loop_level_label": order.get_loop_level_display(),
-            "court": entry.court, "due_at": _iso(order.due_at), "overdue": order.overdue,
-            "rejections": order.rejections, "version": order.version,
-        },
+        "order": _order_dict(order, entry.court),
         "action": {
             "seq": entry.seq, "action": entry.action, "label": entry.get_action_display(),
             "actor": entry.actor_name, "comment": entry.comment,
@@ -245,22 +251,38 @@ def enqueue_order_event(order, entry) -> int:
     """Queue `entry` (an order's new history entry) for every active webhook that subscribed
     to its event type and whose owner can see the order's project. Call it inside the
     transaction that wrote the entry. Returns the number of messages queued."""
-    event = order_event(entry.action)
+    return _enqueue_for_webhooks(order, order_event(entry.action),
+                                 lambda: order_payload(order, entry),
+                                 key=f"order-action:{entry.pk}", at=entry.at)
+
+
+def enqueue_order_notice(order, kind: str, now: datetime.datetime) -> int:
+    """Queue a notice about `order` that is not a history entry — `remind` (a deadline is
+    near) or `overdue` (past due with no higher level) — like `enqueue_order_event`."""
+    event = order_event(kind)
+    return _enqueue_for_webhooks(
+        order, event,
+        lambda: {"event": event, "occurred_at": _iso(now),
+                 "order": _order_dict(order, order.court_label),
+                 "notice": {"kind": kind, "label": NOTICES[kind]}},
+        key=f"order-notice:{order.pk}:{order.step}:{kind}", at=now)
+
+
+def _enqueue_for_webhooks(order, event: str, payload, *, key: str, at) -> int:
     hooks = [h for h in Webhook.objects.filter(active=True).select_related("owner")
              if h.wants(event)]
     if not hooks:
         return 0
     project = Project.objects.filter(pk=order.project_id)
-    sees = {}
-    rows = []
+    sees, rows, body = {}, [], None
     for hook in hooks:
         if hook.owner_id not in sees:
             sees[hook.owner_id] = scoped(hook.owner, project).exists()
         if sees[hook.owner_id]:
+            body = body or payload()
             rows.append(OutboxMessage(
-                channel=OutboxChannel.WEBHOOK, webhook=hook, event=event,
-                payload=order_payload(order, entry), key=f"order-action:{entry.pk}:webhook:{hook.pk}",
-                created=entry.at, next_attempt_at=entry.at))
+                channel=OutboxChannel.WEBHOOK, webhook=hook, event=event, payload=body,
+                key=f"{key}:webhook:{hook.pk}", created=at, next_attempt_at=at))
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 

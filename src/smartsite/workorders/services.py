@@ -555,6 +555,7 @@ def _fire(timer: Timer, now) -> str:
     if timer.kind == TimerKind.REMINDER:
         _notify(order, f"工单 {order.number}「{order.title}」将于 "
                        f"{timezone.localtime(order.due_at):%m-%d %H:%M} 到期", now)
+        outbox.enqueue_order_notice(order, "remind", now)  # webhooks subscribed to reminders
         return "已提醒"
     if timer.kind == TimerKind.AUTO_VERIFY:
         check = checks.get(rules.auto_verify_check)
@@ -580,6 +581,7 @@ def _fire(timer: Timer, now) -> str:
     order.overdue = True
     order.save(update_fields=["overdue"])
     _notify(order, f"工单 {order.number}「{order.title}」已逾期", now)
+    outbox.enqueue_order_notice(order, "overdue", now)
     return "已逾期（无更高层级）"
 
 
