@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -86,6 +87,27 @@ def test_an_order_action_is_delivered_signed_once_by_the_worker_and_not_before(c
 
     assert outbox.deliver_due(T0 + 2 * H) == 0
     assert len(receiver.deliveries) == 1
+
+
+def _documented_verify():
+    """The receiver-side check exactly as docs/api.md prints it."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split("**Verifying the signature.**", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)
+    return namespace["verify"]
+
+
+def test_the_signature_checks_out_with_the_code_in_the_api_docs(cast, receiver):
+    hook = hook_for(cast.contractor_a, receiver)
+    open_order(cast.project_a)
+    outbox.deliver_due(T0)
+    [delivery] = receiver.deliveries
+    verify = _documented_verify()
+    assert verify(hook.secret, delivery.headers, delivery.raw)
+    assert not verify("whsec_wrong", delivery.headers, delivery.raw)
+    assert not verify(hook.secret, delivery.headers, delivery.raw.replace(b"PM10", b"PM25"))
 
 
 def test_the_create_event_carries_the_first_deadline(cast, receiver):

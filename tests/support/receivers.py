@@ -20,6 +20,8 @@ class Delivery:
     signature_valid: bool
     body: dict
     status: int  # what the receiver answered
+    raw: bytes = b""
+    headers: dict | None = None
 
 
 class Receiver:
@@ -71,7 +73,8 @@ class Receiver:
                     timestamp=stamp,
                     signature_valid=receiver.verify(
                         stamp, body, self.headers.get("X-Smartsite-Signature", "")),
-                    body=json.loads(body), status=status))
+                    body=json.loads(body), status=status, raw=body,
+                    headers=dict(self.headers.items())))
                 receiver.arrived.set()
                 if receiver.hold is not None:
                     receiver.hold.wait(60)
