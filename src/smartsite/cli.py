@@ -5,6 +5,7 @@
     smartsite migrate    create or upgrade the database schema
     smartsite seed       load reference data and a simulated city into the database
     smartsite worker     fire due work-order timers (run one or more)
+    smartsite simulate   keep simulated findings arriving (the demo runs one)
     smartsite verify-orders  check the hash chains of every order's history
     smartsite manage …   any Django management command
 """
@@ -48,7 +49,7 @@ def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     """
     from smartsite.core import reference
     from smartsite.core.models import Project
-    from smartsite.simulator import city
+    from smartsite.simulator import city, orders
 
     reference.load_all()
     if Project.objects.exists():
@@ -57,6 +58,11 @@ def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     report = city.build_city(seed=seed, scale=scale)
     if not quiet:
         print(f"已生成模拟城市（seed={seed}, scale={scale}）：{report.summary()}，"
+              f"用时 {time.monotonic() - started:.1f} 秒")
+    started = time.monotonic()
+    history = orders.simulate_history(seed=seed)
+    if not quiet:
+        print(f"已模拟近 {orders.HISTORY_DAYS} 天的事件与工单：{history.summary()}，"
               f"用时 {time.monotonic() - started:.1f} 秒")
     return True
 
@@ -165,6 +171,9 @@ def cmd_demo(args) -> int:
     sup = Supervisor()
     sup.start("web", _web_argv(args.host, args.port, args.workers))
     sup.start("worker", [sys.executable, "-m", "smartsite.cli", "worker"])
+    if args.live_every > 0:
+        sup.start("simulate", [sys.executable, "-m", "smartsite.cli", "simulate",
+                               "--every", str(args.live_every)])
     if not _wait_for_port(args.host, args.port, 30):
         sup.terminate()
         print(f"Web 服务未能在 {args.host}:{args.port} 启动（端口被占用？）", file=sys.stderr)
@@ -235,6 +244,15 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    _setup_django()
+    from smartsite.simulator import orders
+
+    raised = orders.run_live(every=args.every, count=args.count, seed=args.seed)
+    print(f"已产生 {raised} 个模拟事件")
+    return 0
+
+
 def cmd_verify_orders(args) -> int:
     _setup_django()
     from smartsite.workorders import services
@@ -276,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEMO_SEED, help="simulator seed (same seed, same city)")
     p.add_argument("--scale", choices=["demo", "city"], default="demo",
                    help="demo: ~300 projects; city: ~5,000 projects")
+    p.add_argument("--live-every", type=float, default=60.0, metavar="SECONDS",
+                   help="a new simulated finding every SECONDS while the demo runs (0: none)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="run the web server against SMARTSITE_DATABASE_URL")
@@ -296,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=500, help="timers per transaction")
     p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("simulate", help="raise a simulated finding every few seconds (demo data)")
+    p.add_argument("--every", type=float, default=60.0, help="seconds between findings")
+    p.add_argument("--count", type=int, default=0, help="stop after this many (0: run until stopped)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: unseeded)")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("verify-orders", help="check every work order's hash-chained history")
     p.set_defaults(func=cmd_verify_orders)
