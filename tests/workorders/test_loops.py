@@ -256,3 +256,28 @@ def test_attachments_are_stored_with_their_hash(site):
     assert attachment.content_type == "image/png" and attachment.size == len(PNG)
     assert io.BytesIO(attachment.file.read()).getvalue() == PNG
     assert timezone.is_aware(order.actions.get(action=Action.DISPOSE).at)
+
+
+def test_nobody_verifies_by_hand_where_the_policy_verifies_automatically(site):
+    order = site.order_of(site.event("dust", "exceedance"))
+    act(order, Action.DISPOSE, site.pm, T0 + H, comment="已覆盖", files=[photo()])
+    order.refresh_from_db()
+    assert order.state == OrderState.PENDING_VERIFICATION
+    assert Action.VERIFY_PASS not in services.allowed_actions(order, site.pm)
+    with pytest.raises(Forbidden, match="系统自动核查"):
+        act(order, Action.VERIFY_PASS, site.pm, T0 + 2 * H)
+    with pytest.raises(Forbidden, match="系统自动核查"):
+        act(order, Action.VERIFY_REJECT, site.station, T0 + 2 * H, comment="不行")
+    order.refresh_from_db()
+    assert order.state == OrderState.PENDING_VERIFICATION and order.version == 2
+    assert Notification.objects.filter(user=site.pm, text__contains="等待系统自动核查").exists()
+
+
+def test_an_event_is_dispatched_once(site, cast):
+    event = services.raise_event(scenario="dust", rule="spray_not_linked", project=site.project,
+                                 dedup_key="dust:spray:x", title="喷淋未联动")
+    services.ignore_event(event, actor=cast.city, reason="设备检修")
+    with pytest.raises(DomainError, match="已忽略"):
+        services.open_order(scenario="dust", kind="exceedance", project=site.project,
+                            title="喷淋未联动", actor=cast.city, events=[event])
+    assert not WorkOrder.objects.filter(project=site.project).exists()

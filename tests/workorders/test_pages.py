@@ -300,3 +300,57 @@ def test_a_regulator_watches_late_orders_of_the_district_held_by_others(site, lo
     watch = watch[:watch.index("</table>")]
     assert late.number in watch and fresh.number not in watch
     assert 'id="watch"' not in text(login(site.pm).get("/events/"))
+
+
+@pytest.mark.parametrize("ids", [["1:²"], ["²:1"], ["1" * 23 + ":1"], ["-1:1"]])
+def test_bulk_reassign_refuses_malformed_ids_without_a_500(site, login, ids):
+    order = dust_order(site)
+    response = login(site.station).post("/orders/bulk/reassign/", {
+        "ids": ids, "to_level": "large", "comment": "x"}, follow=True)
+    assert response.status_code == 200 and "无效的工单选择" in text(response)
+    order.refresh_from_db()
+    assert order.version == 1
+
+
+@pytest.mark.parametrize("field, value", [("version", "²"), ("party", "²"),
+                                          ("party", "9" * 23), ("basis", "sh-air\x00")])
+def test_penalty_form_refuses_garbage_without_a_500(site, login, field, value):
+    order = dust_order(site)
+    data = {"version": "1", "basis": "sh-air-55-2", "amount": "20000",
+            "decision_number": "罚字 1 号", "decided_on": timezone.localdate().isoformat(),
+            field: value}
+    response = login(site.station).post(f"/orders/{order.pk}/penalties/", data)
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.version == 1
+
+
+def test_list_times_are_shown_in_shanghai_time(site, login, cast):
+    order = dust_order(site)
+    local = timezone.localtime(order.opened_at).strftime("%Y-%m-%d %H:%M")
+    body = text(login(cast.city).get("/orders/"))
+    assert local in body
+    assert not re.search(r">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", body), "no raw UTC timestamps"
+
+
+def test_an_invalid_filter_lists_nothing_rather_than_everything(site, login, cast):
+    dust_order(site)
+    body = text(login(cast.city).get("/orders/?state=closed&street=abc"))
+    assert "共 0 条" in body
+
+
+def test_a_street_squad_gets_no_controls_it_cannot_use(site, login):
+    dust_order(site)
+    services.raise_event(scenario="dust", rule="spray_not_linked", project=site.project,
+                         dedup_key="dust:spray:sq", title="喷淋未联动")
+    client = login(site.squad)
+    assert 'form="bulk"' not in text(client.get("/orders/"))
+    events = text(client.get("/events/"))
+    assert "喷淋未联动" in events and "忽略原因" not in events
+
+
+def test_dispatch_is_offered_only_where_a_policy_exists(site, login, cast):
+    services.raise_event(scenario="dust", rule="spray_not_linked", project=site.project,
+                         dedup_key="dust:spray:dp", title="喷淋未联动")
+    body = text(login(cast.city).get("/events/"))
+    assert "喷淋未联动" in body and ">派单</button>" not in body and "忽略原因" in body

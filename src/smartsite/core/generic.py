@@ -57,6 +57,9 @@ class Column:
         value = self.value(obj)
         if isinstance(value, bool):
             return "是" if value else "否"
+        if isinstance(value, datetime.datetime):  # shown in Asia/Shanghai, to the minute
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value.tzinfo \
+                else value.strftime("%Y-%m-%d %H:%M")
         return format_number(value)
 
     def cell(self, obj) -> Any:
@@ -125,7 +128,10 @@ class ObjectListView(LoginRequiredMixin, View):
         filterset = None
         if self.filterset_class is not None:
             filterset = self.filterset_class(request.GET or None, queryset=qs, request=request)
-            qs = filterset.qs if filterset.is_bound and filterset.is_valid() else qs
+            if filterset.is_bound:
+                # An invalid filter shows its message and no rows, never an unfiltered list
+                # that looks filtered.
+                qs = filterset.qs if filterset.is_valid() else qs.none()
         columns = self.get_columns(request)
         if request.GET.get("export") == "xlsx":
             return export_xlsx(qs[: self.export_limit], [c for c in columns if c.export],

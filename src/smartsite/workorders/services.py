@@ -101,7 +101,8 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
 def active_policy(scenario: str, kind: str) -> LoopPolicy:
     policy = LoopPolicy.objects.filter(scenario=scenario, kind=kind, active=True).first()
     if policy is None:
-        raise DomainError(f"场景“{scenario}”的工单类型“{kind}”没有生效的闭环策略")
+        raise DomainError(f"“{Scenario.label_of(scenario)}”场景的“{kind}”类工单没有生效的闭环策略，"
+                          "请由市级管理员先配置闭环策略")
     return policy
 
 
@@ -171,7 +172,11 @@ def open_order(*, scenario: str, kind: str, project, title: str, actor=None,
             raise Forbidden("无权为该项目派单")
         _require_regulator(actor, project)
     with transaction.atomic():
-        return _open(policy, project=project, title=title, events=list(events), actor=actor,
+        events = list(Event.objects.select_for_update().filter(pk__in=[e.pk for e in events]))
+        for event in events:
+            if event.state != EventState.NEW:
+                raise DomainError(f"事件“{event.title}”当前为“{event.get_state_display()}”，不能派单")
+        return _open(policy, project=project, title=title, events=events, actor=actor,
                      now=_now(now), description=description)
 
 
@@ -245,7 +250,10 @@ def _enter_step(order: WorkOrder, now, start=None) -> None:
     if step == "verify" and level.verifier is None and rules.auto_verify_check:
         Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
                              due_at=now)
-    _notify(order, f"工单 {order.number or ''}「{order.title}」待您{_step_label(step)}", now)
+    if step == "verify" and level.verifier is None:
+        _notify(order, f"工单 {order.number or ''}「{order.title}」已提交处置，等待系统自动核查", now)
+    else:
+        _notify(order, f"工单 {order.number or ''}「{order.title}」待您{_step_label(step)}", now)
 
 
 def _stop_clock(order: WorkOrder) -> None:
@@ -325,6 +333,11 @@ def allowed_actions(order: WorkOrder, user) -> list[str]:
 
 
 def _check_permission(order: WorkOrder, action: str, user) -> None:
+    if action in (Action.VERIFY_PASS, Action.VERIFY_REJECT) and \
+            order.policy.rules.levels[order.loop_level].verifier is None:
+        # The handler holds the ball only to wait: it may not verify its own disposal.
+        raise Forbidden(f"本环节由系统自动核查（{order.policy.rules.auto_verify_check}），"
+                        "不能人工核查")
     if action in COURT_ACTIONS:
         if not in_court(user, order):
             raise Forbidden(f"工单当前由“{order.court_label}”办理，您不能执行“{Action(action).label}”")

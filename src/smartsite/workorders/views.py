@@ -4,6 +4,7 @@ of the large loop. Thin callers: reads through `queries`/`scoped()`, writes thro
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,6 +33,7 @@ from smartsite.workorders.forms import ActionForm, BulkReassignForm, IgnoreEvent
 from smartsite.workorders.models import (
     Event,
     LegalBasis,
+    LoopPolicy,
     Notification,
     OrderAttachment,
     WorkOrder,
@@ -39,6 +41,7 @@ from smartsite.workorders.models import (
 from smartsite.workorders.templatetags.workorders import countdown
 
 SOON = datetime.timedelta(hours=24)
+ID = re.compile(r"[0-9]{1,18}")
 #: Buttons shown first, and as primary, when allowed.
 PRIMARY_ACTIONS = [Action.ACCEPT, Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS]
 
@@ -61,11 +64,14 @@ def todo(request):
                    .annotate(total=Count("pk"), late=Count("pk", filter=late),
                              soon=Count("pk", filter=soon)).order_by("scenario"))
     visible = queries.visible_orders(user)
-    regulator = grant_for(user).is_regulator
+    regulator = _is_district_regulator(user)
     scope = visible.filter(state__in=queries.WORKING_STATES).aggregate(
         open=Count("pk"), late=Count("pk", filter=late),
         large=Count("pk", filter=Q(loop_level=LoopLevel.LARGE)))
-    warnings = queries.open_events(user)[:20]
+    warnings = list(queries.open_events(user)[:20])
+    dispatchable = set(LoopPolicy.objects.filter(active=True).values_list("scenario", "kind"))
+    for event in warnings:
+        event.dispatchable = (event.scenario, event.rule) in dispatchable
     # A regulator also watches the orders of the jurisdiction that are late or at the large loop.
     watch = (visible.filter(late | Q(loop_level=LoopLevel.LARGE), state__in=queries.WORKING_STATES)
              .exclude(queries.court_q(user))
@@ -74,6 +80,7 @@ def todo(request):
     return render(request, "workorders/todo.html", {
         "title": "事件中心",
         "orders": list(mine[:50]),
+        "shown_total": mine.count() if scenario else None,
         "todo_total": sum(r["total"] for r in by_scenario),
         "todo_late": sum(r["late"] for r in by_scenario),
         "todo_soon": sum(r["soon"] for r in by_scenario),
@@ -170,12 +177,12 @@ class OrderListView(ObjectListView):
     ]
 
     def get_columns(self, request):
-        if grant_for(request.user).is_regulator:
+        if _is_district_regulator(request.user):
             return [SelectColumn(), *self.columns]
         return self.columns
 
     def extra_context(self, request):
-        if not grant_for(request.user).is_regulator:
+        if not _is_district_regulator(request.user):
             return {}
         return {"bulk_form": BulkReassignForm()}
 
@@ -239,11 +246,11 @@ def penalty_add(request, pk):
         party = None
         if data.get("party"):
             party = order.project.parties.filter(enterprise=data["party"]).first() \
-                if data["party"].isdigit() else None
+                if ID.fullmatch(data["party"]) else None
             if party is None:
                 raise DomainError("被处罚单位不是本项目的参建单位", field="party")
             party = party.enterprise
-        if not data.get("version", "").isdigit():
+        if not ID.fullmatch(data.get("version", "")):
             raise DomainError("缺少工单版本号，请刷新页面后重试", field="version")
         services.record_penalty(order, request.user, version=int(data["version"]),
                                 basis=data.get("basis", ""), amount=data.get("amount", ""),
@@ -315,7 +322,7 @@ def bulk_reassign(request):
     picked = {}
     for raw in request.POST.getlist("ids"):
         pk, _, version = raw.partition(":")
-        if not (pk.isdigit() and version.isdigit()):
+        if not (ID.fullmatch(pk) and ID.fullmatch(version)):
             messages.error(request, f"无效的工单选择“{raw[:40]}”")
             return redirect(back)
         picked[int(pk)] = int(version)
@@ -368,6 +375,7 @@ def mobile(request):
     return render(request, "workorders/mobile.html", {
         "title": "我的工单",
         "orders": list(queries.todo(request.user, now)[:100]),
+        "total": queries.todo(request.user, now).count(),
         "closed": queries.visible_orders(request.user).filter(
             state=OrderState.CLOSED, closed_at__gte=now - datetime.timedelta(days=7),
             closed_level=LoopLevel.LARGE).select_related("project")[:20],
@@ -400,6 +408,13 @@ def notifications_read(request):
     count = services.mark_read(request.user)
     messages.success(request, f"已将 {count} 条通知标为已读")
     return redirect(reverse("workorders:notifications"))
+
+
+def _is_district_regulator(user) -> bool:
+    """City or district regulators: they dispatch, ignore and reassign (a street squad
+    handles large-loop orders but does not steer them)."""
+    grant = grant_for(user)
+    return grant.sees_all or bool(grant.district_ids)
 
 
 def _next(request, fallback: str) -> str:
