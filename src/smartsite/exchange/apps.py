@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class ExchangeConfig(AppConfig):
-    """Data exchange: Excel import/export of 报建 data (later: open-API keys, city push)."""
+    """Data exchange: Excel import/export of 报建 data; the notification outbox (webhooks, e-mail)."""
 
     name = "smartsite.exchange"
     label = "exchange"
