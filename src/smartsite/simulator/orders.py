@@ -84,13 +84,14 @@ from smartsite.workorders.models import (
     WorkOrder,
 )
 
-__all__ = ["HISTORY_DAYS", "SIM_DOMAIN", "HistoryReport", "live_event", "run_live", "simulate_history",
+__all__ = ["HISTORY_DAYS", "SIM_PREFIX", "HistoryReport", "live_event", "run_live", "simulate_history",
            "site_photo"]
 
 log = logging.getLogger(__name__)
 
-#: Simulated members of organisations (no usable password) are marked by this domain.
-SIM_DOMAIN = "sim.invalid"
+#: Simulated members of organisations have usernames with this prefix, no usable password and
+#: no e-mail address (so nothing is queued to mail them).
+SIM_PREFIX = "sim_"
 
 H = datetime.timedelta(hours=1)
 D = datetime.timedelta(days=1)
@@ -557,7 +558,7 @@ class _Sim:
                     continue
                 label = "station" if kind == AgencyKind.SUPERVISION_STATION else "squad"
                 wanted[("agency", agency.pk)] = (
-                    f"sim_{label}_{agency.region.code}", "",
+                    f"{SIM_PREFIX}{label}_{agency.region.code}", "",
                     {"kind": RoleKind.DISTRICT if label == "station" else RoleKind.STREET,
                      "agency": agency})
             for party_role, post_code in PARTY_POST.items():
@@ -567,11 +568,11 @@ class _Sim:
                 if enterprise is None:
                     continue
                 wanted[self._party_key(p.pk, party_role, post_code)] = (
-                    f"sim_{p.permit_no}_{party_role}", holders.get((p.pk, post_code), ""),
+                    f"{SIM_PREFIX}{p.permit_no}_{party_role}", holders.get((p.pk, post_code), ""),
                     {"kind": RoleKind.PROJECT, "project": p, "enterprise": enterprise,
                      "party_role": party_role, "post": posts[post_code]})
         todo = sorted((key, spec) for key, spec in wanted.items() if key not in self._actors)
-        users = [User(username=username, email=f"{username}@{SIM_DOMAIN}",
+        users = [User(username=username, email="",
                       first_name=name or names.person_name(self.people_rng),
                       password=make_password(None))
                  for _key, (username, name, _role) in todo]
@@ -900,7 +901,7 @@ def _plan(sim: _Sim, days: int, per_day: int) -> None:
         case("offline", "ignored", project, 6 * 24)
     street = take(scopes["street"], 3)  # `squad_*`
     fates = [("dust", "ignored_open", 54), ("dust", "top_overdue", 5 * 24),
-             ("dust", "large_closed", 11 * 24), ("missing_monitor", "reassigned_open", 8 * 24)]
+             ("dust", "ignored", 11 * 24), ("missing_monitor", "reassigned_open", 8 * 24)]
     for (kind, fate, hours), project in zip(fates, itertools.cycle(street) if street else [],
                                             strict=False):
         case(kind, fate, project, hours)
@@ -910,7 +911,7 @@ def _plan(sim: _Sim, days: int, per_day: int) -> None:
     for kind, fate, hours, pool in [
             ("attendance", "small_closed", 12 * 24, active),
             ("missing_monitor", "medium_closed", 13 * 24, active),
-            ("dust", "large_closed", 10 * 24, active),
+            ("missing_monitor", "large_closed", 13.5 * 24, active),
             ("pits", "suspended", 9 * 24, pits),
             ("missing_monitor", "cancelled", 7 * 24, active),
             ("pits", "pending_dispatch", 20, pits)]:
