@@ -278,3 +278,12 @@ def test_numbers_are_grouped_on_pages_and_typed_in_exports(login, cast):
     sheet = load_workbook(io.BytesIO(client.get("/projects/?export=xlsx").content)).active
     header, row = list(sheet.iter_rows(min_row=1, max_row=2, values_only=True))
     assert row[header.index("占地面积（m²）")] == 20440
+
+
+def test_an_empty_token_form_is_refused_with_the_field_message(login, cast):
+    from smartsite.core.models import ApiToken
+
+    response = login(cast.district).post("/account/tokens/", {})
+    assert response.status_code == 422
+    assert "errorlist" in response.content.decode()
+    assert not ApiToken.objects.exists()

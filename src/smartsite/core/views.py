@@ -354,15 +354,16 @@ def user_add(request):
 @login_required
 def tokens(request):
     """The signed-in user's API tokens: create (key shown once) and revoke."""
-    form = forms.TokenForm(request.POST or None)
+    # An empty POST is a bound, invalid form (422 with the field's message), not a blank page.
+    form = forms.TokenForm(request.POST if request.method == "POST" else None)
     new_key = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         _, new_key = services.issue_token(request.user, actor=request.user,
                                           name=form.cleaned_data["name"])
         form = forms.TokenForm()
     return render(request, "core/tokens.html", {
         "form": form, "new_key": new_key, "tokens": request.user.api_tokens.all(),
-    })
+    }, status=422 if form.is_bound and form.errors else 200)
 
 
 @login_required
