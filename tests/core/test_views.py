@@ -285,5 +285,5 @@ def test_an_empty_token_form_is_refused_with_the_field_message(login, cast):
 
     response = login(cast.district).post("/account/tokens/", {})
     assert response.status_code == 422
-    assert "errorlist" in response.content.decode()
+    assert '<p class="error">这个字段是必填项。</p>' in response.content.decode()
     assert not ApiToken.objects.exists()
