@@ -139,11 +139,6 @@ TEXT = {
         "复查整改到位，监测数据恢复正常，予以闭环。",
         "回访现场，裸土已覆盖，喷淋正常运行，闭环。",
     ],
-    "mm.description": [
-        "日常巡查发现该工地扬尘在线监测设备数量不足，主要出入口未设置监测点。",
-        "平台数据比对：该工地登记在建，但未接入扬尘在线监测数据。",
-        "现场检查发现扬尘监测设备已损坏拆除，未按要求重新安装。",
-    ],
     "mm.dispose": [
         "已在主出入口新增1台扬尘在线监测设备，完成联网并向平台上传数据。",
         "已委托设备厂家重新安装监测设备并完成调试，数据上传正常，附安装照片。",
@@ -211,6 +206,13 @@ TEXT = {
     ],
 }
 
+#: What a supervision station writes when it opens a 不装少装 order (title, description).
+MISSING_MONITOR_FINDINGS = [
+    ("不装少装：扬尘在线监测设备数量不足",
+     "日常巡查发现该工地扬尘在线监测设备数量不足，主要出入口未设置监测点。"),
+    ("不装少装：扬尘监测数据未接入平台", "平台数据比对：该工地登记在建，但未接入扬尘在线监测数据。"),
+    ("不装少装：扬尘监测设备拆除后未重新安装", "现场检查发现扬尘监测设备已损坏拆除，未按要求重新安装。"),
+]
 PIT_ITEMS = [("CX", "深层水平位移"), ("WY", "围护墙顶水平位移"), ("CJ", "周边地表沉降"),
              ("ZL", "支撑轴力"), ("SW", "坑外地下水位")]
 KEY_POSTS = ["project_manager", "project_manager", "safety_officer", "technical_lead",
@@ -692,10 +694,8 @@ def dust_story(c: _Case):
 
 
 def missing_monitor_story(c: _Case):
-    title = c.rng.choice(["不装少装：扬尘在线监测设备未按要求安装",
-                          "不装少装：主要出入口未设置扬尘监测点",
-                          "不装少装：扬尘监测数据未接入平台"])
-    c.open_by_hand("dust", "missing_monitor", title, c.text("mm.description"))
+    title, description = c.rng.choice(MISSING_MONITOR_FINDINGS)
+    c.open_by_hand("dust", "missing_monitor", title, description)
     if c.fate == "cancelled":
         yield c.wait(20, 60)
         c.do(Action.CANCEL, "mm.cancel")
