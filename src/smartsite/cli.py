@@ -246,9 +246,14 @@ def cmd_worker(args) -> int:
 
 def cmd_simulate(args) -> int:
     _setup_django()
+    from smartsite.core.errors import DomainError
     from smartsite.simulator import orders
 
-    raised = orders.run_live(every=args.every, count=args.count, seed=args.seed)
+    try:
+        raised = orders.run_live(every=args.every, count=args.count, seed=args.seed)
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     print(f"已产生 {raised} 个模拟事件")
     return 0
 

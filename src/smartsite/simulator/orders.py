@@ -354,7 +354,8 @@ class HistoryReport:
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        states = "、".join(f"{OrderState(s).label} {n}" for s, n in sorted(self.by_state.items()))
+        states = "、".join(f"{OrderState(s).label} {self.by_state[s]}" for s in OrderState.values
+                          if s in self.by_state)
         closed = "、".join(f"{LoopLevel(lv).label} {self.closed_by_level.get(lv, 0)}"
                           for lv in LoopLevel.values)
         return (f"{self.events} 个事件、{self.orders} 张工单（{states}；逾期 {self.overdue}；"
@@ -1019,9 +1020,12 @@ def live_event(rng: random.Random, *, now: datetime.datetime | None = None) -> E
 def run_live(*, every: float = 60.0, count: int = 0, seed: int | None = None) -> int:
     """`smartsite simulate`: raise a finding every `every` seconds until stopped (SIGTERM /
     Ctrl-C, or after `count` findings when count > 0). A failing round is logged and the
-    loop goes on. Returns how many findings were raised."""
+    loop goes on. Returns how many findings were raised. Refuses a database without the
+    simulated city's demo logins, so made-up findings never reach real data."""
     from django.db import close_old_connections, connection
 
+    if not get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists():
+        raise DomainError("数据库中没有模拟城市（演示账号）：模拟事件只写入演示数据库")
     rng = random.Random(seed)
     stopping = False
 
