@@ -437,9 +437,12 @@ class _Case:
     def do(self, action: str, key: str, *, photos: int = 0, to_level: str = "",
            optional: bool = False) -> bool:
         """Take `action` as someone entitled to it now; False (and noted, unless `optional`)
-        if nobody is."""
+        if nobody is. An order already closed ends its story quietly (an automatic check
+        may close a dust order before its handler's next step)."""
         order = self.order
         order.refresh_from_db()
+        if order.state in (OrderState.CLOSED, OrderState.CANCELLED):
+            return False
         if action == Action.CANCEL:
             actor = self.issuer
         elif action in services.REGULATOR_ACTIONS:
