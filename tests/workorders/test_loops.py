@@ -4,6 +4,7 @@ party, stale version, missing comment or photo, bad attachment — nothing chang
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -16,7 +17,7 @@ from smartsite.core.choices import AgencyKind, PartyRole
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
-from smartsite.workorders.models import Notification, OrderAction, WorkOrder
+from smartsite.workorders.models import LoopPolicy, Notification, OrderAction, WorkOrder
 
 
 @pytest.fixture(autouse=True)
@@ -281,3 +282,55 @@ def test_an_event_is_dispatched_once(site, cast):
         services.open_order(scenario="dust", kind="exceedance", project=site.project,
                             title="喷淋未联动", actor=cast.city, events=[event])
     assert not WorkOrder.objects.filter(project=site.project).exists()
+
+
+def test_history_written_with_a_shanghai_clock_still_verifies(site):
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    order = site.order_of(site.event("dust", "exceedance", now=T0.astimezone(shanghai)))
+    act(order, Action.COMMENT, site.pm, (T0 + H).astimezone(shanghai), comment="收到")
+    assert services.verify_chain(WorkOrder.objects.get(pk=order.pk)) == []
+
+
+def test_automatic_verification_gets_a_last_look_at_the_deadline(site):
+    order = site.order_of(site.event("dust", "exceedance"))
+    act(order, Action.DISPOSE, site.pm, T0 + H, comment="已覆盖", files=[photo()])
+    for hour in range(2, 25):
+        services.fire_due_timers(T0 + hour * H)
+    order.refresh_from_db()
+    assert order.state == OrderState.PENDING_VERIFICATION
+    DUST_DATA_VALID["value"] = True  # 24 h of valid data, complete only at the deadline
+    services.fire_due_timers(T0 + 25 * H)
+    order.refresh_from_db()
+    assert order.state == OrderState.CLOSED and order.closed_level == "small"
+    assert "时限届满时" in order.actions.order_by("-seq").first().comment
+
+
+def test_without_the_scenarios_check_the_worker_does_not_poll(site):
+    spec = {"levels": {"small": {"handler": {"party": "contractor"}, "verifier": "auto"},
+                       "medium": {"handler": {"party": "contractor"},
+                                  "verifier": {"agency": "supervision_station"}}},
+            "deadlines": {"dispose": "P1D", "verify": "P1D"},
+            "escalate": {"on_overdue": ["verify"]},
+            "auto_verify": {"check": "nobody.installed_this", "every": "PT1H"}}
+    LoopPolicy.objects.create(scenario="lab", kind="auto", kind_label="试验", source="测试",
+                              spec=spec)
+    order = site.order_of(site.event("lab", "auto"))
+    act(order, Action.DISPOSE, site.pm, T0 + H, comment="已整改")
+    assert services.fire_due_timers(T0 + 2 * H) == 1
+    assert services.fire_due_timers(T0 + 5 * H) == 0, "no hourly polls without a check"
+    services.fire_due_timers(T0 + 26 * H)
+    order.refresh_from_db()
+    assert order.loop_level == "medium" and order.state == OrderState.PENDING_DISPOSAL
+
+
+def test_a_finding_that_returns_after_closure_opens_a_new_order(site):
+    order = site.order_of(site.event("attendance", "absence", key="pm-away"))
+    act(order, Action.DISPOSE, site.pm, T0 + H, comment="项目经理已到岗", files=[photo()])
+    order.refresh_from_db()
+    verifier = site.chief if services.in_court(site.chief, order) else site.station
+    act(order, Action.VERIFY_PASS, verifier, T0 + 2 * H)
+    order.refresh_from_db()
+    assert order.state == OrderState.CLOSED
+    assert order.events.get().state == EventState.CLOSED
+    again = site.event("attendance", "absence", key="pm-away", now=T0 + 3 * D)
+    assert again.order_id not in (None, order.pk) and again.count == 1

@@ -34,6 +34,7 @@ class EventState(ColouredChoices):
     DISPATCHED = "dispatched", "已派单"
     IGNORED = "ignored", "已忽略"
     RECOVERED = "recovered", "已自动恢复"
+    CLOSED = "closed", "已办结"  # its order was closed or cancelled; a recurrence is a new event
 
 
 OPEN_EVENT_STATES = (EventState.NEW, EventState.DISPATCHED)

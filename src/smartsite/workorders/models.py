@@ -3,6 +3,7 @@ hash-chained action log, durable timers, notifications and the loop policies the
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from functools import cached_property
@@ -216,7 +217,9 @@ class OrderAction(models.Model):
         return {
             "order": self.order_id, "seq": self.seq, "action": self.action,
             "actor": self.actor_id, "actor_name": self.actor_name,
-            "at": self.at.isoformat(timespec="microseconds"), "comment": self.comment,
+            # In UTC whatever offset the caller's `now` had: the row reads back as UTC.
+            "at": self.at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+            "comment": self.comment,
             "from_state": self.from_state, "to_state": self.to_state,
             "loop_level": self.loop_level, "court": self.court, "data": self.data,
             "prev_hash": self.prev_hash,

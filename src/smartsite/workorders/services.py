@@ -471,6 +471,10 @@ def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_lev
             order.assignee = None  # a new court: nobody there has accepted it yet
         if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.SUSPENDED):
             _stop_clock(order)  # keeps `overdue`: a closed order shows whether it ran late
+        if order.state in (OrderState.CLOSED, OrderState.CANCELLED):
+            # The finding is dealt with: if the condition comes back, it is a new event.
+            Event.objects.filter(order=order, state=EventState.DISPATCHED).update(
+                state=EventState.CLOSED)
         else:
             _enter_step(order, now, step_start)
     order.version += 1
@@ -570,9 +574,14 @@ def _fire(timer: Timer, now) -> str:
                        f"{timezone.localtime(order.due_at):%m-%d %H:%M} 到期", now)
         outbox.enqueue_order_notice(order, "remind", now)  # webhooks subscribed to reminders
         return "已提醒"
+    automatic = step == "verify" and rules.levels[order.loop_level].verifier is None
+    check = checks.get(rules.auto_verify_check) if automatic else None
     if timer.kind == TimerKind.AUTO_VERIFY:
-        check = checks.get(rules.auto_verify_check)
-        if check is not None and check(order, now):
+        if check is None:
+            # The scenario that supplies the check is not installed: nothing can confirm the
+            # disposal, so polling is pointless; the deadline decides.
+            return f"无可用的自动核查（{rules.auto_verify_check}），等待时限"
+        if check(order, now):
             _transition(order, Action.VERIFY_PASS, None, now,
                         comment=f"自动核查通过（{rules.auto_verify_check}）")
             return "自动核查通过"
@@ -581,10 +590,14 @@ def _fire(timer: Timer, now) -> str:
             Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
                                  due_at=now + rules.auto_verify_every)
         return "自动核查未通过，稍后再查"
-    # The deadline passed.
+    # The deadline passed. An automatic verification gets a last look first: a check over a
+    # window as long as the deadline ("valid data for 24 h") can only pass at the deadline.
+    if check is not None and check(order, timer.due_at):
+        _transition(order, Action.VERIFY_PASS, None, now,
+                    comment=f"自动核查通过（{rules.auto_verify_check}，时限届满时核查）")
+        return "自动核查通过（时限届满时）"
     up = rules.next_level(order.loop_level)
     if step in rules.escalate_on_overdue and up:
-        automatic = step == "verify" and rules.levels[order.loop_level].verifier is None
         comment = (f"自动核查在时限内未通过，核查不通过，重新整改（{LoopLevel(up).label}）"
                    if automatic else f"{_step_label(step)}逾期，升级为{LoopLevel(up).label}")
         _transition(order, Action.ESCALATE, None, now, comment=comment,
