@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000/ [out_dir]
 
-For each login: the home map, the project list, the first project's detail, the people list
-and the enterprise list. Prints each page's HTTP status and load time and any script error or
-failed request, and exits non-zero if there was one. The README's screenshots come from here.
+For each login: the home map, 事件中心, 处置中心 and its first order, the project list and the
+first project, the people and enterprise lists, notifications and the phone view. Prints each
+page's HTTP status and load time and any script error or failed request, and exits non-zero
+if there was one. The README's screenshots come from here.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsite.settings")
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = [("home", "/"), ("projects", "/projects/"), ("people", "/people/"),
-         ("enterprises", "/enterprises/")]
+PAGES = [("home", "/"), ("events", "/events/"), ("orders", "/orders/"),
+         ("projects", "/projects/"), ("people", "/people/"), ("enterprises", "/enterprises/"),
+         ("notifications", "/notifications/"), ("mobile", "/m/")]
 
 
 def demo_usernames() -> list[tuple[str, str]]:
@@ -52,7 +54,6 @@ def main(base: str, out: Path) -> int:
             page.click("button.primary")
             page.wait_for_url("**/")
             pages = list(PAGES)
-            first = None
             for name, path in pages:
                 started = time.monotonic()
                 response = page.goto(path)
@@ -65,11 +66,10 @@ def main(base: str, out: Path) -> int:
                 if response.status >= 400:
                     problems.append(f"{username}: {path} → {response.status}")
                 page.screenshot(path=str(out / f"{username}-{name}.png"), full_page=name != "home")
-                if name == "projects" and first is None:
+                if name in ("projects", "orders"):
                     link = page.locator("#results tbody tr a").first
                     if link.count():
-                        first = link.get_attribute("href")
-                        pages.append(("project", first))
+                        pages.append((name.rstrip("s"), link.get_attribute("href")))
             context.close()
         browser.close()
     for problem in problems:
