@@ -12,6 +12,15 @@ from smartsite.workorders.choices import LoopLevel, OrderState, Scenario, Severi
 
 register = template.Library()
 
+#: Chinese labels of the evidence keys scenarios write; an unknown key is shown as written.
+EVIDENCE_LABELS = {
+    "mn": "设备 MN", "pm10_15min": "PM10 15 分钟均值", "pm25_15min": "PM2.5 15 分钟均值",
+    "pm10": "PM10", "pm25": "PM2.5", "tsp": "TSP", "unit": "单位", "window_end": "时段截止",
+    "limit": "限值", "silent_hours": "无数据时长（小时）", "person": "人员", "post": "岗位",
+    "present_days": "到岗天数", "working_days": "应到天数", "month": "月份", "point": "监测点",
+    "item": "监测项目", "value": "监测值", "colour": "预警等级",
+}
+
 
 def span(delta: datetime.timedelta) -> str:
     """A duration in the largest sensible unit: 2天3小时, 5小时, 12分钟."""
@@ -85,3 +94,8 @@ def severity_badge(value):
 @register.filter
 def scenario_label(value):
     return Scenario.label_of(value)
+
+
+@register.filter
+def evidence_label(key):
+    return EVIDENCE_LABELS.get(key, key)
