@@ -1,8 +1,19 @@
 import pytest
-from support.orders import Site
+from support.orders import DUST_DATA_VALID, Site, dust_check_stand_in
+
+from smartsite.workorders import checks
 
 
 @pytest.fixture
 def site(cast, django_user_model):
     """Project B with a user for every court its orders pass through (support/orders.py)."""
     return Site(cast, django_user_model)
+
+
+@pytest.fixture(autouse=True)
+def dust_check():
+    """The dust scenario's automatic check, stood in for (invalid data unless a test says)."""
+    DUST_DATA_VALID["value"] = False
+    checks.register("dust.valid_data_24h")(dust_check_stand_in)
+    yield DUST_DATA_VALID
+    checks.unregister("dust.valid_data_24h")

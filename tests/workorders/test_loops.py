@@ -19,12 +19,6 @@ from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
 from smartsite.workorders.models import LoopPolicy, Notification, OrderAction, WorkOrder
 
-
-@pytest.fixture(autouse=True)
-def _dust_invalid():
-    DUST_DATA_VALID["value"] = False
-
-
 # ---------------------------------------------------------------- dust
 
 

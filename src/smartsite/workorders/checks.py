@@ -22,3 +22,8 @@ def register(name: str):
 
 def get(name: str) -> Callable | None:
     return _CHECKS.get(name)
+
+
+def unregister(name: str) -> None:
+    """Forget a check (a scenario being removed; tests that stand in for one)."""
+    _CHECKS.pop(name, None)
