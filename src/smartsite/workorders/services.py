@@ -387,13 +387,18 @@ def act(order: WorkOrder, action: str, actor, *, version: int, comment: str = ""
         if "photo" in needs and not any(ct in IMAGE_TYPES for ct, _ in checked):
             raise DomainError(f"“{Action(action).label}”必须上传现场照片", field="files")
         entry = _transition(current, action, actor, now, comment=comment, to_level=to_level)
-        for upload, (content_type, digest) in zip(files, checked, strict=True):
-            upload.seek(0)
-            OrderAttachment.objects.create(action=entry, file=upload,
-                                           name=getattr(upload, "name", "file")[-200:],
-                                           content_type=content_type, size=upload.size,
-                                           sha256=digest)
+        _attach(entry, files, checked)
         return current
+
+
+def _attach(entry: OrderAction, files: list, checked: list[tuple[str, str]]) -> None:
+    """Store uploads (already passed through `_check_file`) on a history entry."""
+    for upload, (content_type, digest) in zip(files, checked, strict=True):
+        upload.seek(0)
+        OrderAttachment.objects.create(action=entry, file=upload,
+                                       name=getattr(upload, "name", "file")[-200:],
+                                       content_type=content_type, size=upload.size,
+                                       sha256=digest)
 
 
 def _check_file(upload) -> tuple[str, str]:
@@ -685,12 +690,7 @@ def record_penalty(order: WorkOrder, actor, *, version: int, basis, amount, deci
                      comment=f"{summary}。{note}" if note else summary,
                      data={"penalty": penalty.pk, "basis": basis.code, "amount": str(amount),
                            "decision_number": decision_number})
-        for upload, (content_type, digest) in zip(files, checked, strict=True):
-            upload.seek(0)
-            OrderAttachment.objects.create(action=entry, file=upload,
-                                           name=getattr(upload, "name", "file")[-200:],
-                                           content_type=content_type, size=upload.size,
-                                           sha256=digest)
+        _attach(entry, files, checked)
         penalty.action = entry
         penalty.save(update_fields=["action"])
         return penalty
