@@ -81,7 +81,9 @@ def test_a_district_regulator_records_a_penalty_with_a_photo_and_the_chain_still
     entry = order_a.actions.order_by("-seq").first()
     assert entry.action == Action.PENALTY and entry.actor == cast.district
     assert entry.data == {"penalty": penalty.pk, "basis": "sh-air-55-2", "amount": "50000.00",
+                          "range": ["10000.00", "100000.00"],
                           "decision_number": "静建罚〔2026〕0001号"}
+    assert (penalty.basis_min, penalty.basis_max) == (Decimal("10000.00"), Decimal("100000.00"))
     assert "¥50,000" in entry.comment and "现场裸土未覆盖" in entry.comment
     assert penalty.action == entry
     attachment = entry.attachments.get()

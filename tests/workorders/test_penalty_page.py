@@ -70,3 +70,15 @@ def test_the_project_manager_sees_no_form_and_is_refused(site, login):
     response = client.post(f"/orders/{order.pk}/penalties/", _form(order))
     assert response.status_code == 403
     assert not Penalty.objects.exists()
+
+
+def test_a_penalty_keeps_the_range_it_was_held_to(site, login):
+    from smartsite.workorders.models import LegalBasis
+
+    order = _order(site)
+    client = login(site.station)
+    client.post(f"/orders/{order.pk}/penalties/", _form(order))
+    LegalBasis.objects.filter(code="sh-air-55-2").update(min_amount=20000, max_amount=200000)
+    page = text(client.get(order.get_absolute_url()))
+    recorded = page.split('id="penalties"')[1].split("登记立案处罚")[0]
+    assert "¥10,000–¥100,000" in recorded and "¥20,000–¥200,000" not in recorded

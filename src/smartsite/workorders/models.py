@@ -340,6 +340,10 @@ class Penalty(ScopedModel):
     basis = models.ForeignKey(LegalBasis, verbose_name="处罚依据", on_delete=models.PROTECT,
                               related_name="penalties")
     amount = models.DecimalField("罚款金额（元）", max_digits=12, decimal_places=2)
+    # The range the amount was checked against, as the basis said on the day: a later change
+    # of the reference data must not rewrite what a decision was held to.
+    basis_min = models.DecimalField("当时罚款下限（元）", max_digits=12, decimal_places=2)
+    basis_max = models.DecimalField("当时罚款上限（元）", max_digits=12, decimal_places=2)
     decision_number = models.CharField("处罚决定书文号", max_length=60, unique=True)
     decided_on = models.DateField("决定日期")
     party = models.ForeignKey(Enterprise, verbose_name="被处罚单位", on_delete=models.PROTECT,

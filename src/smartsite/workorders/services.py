@@ -677,7 +677,8 @@ def record_penalty(order: WorkOrder, actor, *, version: int, basis, amount, deci
         try:
             with transaction.atomic():
                 penalty = Penalty.objects.create(
-                    order=current, basis=basis, amount=amount, decision_number=decision_number,
+                    order=current, basis=basis, amount=amount, basis_min=basis.min_amount,
+                    basis_max=basis.max_amount, decision_number=decision_number,
                     decided_on=decided_on, party=party, note=note, created_by=actor,
                     created=now)
         except IntegrityError:  # the same number, committed between our check and insert
@@ -689,6 +690,7 @@ def record_penalty(order: WorkOrder, actor, *, version: int, basis, amount, deci
         entry = _log(current, Action.PENALTY, actor, now, from_state=current.state,
                      comment=f"{summary}。{note}" if note else summary,
                      data={"penalty": penalty.pk, "basis": basis.code, "amount": str(amount),
+                           "range": [str(basis.min_amount), str(basis.max_amount)],
                            "decision_number": decision_number})
         _attach(entry, files, checked)
         penalty.action = entry
