@@ -405,7 +405,8 @@ class Bench:
         agency, enterprise, party_role, post, label = court
         number = f"GD{opened.astimezone(SHANGHAI):%Y%m%d}-{pk:07d}"
         title = f"{policy.kind_label} · 项目{project[0]}"
-        order = (pk, number, scenario, kind, policy.pk, project[0], title, "", state, level,
+        order = (pk, number, scenario, kind, policy.pk, project[0], project[1], title, "",
+                 state, level,
                  agency, enterprise, party_role, post, due_at, overdue, order_step,
                  0, resume_state, 1 + transitions + (final is not None), None, opened,
                  closed_at, closed_level)
@@ -754,7 +755,8 @@ class _Entry(SimpleNamespace):
 
 COPY_COLUMNS = {
     "workorders_workorder": (
-        "id", "number", "scenario", "kind", "policy_id", "project_id", "title", "description",
+        "id", "number", "scenario", "kind", "policy_id", "project_id", "district_id", "title",
+        "description",
         "state", "loop_level", "court_agency_id", "court_enterprise_id", "court_party_role",
         "court_post_id", "due_at", "overdue", "step", "rejections", "resume_state", "version",
         "issuer_id", "opened_at", "closed_at", "closed_level"),

@@ -49,6 +49,7 @@ class ScopedModel(models.Model):
     """
 
     project_path = "project"
+    scope_direct = True  # `project_path` follows foreign keys: `scoped()` may filter directly
 
     class Meta:
         abstract = True

@@ -6,3 +6,6 @@ class WorkordersConfig(AppConfig):
     label = "workorders"
     verbose_name = "事件与工单"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from smartsite.workorders import signals  # noqa: F401  (connects the receivers)

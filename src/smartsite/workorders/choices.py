@@ -67,6 +67,8 @@ class OrderState(ColouredChoices):
 
 OPEN_ORDER_STATES = (OrderState.PENDING_DISPATCH, OrderState.PENDING_DISPOSAL,
                      OrderState.PENDING_VERIFICATION, OrderState.SUSPENDED)
+#: The states in which somebody must act (a suspended order waits only for a resume).
+WORKING_ORDER_STATES = ["pending_dispatch", "pending_disposal", "pending_verification"]
 
 #: Which step of the policy each working state is; its deadline comes from the policy.
 STEP_OF_STATE = {

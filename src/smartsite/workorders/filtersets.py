@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from smartsite.core.filtersets import SearchFilterSet, districts, streets
 from smartsite.workorders import queries
-from smartsite.workorders.choices import EventState, LoopLevel, OrderState, Scenario, Severity
+from smartsite.workorders.choices import (
+    OPEN_ORDER_STATES,
+    EventState,
+    LoopLevel,
+    OrderState,
+    Scenario,
+    Severity,
+)
 from smartsite.workorders.models import Event, LoopPolicy, WorkOrder
 
 YES_NO = [("", "全部"), ("true", "是"), ("false", "否")]
@@ -41,7 +48,7 @@ class OrderFilterSet(SearchFilterSet):
     def by_open(self, qs, name, value):
         if value is None:
             return qs
-        working = Q(state__in=queries.OPEN_ORDER_STATES)
+        working = Q(state__in=OPEN_ORDER_STATES)
         return qs.filter(working) if value else qs.exclude(working)
 
     def by_overdue(self, qs, name, value):

@@ -15,10 +15,11 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from smartsite.core.choices import PartyRole
-from smartsite.core.models import Agency, Enterprise, Post, Project, ScopedModel
+from smartsite.core.models import Agency, Enterprise, Post, Project, Region, ScopedModel
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import (
     OPEN_EVENT_STATES,
+    WORKING_ORDER_STATES,
     Action,
     EventState,
     LoopLevel,
@@ -129,6 +130,9 @@ class WorkOrder(ScopedModel):
                                related_name="orders")
     project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.PROTECT,
                                 related_name="orders")
+    district = models.ForeignKey(Region, verbose_name="区", on_delete=models.PROTECT,
+                                 related_name="+",
+                                 help_text="项目所在区（随项目变更）；区级查询与分片按此键")
     title = models.CharField("标题", max_length=200)
     description = models.TextField("说明", blank=True)
     state = models.CharField("状态", max_length=24, choices=OrderState.choices,
@@ -163,6 +167,8 @@ class WorkOrder(ScopedModel):
         ordering = ["due_at", "-opened_at"]
         verbose_name = verbose_name_plural = "工单"
         indexes = [models.Index(fields=["state", "due_at"]),
+                   models.Index(fields=["district", "due_at"], name="order_open_by_district",
+                                condition=Q(state__in=WORKING_ORDER_STATES)),
                    models.Index(fields=["project", "state"]),
                    models.Index(fields=["court_agency", "state"]),
                    models.Index(fields=["court_enterprise", "state"])]
@@ -172,6 +178,19 @@ class WorkOrder(ScopedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("workorders:order", args=[self.pk])
+
+    @classmethod
+    def scope_filter(cls, grant) -> Q:
+        """A district grant filters on the order's own district (indexed; design.md §2.7 keeps
+        hot queries keyed by district); other grants go through the project."""
+        from smartsite.core.scoping import Grant
+
+        q = Q(district__in=grant.district_ids) if grant.district_ids else Q(pk__in=[])
+        rest = Grant(street_ids=grant.street_ids, enterprise_ids=grant.enterprise_ids,
+                     project_ids=grant.project_ids)
+        if not rest.is_empty:
+            q |= Q(project__in=rest.projects().values("pk"))
+        return q
 
     @property
     def court_label(self) -> str:

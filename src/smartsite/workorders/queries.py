@@ -12,11 +12,13 @@ from django.utils import timezone
 from smartsite.core.choices import RoleKind
 from smartsite.core.models import Role
 from smartsite.core.scoping import scoped
-from smartsite.workorders.choices import OPEN_EVENT_STATES, OPEN_ORDER_STATES, OrderState
+from smartsite.workorders.choices import (
+    OPEN_EVENT_STATES,
+    WORKING_ORDER_STATES,
+)
 from smartsite.workorders.models import Event, Notification, WorkOrder
 
-#: The working states (a suspended order waits for nobody's action but a resume).
-WORKING_STATES = [s for s in OPEN_ORDER_STATES if s != OrderState.SUSPENDED]
+WORKING_STATES = WORKING_ORDER_STATES
 
 
 def court_q(user) -> Q:

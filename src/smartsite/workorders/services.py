@@ -184,7 +184,8 @@ def _open(policy: LoopPolicy, *, project, title, events, actor, now, description
     rules = policy.rules
     dispatched = rules.auto_dispatch or actor is not None
     order = WorkOrder(scenario=policy.scenario, kind=policy.kind, policy=policy, project=project,
-                      title=title[:200], description=description, loop_level=rules.start_level,
+                      district_id=project.district_id, title=title[:200],
+                      description=description, loop_level=rules.start_level,
                       state=OrderState.PENDING_DISPOSAL if dispatched
                       else OrderState.PENDING_DISPATCH,
                       issuer=actor, opened_at=now)
