@@ -492,3 +492,53 @@ def test_loop_policies_are_readable_reference_data(cast, api_as):
 def test_a_request_without_a_token_is_a_401(cast, client, order_a):
     response = client.get(f"{API}/orders/{order_a.pk}")
     assert response.status_code == 401 and response.json()["code"] == "auth"
+
+
+# ---------------------------------------------------------------- 立案处罚
+
+
+def _penalty(order, **fields):
+    return {"version": order.version, "basis": "sh-air-55-2", "amount": "30000",
+            "decision_number": "静建罚〔2026〕API-1", "decided_on": "2026-06-01", **fields}
+
+
+def test_a_district_records_a_penalty_with_a_scan_through_the_api(cast, api_as, order_a):
+    api = api_as(cast.district)
+    fields = {**_penalty(order_a), "files": [photo("决定书.png")]}
+    response = api.form(f"/orders/{order_a.pk}/penalties", fields)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    [penalty] = body["penalties"]
+    assert penalty["amount"] == "30000.00" and penalty["range"] == ["10000.00", "100000.00"]
+    assert penalty["party"]["id"] == cast.enterprise_a.pk
+    assert body["actions"][-1]["action"] == "penalty"
+    assert body["actions"][-1]["attachments"][0]["name"] == "决定书.png"
+    assert services.verify_chain(order_a) == []
+
+
+@pytest.mark.parametrize("fields, status, field", [
+    ({"amount": "5000"}, 400, "amount"),
+    ({"amount": "abc"}, 400, "amount"),
+    ({"decided_on": "2026-13-40"}, 422, "decided_on"),
+    ({"basis": "no-such-law"}, 400, "basis"),
+    ({"party": 999999}, 422, "party"),
+    ({"version": 99}, 409, None),
+])
+def test_penalty_refusals_change_nothing(cast, api_as, order_a, fields, status, field):
+    before = snapshot(order_a)
+    response = api_as(cast.district).post(f"/orders/{order_a.pk}/penalties",
+                                          _penalty(order_a, **fields))
+    assert response.status_code == status, response.content
+    body = response.json()
+    if field and status == 400:
+        assert body["field"] == field
+    elif field:
+        assert field in body["errors"]
+    assert snapshot(order_a) == before and not order_a.penalties.exists()
+
+
+def test_a_contractor_cannot_record_a_penalty(cast, api_as, order_a):
+    response = api_as(cast.contractor_a).post(f"/orders/{order_a.pk}/penalties",
+                                              _penalty(order_a))
+    assert response.status_code == 403
+    assert not order_a.penalties.exists()

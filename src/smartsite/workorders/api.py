@@ -11,6 +11,7 @@ party (403), the state and the required comment/photo (400, with `field`) and th
 """
 
 
+import datetime
 import json
 from typing import Literal
 
@@ -237,8 +238,37 @@ class PolicyBrief(Schema):
     kind_label: str = Field(description="工单类型名称")
 
 
+class PenaltyOut(Schema):
+    id: int
+    basis: str = Field(description="处罚依据编码")
+    basis_display: str = Field(description="处罚依据")
+    range: list[str] = Field(description="登记时依据规定的罚款范围（元）")
+    amount: str = Field(description="罚款金额（元）")
+    decision_number: str = Field(description="处罚决定书文号")
+    decided_on: datetime.date = Field(description="决定日期")
+    party: EnterpriseBrief = Field(description="被处罚单位")
+    note: str = Field(description="说明")
+
+    @staticmethod
+    def resolve_basis(obj):
+        return obj.basis.code
+
+    @staticmethod
+    def resolve_basis_display(obj):
+        return str(obj.basis)
+
+    @staticmethod
+    def resolve_range(obj):
+        return [str(obj.basis_min), str(obj.basis_max)]
+
+    @staticmethod
+    def resolve_amount(obj):
+        return str(obj.amount)
+
+
 class OrderDetailOut(OrderOut):
     description: str = Field(description="说明")
+    penalties: list[PenaltyOut] = Field(description="立案处罚记录")
     events: list[OrderEventOut] = Field(description="关联事件（证据）")
     actions: list[ActionOut] = Field(description="操作记录（时间线，按序号）")
     allowed_actions: list[AllowedActionOut] = Field(description="您现在可以执行的操作")
@@ -247,6 +277,10 @@ class OrderDetailOut(OrderOut):
     @staticmethod
     def resolve_events(obj):
         return list(obj.events.all())
+
+    @staticmethod
+    def resolve_penalties(obj):
+        return list(obj.penalties.select_related("basis", "party").order_by("created"))
 
     @staticmethod
     def resolve_actions(obj):
@@ -344,6 +378,19 @@ class ActionIn(In):
         "", description="转派到的闭环层级（只用于 reassign；不填为上一层级）")
 
 
+class PenaltyIn(In):
+    version: int = Field(ge=1, le=MAX_ID, description="您看到的工单版本（详情中的 version）")
+    basis: Text = Field(description="处罚依据编码（如 sh-air-55-2，见详情 penalty_bases）",
+                        max_length=60)
+    amount: Text = Field(description="罚款金额（元，最多两位小数），须在依据规定的范围内",
+                         max_length=20)
+    decision_number: Text = Field(description="处罚决定书文号", max_length=60)
+    decided_on: datetime.date = Field(description="决定日期（不晚于今天）")
+    party: Id | None = Field(None, description="被处罚单位（企业编号，须为本项目参建单位）；"
+                                               "不填为依据规定的默认单位")
+    note: Text = Field("", max_length=2000, description="说明")
+
+
 class IgnoreIn(In):
     reason: Text = Field(description="忽略原因", max_length=200)
 
@@ -424,8 +471,10 @@ def _flag(value: str | None) -> bool | None:
 FILE_FIELDS = ("files", "files[]")
 
 
-def _action_input(request) -> tuple[ActionIn, list]:
-    """The action's fields from a multipart/urlencoded form (with files) or a JSON body."""
+def _action_input(request, schema: type[Schema] | None = None) -> tuple:
+    """The fields of `schema` (default: an action) from a multipart/urlencoded form (with
+    files) or a JSON body."""
+    schema = schema or ActionIn
     if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         data: dict = {key: request.POST.get(key) for key in request.POST}
         stray = sorted(set(request.FILES) - set(FILE_FIELDS))
@@ -442,7 +491,7 @@ def _action_input(request) -> tuple[ActionIn, list]:
             raise Invalid({"__all__": ["请求体应为 JSON 对象"]}, title="请求数据有误")
         files = []
     try:
-        return ActionIn.model_validate(data), files
+        return schema.model_validate(data), files
     except PydanticValidationError as exc:
         raise invalid_from_ninja(exc.errors(include_url=False)) from None
 
@@ -503,6 +552,26 @@ def act_on_order(request, pk: int = pk_param()):
     services.act(order, data.action, _actor(request), version=data.version,
                  comment=data.comment, files=files, to_level=data.to_level)
     return _order_detail(request, pk)
+
+
+@router.post("/orders/{pk}/penalties", response={201: OrderDetailOut, **ACTION_ERRORS},
+             tags=["orders"], summary="立案处罚（市级、项目所在区或所在街镇执法中队）",
+             description="multipart/form-data（决定书扫描件或照片放在 files）或 JSON。金额须在"
+                         "处罚依据规定的范围内；文号不能重复；工单已被他人更新时 409。")
+def record_penalty(request, pk: int = pk_param()):
+    order = visible_or_404(request, WorkOrder.objects.select_related("project"), pk)
+    data, files = _action_input(request, PenaltyIn)
+    party = None
+    if data.party is not None:
+        party = m.Enterprise.objects.filter(pk=data.party).first()
+        if party is None:
+            raise Invalid({"party": [f"未找到编号为 {data.party} 的企业"]},
+                          labels={"party": "被处罚单位"})
+    services.record_penalty(order, _actor(request), version=data.version, basis=data.basis,
+                            amount=data.amount, decision_number=data.decision_number,
+                            decided_on=data.decided_on, party=party, note=data.note,
+                            files=files)
+    return Status(201, _order_detail(request, pk))
 
 
 # ================================================================ events
