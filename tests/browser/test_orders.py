@@ -109,3 +109,22 @@ def test_regulator_bulk_reassigns_from_the_disposal_center(page, cast, django_us
     page.goto(late.get_absolute_url())
     assert "转派" in page.locator("ol.timeline").inner_text()
     shot(page, "order-detail")
+
+
+def test_an_oversized_upload_is_stopped_on_the_phone_and_the_text_kept(
+        phone, large_loop_order, password, settings, tmp_path):
+    settings.MAX_UPLOAD_BYTES = 4096
+    big = tmp_path / "big.png"
+    big.write_bytes(PNG + b"\x00" * 8192)  # trailing bytes: still starts as a PNG
+    order = large_loop_order
+    sign_in(phone, "lujiazui", password)
+    phone.goto(f"/m/orders/{order.pk}/")
+    dispose = _form(phone, "dispose")
+    dispose.locator("textarea").fill("现场已整改")
+    dispose.locator("input[type=file]").set_input_files(str(big))
+    dispose.locator("button").click()
+    message = dispose.locator(".upload-error").inner_text()
+    assert message.startswith("所选附件共") and "上限" in message
+    assert dispose.locator("textarea").input_value() == "现场已整改"
+    order.refresh_from_db()
+    assert order.state == OrderState.PENDING_DISPOSAL and order.version == 2

@@ -47,3 +47,15 @@ def test_a_note_needs_words_or_photos(site):
     assert order.version == 1
     act(order, Action.COMMENT, site.pm, T0 + H, files=[photo()])
     assert order.actions.get(action=Action.COMMENT).attachments.count() == 1
+
+
+def test_an_iphone_heic_photo_is_refused_with_what_to_do(site):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    order = site.order_of(site.event("dust", "exceedance"))
+    heic = SimpleUploadedFile("IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+                              content_type="image/heic")
+    with pytest.raises(DomainError, match="HEIC 格式.*兼容性最佳"):
+        act(order, Action.DISPOSE, site.pm, T0 + H, comment="已整改", files=[heic])
+    order.refresh_from_db()
+    assert order.version == 1

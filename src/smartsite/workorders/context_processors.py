@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from smartsite.workorders import queries
 
 
@@ -9,4 +11,5 @@ def notifications(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notifications": queries.unread_count(user)}
+    return {"unread_notifications": queries.unread_count(user),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES}

@@ -418,6 +418,9 @@ def _check_file(upload) -> tuple[str, str]:
         content_type = "image/webp"
     elif head.startswith(b"%PDF-"):
         content_type = "application/pdf"
+    elif head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        raise DomainError(f"附件“{name}”是 HEIC 格式（苹果手机默认），请在相机设置中选择"
+                          "“兼容性最佳”后重拍，或转换为 JPEG 后上传", field="files")
     else:
         raise DomainError(f"附件“{name}”不是 JPEG/PNG/WebP 图片或 PDF 文件", field="files")
     digest = hashlib.sha256()
