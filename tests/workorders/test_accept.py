@@ -55,7 +55,7 @@ def test_an_iphone_heic_photo_is_refused_with_what_to_do(site):
     order = site.order_of(site.event("dust", "exceedance"))
     heic = SimpleUploadedFile("IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
                               content_type="image/heic")
-    with pytest.raises(DomainError, match="HEIC 格式.*兼容性最佳"):
+    with pytest.raises(DomainError, match=r"HEIC 格式.*兼容性最佳"):
         act(order, Action.DISPOSE, site.pm, T0 + H, comment="已整改", files=[heic])
     order.refresh_from_db()
     assert order.version == 1
