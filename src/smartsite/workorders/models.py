@@ -3,10 +3,10 @@ hash-chained action log, durable timers, notifications and the loop policies the
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import json
-from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -75,9 +75,24 @@ class LoopPolicy(models.Model):
         except ValidationError as exc:
             raise ValidationError({"spec": exc.messages}) from exc
 
-    @cached_property
+    @property
     def rules(self) -> policy_spec.Policy:
-        return policy_spec.parse(self.spec)
+        """The parsed document, parsed once per saved version and process (`_RULES`)."""
+        if self.pk is not None:
+            cached = _RULES.get(self.pk)
+            if cached is not None and cached[0] == self.spec:
+                return cached[1]
+        rules = policy_spec.parse(self.spec)
+        if self.pk is not None:
+            _RULES[self.pk] = (copy.deepcopy(self.spec), rules)
+        return rules
+
+
+#: Parsed rules by policy pk, with the document they came from. A saved version is never
+#: edited (`LoopPolicy.clean()`), so every order of a version shares one parse; the document is
+#: compared anyway (a few microseconds), so a row changed behind the application's back, or a
+#: pk reused by another database, is parsed anew rather than answered from the cache.
+_RULES: dict[int, tuple[dict, policy_spec.Policy]] = {}
 
 
 class Event(ScopedModel):
