@@ -6,6 +6,8 @@
     enqueue_order_event(order, entry)           in the order change's own transaction
     enqueue_order_notice(order, kind, now)      likewise, for reminders and overdue flags
     enqueue_email(user, subject, body, key)     likewise, for notifications by e-mail
+    collecting()                                the enqueue functions above, batched: rows
+                                                kept and written by one bulk insert
     deliver_due(now)                            the worker: claim, commit, then send
 
 The outbox: a message row is written in the same transaction as the change it reports, so
@@ -17,11 +19,14 @@ worker killed mid-delivery leaves the lease to run out, and the message is sent 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -49,9 +54,9 @@ from smartsite.exchange.choices import (
 from smartsite.exchange.importers import ImportFailed
 from smartsite.exchange.models import OutboxMessage, Webhook
 
-__all__ = ["create_webhook", "delete_webhook", "deliver_due", "email_notifications",
-           "enqueue_email", "enqueue_order_event", "enqueue_order_notice", "import_workbook",
-           "redeliver", "require_importer", "send_test", "set_webhook_active"]
+__all__ = ["Collector", "collecting", "create_webhook", "delete_webhook", "deliver_due",
+           "email_notifications", "enqueue_email", "enqueue_order_event", "enqueue_order_notice",
+           "import_workbook", "redeliver", "require_importer", "send_test", "set_webhook_active"]
 
 log = logging.getLogger(__name__)
 
@@ -247,13 +252,79 @@ def order_payload(order, entry) -> dict:
     }
 
 
+class Collector:
+    """The outbox rows of a batch of changes (the worker's timers), written by `flush()` in
+    one bulk insert, in the order they were queued. The active webhooks are read once, and
+    whether an owner sees a project once per pair. A row's key may name a row the batch has
+    not inserted yet (a history entry, a notification): it is worked out at `flush()`."""
+
+    def __init__(self):
+        self._rows: list[tuple[OutboxMessage, Callable[[], str]]] = []
+        self._hooks: list[Webhook] | None = None
+        self._sees: dict[tuple[int, int], bool] = {}
+
+    def hooks(self) -> list[Webhook]:
+        if self._hooks is None:
+            self._hooks = _active_webhooks()
+        return self._hooks
+
+    def sees(self, owner, project_id: int) -> bool:
+        key = (owner.pk, project_id)
+        if key not in self._sees:
+            self._sees[key] = _sees(owner, project_id)
+        return self._sees[key]
+
+    def add(self, rows: list[tuple[OutboxMessage, Callable[[], str]]]) -> None:
+        self._rows.extend(rows)
+
+    def flush(self) -> int:
+        for message, key in self._rows:
+            message.key = key()
+        OutboxMessage.objects.bulk_create([m for m, _ in self._rows], ignore_conflicts=True)
+        count, self._rows = len(self._rows), []
+        return count
+
+
+_COLLECTOR: ContextVar[Collector | None] = ContextVar("outbox_collector", default=None)
+
+
+@contextlib.contextmanager
+def collecting():
+    """Inside the block, the enqueue functions add their rows to the `Collector` yielded;
+    the caller writes them with its `flush()` (in the same transaction as the changes)."""
+    collector = Collector()
+    token = _COLLECTOR.set(collector)
+    try:
+        yield collector
+    finally:
+        _COLLECTOR.reset(token)
+
+
+def _queue(rows: list[tuple[OutboxMessage, Callable[[], str]]]) -> None:
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.add(rows)
+        return
+    for message, key in rows:
+        message.key = key()
+    OutboxMessage.objects.bulk_create([m for m, _ in rows], ignore_conflicts=True)
+
+
+def _active_webhooks() -> list[Webhook]:
+    return list(Webhook.objects.filter(active=True).select_related("owner"))
+
+
+def _sees(owner, project_id: int) -> bool:
+    return scoped(owner, Project.objects.filter(pk=project_id)).exists()
+
+
 def enqueue_order_event(order, entry) -> int:
     """Queue `entry` (an order's new history entry) for every active webhook that subscribed
     to its event type and whose owner can see the order's project. Call it inside the
     transaction that wrote the entry. Returns the number of messages queued."""
     return _enqueue_for_webhooks(order, order_event(entry.action),
                                  lambda: order_payload(order, entry),
-                                 key=f"order-action:{entry.pk}", at=entry.at)
+                                 key=lambda: f"order-action:{entry.pk}", at=entry.at)
 
 
 def enqueue_order_notice(order, kind: str, now: datetime.datetime) -> int:
@@ -268,38 +339,46 @@ def enqueue_order_notice(order, kind: str, now: datetime.datetime) -> int:
         key=f"order-notice:{order.pk}:{order.step}:{kind}", at=now)
 
 
-def _enqueue_for_webhooks(order, event: str, payload, *, key: str, at) -> int:
-    hooks = [h for h in Webhook.objects.filter(active=True).select_related("owner")
-             if h.wants(event)]
+def _enqueue_for_webhooks(order, event: str, payload, *, key: str | Callable[[], str],
+                          at) -> int:
+    """`key` is the rows' key stem, or a function giving it (called once the entry it names
+    has a pk: at once, or when a `Collector` flushes)."""
+    collector = _COLLECTOR.get()
+    hooks = collector.hooks() if collector is not None else _active_webhooks()
+    hooks = [h for h in hooks if h.wants(event)]
     if not hooks:
         return 0
-    project = Project.objects.filter(pk=order.project_id)
+    stem = key if callable(key) else (lambda: key)
     sees, rows, body = {}, [], None
     for hook in hooks:
-        if hook.owner_id not in sees:
-            sees[hook.owner_id] = scoped(hook.owner, project).exists()
+        if collector is not None:
+            sees[hook.owner_id] = collector.sees(hook.owner, order.project_id)
+        elif hook.owner_id not in sees:
+            sees[hook.owner_id] = _sees(hook.owner, order.project_id)
         if sees[hook.owner_id]:
-            body = body or payload()
-            rows.append(OutboxMessage(
+            body = body or payload()  # the order as it is now, whenever the row is written
+            rows.append((OutboxMessage(
                 channel=OutboxChannel.WEBHOOK, webhook=hook, event=event, payload=body,
-                key=f"{key}:webhook:{hook.pk}", created=at, next_attempt_at=at))
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+                created=at, next_attempt_at=at),
+                lambda hook=hook: f"{stem()}:webhook:{hook.pk}"))
+    _queue(rows)
     return len(rows)
 
 
-def enqueue_email(user, subject: str, body: str, key: str, *,
+def enqueue_email(user, subject: str, body: str, key: str | Callable[[], str], *,
                   now: datetime.datetime | None = None) -> bool:
     """Queue an e-mail to `user` (nothing if they have no address). `key` makes it
-    idempotent: the same key is queued once. Call it inside the caller's transaction."""
+    idempotent: the same key is queued once (a function giving the key: called when the row
+    is written). Call it inside the caller's transaction."""
     address = (getattr(user, "email", "") or "").strip()
     if not address:
         return False
     now = now or timezone.now()
     subject = " ".join(subject.split())[:200]
-    OutboxMessage.objects.bulk_create([OutboxMessage(
+    _queue([(OutboxMessage(
         channel=OutboxChannel.EMAIL, user=user, email=address, event="notification",
-        payload={"subject": subject, "body": body}, key=key[:200], created=now,
-        next_attempt_at=now)], ignore_conflicts=True)
+        payload={"subject": subject, "body": body}, created=now, next_attempt_at=now),
+        lambda: (key() if callable(key) else key)[:200])])
     return True
 
 
@@ -313,10 +392,14 @@ def email_notifications(notifications) -> int:
         if order.due_at:
             lines.append(f"办理时限：{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}")
         lines += ["", "此邮件由智慧工地监管平台自动发送，请登录平台查看和办理。"]
-        key = f"notification:{note.pk}" if note.pk else f"notification:{uuid.uuid4().hex}"
-        queued += enqueue_email(note.user, f"【智慧工地】{note.text}", "\n".join(lines), key,
-                                now=note.created)
+        queued += enqueue_email(note.user, f"【智慧工地】{note.text}", "\n".join(lines),
+                                lambda note=note: _notification_key(note), now=note.created)
     return queued
+
+
+def _notification_key(note) -> str:
+    """Once the notification is saved (at once, or when a batch writes it): its pk."""
+    return f"notification:{note.pk}" if note.pk else f"notification:{uuid.uuid4().hex}"
 
 
 # ---------------------------------------------------------------- delivery (the worker)

@@ -35,6 +35,7 @@ from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.models import AuditEntry, Enterprise, ProjectParty, Role
 from smartsite.core.scoping import grant_for, scoped
 from smartsite.exchange import services as outbox
+from smartsite.workorders import batch as timer_batch
 from smartsite.workorders import checks
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import (
@@ -219,11 +220,19 @@ def _point_court(order: WorkOrder) -> None:
     if court is None:
         return
     try:
-        agency, enterprise, party_role, post = court.resolve(order.project)
+        agency, enterprise, party_role, post = _resolve(court, order.project)
     except ValidationError as exc:
         raise DomainError(exc.messages[0]) from exc
     order.court_agency, order.court_enterprise = agency, enterprise
     order.court_party_role, order.court_post = party_role, post
+
+
+def _resolve(court: Court, project):
+    """`court.resolve(project)`, once per batch of the worker for each court and project."""
+    batch = timer_batch.current()
+    if batch is None:
+        return court.resolve(project)
+    return batch.memo(("court", court, project.pk), lambda: court.resolve(project))
 
 
 def _enter_step(order: WorkOrder, now, start=None) -> None:
@@ -242,26 +251,36 @@ def _enter_step(order: WorkOrder, now, start=None) -> None:
     limit = rules.deadline(step)
     if limit is not None:
         order.due_at = start + limit
-        Timer.objects.create(order=order, kind=TimerKind.DEADLINE, step=order.step,
-                             due_at=order.due_at)
+        _add_timer(order, TimerKind.DEADLINE, order.due_at)
         if rules.remind_before and order.due_at - rules.remind_before > now:
-            Timer.objects.create(order=order, kind=TimerKind.REMINDER, step=order.step,
-                                 due_at=order.due_at - rules.remind_before)
+            _add_timer(order, TimerKind.REMINDER, order.due_at - rules.remind_before)
     level = rules.levels[order.loop_level]
     if step == "verify" and level.verifier is None and rules.auto_verify_check:
-        Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
-                             due_at=now)
+        _add_timer(order, TimerKind.AUTO_VERIFY, now)
     if step == "verify" and level.verifier is None:
         _notify(order, f"工单 {order.number or ''}「{order.title}」已提交处置，等待系统自动核查", now)
     else:
         _notify(order, f"工单 {order.number or ''}「{order.title}」待您{_step_label(step)}", now)
 
 
+def _add_timer(order: WorkOrder, kind: str, due_at) -> None:
+    timer = Timer(order=order, kind=kind, step=order.step, due_at=due_at)
+    batch = timer_batch.current()
+    if batch is None:
+        timer.save()
+    else:
+        batch.add_timer(timer)
+
+
 def _stop_clock(order: WorkOrder) -> None:
     """End the current step: its timers are void and it has no due time."""
     order.step += 1
-    Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
-        cancelled=True)
+    batch = timer_batch.current()
+    if batch is None:
+        Timer.objects.filter(order=order, fired_at__isnull=True, cancelled=False).update(
+            cancelled=True)
+    else:
+        batch.stop_clock(order)
     order.due_at = None
 
 
@@ -285,9 +304,24 @@ def court_users(order: WorkOrder):
     return get_user_model().objects.filter(q, is_active=True).distinct()
 
 
+def _users_in_court(order: WorkOrder):
+    """`court_users(order)`, once per batch of the worker for each court."""
+    batch = timer_batch.current()
+    if batch is None:
+        return court_users(order)
+    key = ("users", order.court_agency_id, order.court_enterprise_id,
+           order.project_id if order.court_enterprise_id else None, order.court_party_role)
+    return batch.memo(key, lambda: list(court_users(order)))
+
+
 def _notify(order: WorkOrder, text: str, now) -> None:
-    notes = Notification.objects.bulk_create([Notification(user=u, order=order, text=text[:300],
-                                                           created=now) for u in court_users(order)])
+    notes = [Notification(user=u, order=order, text=text[:300], created=now)
+             for u in _users_in_court(order)]
+    batch = timer_batch.current()
+    if batch is None:
+        Notification.objects.bulk_create(notes)
+    else:
+        batch.add_notifications(notes)
     outbox.email_notifications(notes)  # e-mail copies, through the outbox (same transaction)
 
 
@@ -482,18 +516,38 @@ def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_lev
             _stop_clock(order)  # keeps `overdue`: a closed order shows whether it ran late
         if order.state in (OrderState.CLOSED, OrderState.CANCELLED):
             # The finding is dealt with: if the condition comes back, it is a new event.
-            Event.objects.filter(order=order, state=EventState.DISPATCHED).update(
-                state=EventState.CLOSED)
+            _close_events(order)
         else:
             _enter_step(order, now, step_start)
     order.version += 1
-    order.save()
+    _save_order(order)
     return _log(order, action, actor, now, from_state=from_state, comment=comment, data=data)
+
+
+def _close_events(order: WorkOrder) -> None:
+    batch = timer_batch.current()
+    if batch is None:
+        Event.objects.filter(order=order, state=EventState.DISPATCHED).update(
+            state=EventState.CLOSED)
+    else:
+        batch.close_events(order)
+
+
+def _save_order(order: WorkOrder, fields: list[str] | None = None) -> None:
+    """Save `order` (its `fields` only, if given); in a batch of the worker, with the batch's
+    other orders at its end."""
+    batch = timer_batch.current()
+    if batch is None or not batch.save_order(order):
+        order.save(update_fields=fields)
 
 
 def _log(order: WorkOrder, action: str, actor, now, *, from_state: str, comment: str = "",
          data: dict | None = None) -> OrderAction:
-    last = order.actions.order_by("-seq").values_list("seq", "hash").first()
+    batch = timer_batch.current()
+    if batch is None:
+        last = order.actions.order_by("-seq").values_list("seq", "hash").first()
+    else:
+        last = batch.last_link(order)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     name = SYSTEM_NAME
     if actor is not None:
@@ -504,7 +558,10 @@ def _log(order: WorkOrder, action: str, actor, now, *, from_state: str, comment:
                         loop_level=order.loop_level, court=order.court_label[:200],
                         data=data or {}, prev_hash=prev)
     entry.hash = entry.compute_hash()
-    entry.save()
+    if batch is None:
+        entry.save()
+    else:
+        batch.add_action(entry)
     outbox.enqueue_order_event(order, entry)  # webhooks: queued iff this change commits
     return entry
 
@@ -537,43 +594,74 @@ def mark_read(user, ids: Iterable[int] | None = None, *,
 # ---------------------------------------------------------------- the worker
 
 
-def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500) -> int:
+def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500,
+                    batched: bool = True) -> int:
     """Fire up to `limit` timers due at `now`, each exactly once; return how many fired.
 
     On PostgreSQL, rows another worker holds are skipped (FOR UPDATE SKIP LOCKED), so any
-    number of workers can run. Each timer is handled in its own savepoint: one failure is
-    logged on the timer and retried a minute later without holding up the rest.
+    number of workers can run. The timers are fired together (`batch.TimerBatch`: the same
+    write path, its reads made once and its writes set-wise); if that fails, or with
+    `batched=False`, one at a time, each in its own savepoint: one failure is logged on the
+    timer and retried a minute later without holding up the rest.
     """
     now = _now(now)
-    fired = 0
     with transaction.atomic():
         due = list(Timer.objects.select_for_update(skip_locked=True)
                    .filter(fired_at__isnull=True, cancelled=False, due_at__lte=now)
-                   .order_by("due_at")[:limit])
+                   .order_by("due_at", "pk")[:limit])
         # Lock the orders up front, skipping any another worker or a user holds: a worker
         # never waits for a lock while holding others, so two workers cannot deadlock.
         # Timers of skipped orders stay due for the next pass.
-        mine = set(WorkOrder.objects.select_for_update(skip_locked=True)
-                   .filter(pk__in={t.order_id for t in due}).values_list("pk", flat=True))
-        for timer in due:
-            if timer.order_id not in mine:
-                continue
+        orders = (WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
+                  .select_related("policy", "project")
+                  .filter(pk__in={t.order_id for t in due}))
+        if batched:
+            orders = list(orders)
+            mine = {order.pk for order in orders}
+        else:
+            mine = set(orders.values_list("pk", flat=True))
+        due = [timer for timer in due if timer.order_id in mine]
+        if batched and due:
             try:
                 with transaction.atomic():
-                    timer.outcome = _fire(timer, now)[:200]
-                    timer.fired_at = now
-                    timer.save(update_fields=["fired_at", "outcome"])
-                    fired += 1
-            except Exception as exc:
-                log.exception("timer %s failed", timer.pk)
-                Timer.objects.filter(pk=timer.pk).update(
-                    due_at=now + datetime.timedelta(minutes=1), outcome=f"失败：{exc}"[:200])
+                    return _fire_batch(due, orders, now)
+            except Exception:
+                log.exception("firing %d timers together failed; firing them one at a time",
+                              len(due))
+        return _fire_each(due, now)
+
+
+def _fire_batch(due: list[Timer], orders: list[WorkOrder], now) -> int:
+    """Fire `due` (of the locked `orders`) through `_fire`, writing at the end."""
+    batch = timer_batch.TimerBatch(orders)
+    with batch.active():
+        for timer in due:
+            batch.fired(timer, _fire(timer, now, batch.orders[timer.order_id]), now)
+        batch.flush()
+    return len(due)
+
+
+def _fire_each(due: list[Timer], now) -> int:
+    fired = 0
+    for timer in due:
+        try:
+            with transaction.atomic():
+                timer.outcome = _fire(timer, now)[:200]
+                timer.fired_at = now
+                timer.save(update_fields=["fired_at", "outcome"])
+                fired += 1
+        except Exception as exc:
+            log.exception("timer %s failed", timer.pk)
+            Timer.objects.filter(pk=timer.pk).update(
+                due_at=now + datetime.timedelta(minutes=1), outcome=f"失败：{exc}"[:200])
     return fired
 
 
-def _fire(timer: Timer, now) -> str:
-    order = WorkOrder.objects.select_for_update().select_related("policy", "project").get(
-        pk=timer.order_id)
+def _fire(timer: Timer, now, order: WorkOrder | None = None) -> str:
+    """Fire one timer of `order` (locked; loaded and locked here if not given)."""
+    if order is None:
+        order = WorkOrder.objects.select_for_update().select_related("policy", "project").get(
+            pk=timer.order_id)
     if order.step != timer.step or order.state not in STEP_OF_STATE:
         return "已过时（工单已进入下一环节）"
     rules = order.policy.rules
@@ -596,8 +684,7 @@ def _fire(timer: Timer, now) -> str:
             return "自动核查通过"
         if rules.auto_verify_every and (order.due_at is None
                                         or now + rules.auto_verify_every < order.due_at):
-            Timer.objects.create(order=order, kind=TimerKind.AUTO_VERIFY, step=order.step,
-                                 due_at=now + rules.auto_verify_every)
+            _add_timer(order, TimerKind.AUTO_VERIFY, now + rules.auto_verify_every)
         return "自动核查未通过，稍后再查"
     # The deadline passed. An automatic verification gets a last look first: a check over a
     # window as long as the deadline ("valid data for 24 h") can only pass at the deadline.
@@ -614,7 +701,7 @@ def _fire(timer: Timer, now) -> str:
                     step_start=timer.due_at)
         return f"逾期升级至{LoopLevel(up).label}"
     order.overdue = True
-    order.save(update_fields=["overdue"])
+    _save_order(order, ["overdue"])
     _notify(order, f"工单 {order.number}「{order.title}」已逾期", now)
     outbox.enqueue_order_notice(order, "overdue", now)
     return "已逾期（无更高层级）"
