@@ -24,7 +24,7 @@ import datetime
 import ipaddress
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from urllib.parse import urlsplit
@@ -55,8 +55,9 @@ from smartsite.exchange.importers import ImportFailed
 from smartsite.exchange.models import OutboxMessage, Webhook
 
 __all__ = ["Collector", "collecting", "create_webhook", "delete_webhook", "deliver_due",
-           "email_notifications", "enqueue_email", "enqueue_order_event", "enqueue_order_notice",
-           "import_workbook", "redeliver", "require_importer", "send_test", "set_webhook_active"]
+           "email_notifications", "email_notifications_of", "enqueue_email", "enqueue_order_event",
+           "enqueue_order_notice", "import_workbook", "redeliver", "require_importer", "send_test",
+           "set_webhook_active"]
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,8 @@ class Collector:
     not inserted yet (a history entry, a notification): it is worked out at `flush()`."""
 
     def __init__(self):
-        self._rows: list[tuple[OutboxMessage, Callable[[], str]]] = []
+        # Rows, or functions giving rows once what they report is written (`later`).
+        self._rows: list = []
         self._hooks: list[Webhook] | None = None
         self._sees: dict[tuple[int, int], bool] = {}
 
@@ -277,12 +279,19 @@ class Collector:
     def add(self, rows: list[tuple[OutboxMessage, Callable[[], str]]]) -> None:
         self._rows.extend(rows)
 
+    def later(self, rows: Callable[[], list[tuple[OutboxMessage, Callable[[], str]]]]) -> None:
+        """Rows that `rows()` gives at `flush()`, in this place among the others."""
+        self._rows.append(rows)
+
     def flush(self) -> int:
-        for message, key in self._rows:
-            message.key = key()
-        OutboxMessage.objects.bulk_create([m for m, _ in self._rows], ignore_conflicts=True)
-        count, self._rows = len(self._rows), []
-        return count
+        messages = []
+        for item in self._rows:
+            for message, key in item() if callable(item) else [item]:
+                message.key = key()
+                messages.append(message)
+        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+        self._rows = []
+        return len(messages)
 
 
 _COLLECTOR: ContextVar[Collector | None] = ContextVar("outbox_collector", default=None)
@@ -370,31 +379,62 @@ def enqueue_email(user, subject: str, body: str, key: str | Callable[[], str], *
     """Queue an e-mail to `user` (nothing if they have no address). `key` makes it
     idempotent: the same key is queued once (a function giving the key: called when the row
     is written). Call it inside the caller's transaction."""
+    row = _email_row(user, subject, body, key, now)
+    if row is None:
+        return False
+    _queue([row])
+    return True
+
+
+def _email_row(user, subject: str, body: str, key: str | Callable[[], str], now):
     address = (getattr(user, "email", "") or "").strip()
     if not address:
-        return False
+        return None
     now = now or timezone.now()
     subject = " ".join(subject.split())[:200]
-    _queue([(OutboxMessage(
+    return (OutboxMessage(
         channel=OutboxChannel.EMAIL, user=user, email=address, event="notification",
         payload={"subject": subject, "body": body}, created=now, next_attempt_at=now),
-        lambda: (key() if callable(key) else key)[:200])])
-    return True
+        lambda: (key() if callable(key) else key)[:200])
+
+
+def _notification_email(order, text: str) -> tuple[str, str]:
+    """(subject, body) of the e-mail copy of a notification about `order` saying `text`."""
+    lines = [text, "", f"工单：{order.number} {order.title}",
+             f"项目：{order.project.name}（{order.project.permit_no}）"]
+    if order.due_at:
+        lines.append(f"办理时限：{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}")
+    lines += ["", "此邮件由智慧工地监管平台自动发送，请登录平台查看和办理。"]
+    return f"【智慧工地】{text}", "\n".join(lines)
 
 
 def email_notifications(notifications) -> int:
     """E-mail each in-app notification to its user, where the user has an address."""
     queued = 0
     for note in notifications:
-        order = note.order
-        lines = [note.text, "", f"工单：{order.number} {order.title}",
-                 f"项目：{order.project.name}（{order.project.permit_no}）"]
-        if order.due_at:
-            lines.append(f"办理时限：{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}")
-        lines += ["", "此邮件由智慧工地监管平台自动发送，请登录平台查看和办理。"]
-        queued += enqueue_email(note.user, f"【智慧工地】{note.text}", "\n".join(lines),
+        subject, body = _notification_email(note.order, note.text)
+        queued += enqueue_email(note.user, subject, body,
                                 lambda note=note: _notification_key(note), now=note.created)
     return queued
+
+
+def email_notifications_of(order, text: str, notifications: Callable[[], Iterable]) -> None:
+    """Like `email_notifications`, for notifications about `order` saying `text` that are
+    written later (the worker's batch): the e-mail is written now, about the order as it is
+    now, and queued for each of `notifications()` once they exist — at once outside
+    `collecting()`, else when the collector flushes."""
+    subject, body = _notification_email(order, text)
+
+    def rows():
+        return [row for note in notifications()
+                if (row := _email_row(note.user, subject, body,
+                                      lambda note=note: _notification_key(note), note.created))]
+
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.later(rows)
+    else:
+        _queue(rows())
 
 
 def _notification_key(note) -> str:

@@ -5,7 +5,8 @@ A policy is a JSON document stored in `LoopPolicy.spec`; `parse()` turns it into
 dataclasses below or raises `ValidationError` with a Chinese message naming the bad key.
 Nothing here touches the database except `Court.resolve()`, which finds the organisation
 for a project (the project's contractor, its district's supervision station, its street's
-enforcement squad …).
+enforcement squad …) through a `Registry` (the database, a query each; the worker's batch
+passes one that has read them for all its projects at once).
 
     {
       "start_level": "small",
@@ -63,27 +64,50 @@ class Court:
         label = PartyRole(self.party).label
         return f"{label}（{self.post}）" if self.post else label
 
-    def resolve(self, project):
+    def resolve(self, project, registry: Registry | None = None):
         """(agency, enterprise, party_role, post) for `project`; raises ValidationError if
         the project lacks that party or the region lacks that agency."""
-        from smartsite.core.models import Agency, Post, ProjectParty
-
+        registry = registry or DATABASE
         if self.agency:
             level = AGENCY_REGION[AgencyKind(self.agency)]
-            region = {RegionLevel.DISTRICT: project.district,
-                      RegionLevel.STREET: project.street}.get(level)
-            agencies = Agency.objects.filter(kind=self.agency)
-            agency = (agencies.filter(region=region) if region else agencies).first()
+            region_id = {RegionLevel.DISTRICT: project.district_id,
+                         RegionLevel.STREET: project.street_id}.get(level)
+            agency = registry.agency(self.agency, region_id)
             if agency is None:
                 raise ValidationError(f"项目“{project}”所在{RegionLevel(level).label}没有"
                                       f"{AgencyKind(self.agency).label}")
             return agency, None, "", None
-        party = ProjectParty.objects.filter(project=project, role=self.party).select_related(
-            "enterprise").first()
+        party = registry.party(project.pk, self.party)
         if party is None:
             raise ValidationError(f"项目“{project}”没有登记{PartyRole(self.party).label}")
-        post = Post.objects.filter(code=self.post).first() if self.post else None
+        post = registry.post(self.post) if self.post else None
         return None, party.enterprise, self.party, post
+
+
+class Registry:
+    """Where `Court.resolve` finds organisations: here the database, a query each."""
+
+    def agency(self, kind: str, region_id: int | None):
+        """The agency of `kind` serving the region (any region's if None)."""
+        from smartsite.core.models import Agency
+
+        agencies = Agency.objects.filter(kind=kind)
+        return (agencies.filter(region=region_id) if region_id else agencies).first()
+
+    def party(self, project_id: int, role: str):
+        """The project's party in `role` (with its enterprise), or None."""
+        from smartsite.core.models import ProjectParty
+
+        return ProjectParty.objects.filter(project=project_id, role=role).select_related(
+            "enterprise").first()
+
+    def post(self, code: str):
+        from smartsite.core.models import Post
+
+        return Post.objects.filter(code=code).first()
+
+
+DATABASE = Registry()
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ import datetime
 import hashlib
 import json
 import logging
+import operator
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from functools import reduce
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -228,11 +231,9 @@ def _point_court(order: WorkOrder) -> None:
 
 
 def _resolve(court: Court, project):
-    """`court.resolve(project)`, once per batch of the worker for each court and project."""
+    """`court.resolve(project)`; in a batch of the worker, from what the batch read at once."""
     batch = timer_batch.current()
-    if batch is None:
-        return court.resolve(project)
-    return batch.memo(("court", court, project.pk), lambda: court.resolve(project))
+    return court.resolve(project, batch.registry if batch is not None else None)
 
 
 def _enter_step(order: WorkOrder, now, start=None) -> None:
@@ -288,41 +289,79 @@ def _step_label(step: str) -> str:
     return {"dispatch": "派单", "dispose": "处置", "verify": "核查"}[step]
 
 
+def court_key(order: WorkOrder) -> tuple:
+    """Whose turn it is, as a key: (agency, enterprise, project, party role) ids."""
+    if order.court_agency_id:
+        return (order.court_agency_id, None, None, "")
+    if order.court_enterprise_id:
+        return (None, order.court_enterprise_id, order.project_id, order.court_party_role)
+    return (None, None, None, "")
+
+
+def court_roles(court: tuple) -> list[dict]:
+    """The roles (as `Role` field values) any one of which puts a user in `court`."""
+    agency, enterprise, project, party_role = court
+    if agency:
+        return [{"agency_id": agency}]
+    if enterprise:
+        return [{"kind": RoleKind.ENTERPRISE, "enterprise_id": enterprise},
+                {"kind": RoleKind.PROJECT, "project_id": project, "enterprise_id": enterprise,
+                 "party_role": party_role}]
+    return []
+
+
 def court_users(order: WorkOrder):
     """The users in the ball-in-court organisation and role."""
     from django.contrib.auth import get_user_model
 
-    if order.court_agency_id:
-        q = Q(roles__agency=order.court_agency_id)
-    elif order.court_enterprise_id:
-        q = Q(roles__kind=RoleKind.ENTERPRISE, roles__enterprise=order.court_enterprise_id) | Q(
-            roles__kind=RoleKind.PROJECT, roles__project=order.project_id,
-            roles__enterprise=order.court_enterprise_id,
-            roles__party_role=order.court_party_role)
-    else:
+    roles = court_roles(court_key(order))
+    if not roles:
         return get_user_model().objects.none()
-    return get_user_model().objects.filter(q, is_active=True).distinct()
+    q = reduce(operator.or_, (Q(**{f"roles__{field}": value for field, value in role.items()})
+                              for role in roles))
+    return get_user_model().objects.filter(q, is_active=True).distinct().order_by("pk")
 
 
-def _users_in_court(order: WorkOrder):
-    """`court_users(order)`, once per batch of the worker for each court."""
-    batch = timer_batch.current()
-    if batch is None:
-        return court_users(order)
-    key = ("users", order.court_agency_id, order.court_enterprise_id,
-           order.project_id if order.court_enterprise_id else None, order.court_party_role)
-    return batch.memo(key, lambda: list(court_users(order)))
+def court_users_of(courts: Iterable[tuple]) -> dict[tuple, list]:
+    """`court_users` of many courts (`court_key` keys) at once: one query for the roles of
+    them all, then each court's users (by pk, as `court_users` orders them)."""
+    wanted = {court: court_roles(court) for court in courts}
+    shapes: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for roles in wanted.values():
+        for role in roles:
+            for field, value in role.items():
+                shapes[tuple(sorted(role))][field].add(value)
+    found = []
+    if shapes:  # a superset of what each court needs, matched exactly below
+        q = reduce(operator.or_, (Q(**{f"{field}__in": values for field, values in shape.items()})
+                                  for shape in shapes.values()))
+        found = list(Role.objects.filter(q, user__is_active=True).select_related("user"))
+    by_shape = defaultdict(list)
+    for shape in shapes:
+        for role in found:
+            by_shape[shape, tuple(getattr(role, field) for field in shape)].append(role)
+    users = {}
+    for court, roles in wanted.items():
+        members = {}
+        for role in roles:
+            shape = tuple(sorted(role))
+            for row in by_shape.get((shape, tuple(role[field] for field in shape)), ()):
+                members[row.user_id] = row.user
+        users[court] = [members[pk] for pk in sorted(members)]
+    return users
 
 
 def _notify(order: WorkOrder, text: str, now) -> None:
-    notes = [Notification(user=u, order=order, text=text[:300], created=now)
-             for u in _users_in_court(order)]
+    text = text[:300]
     batch = timer_batch.current()
     if batch is None:
-        Notification.objects.bulk_create(notes)
-    else:
-        batch.add_notifications(notes)
-    outbox.email_notifications(notes)  # e-mail copies, through the outbox (same transaction)
+        notes = Notification.objects.bulk_create([
+            Notification(user=u, order=order, text=text, created=now) for u in court_users(order)])
+        outbox.email_notifications(notes)  # e-mail copies, through the outbox (same transaction)
+        return
+    # In a batch the court's users are found, and the notifications written, at its end.
+    notes = batch.notify(order, court_key(order), text, now)
+    outbox.email_notifications_of(order, text, lambda: notes)
 
 
 def in_court(user, order: WorkOrder) -> bool:
@@ -613,7 +652,8 @@ def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500,
         # never waits for a lock while holding others, so two workers cannot deadlock.
         # Timers of skipped orders stay due for the next pass.
         orders = (WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
-                  .select_related("policy", "project")
+                  .select_related("policy", "project", "court_agency", "court_enterprise",
+                                  "court_post")
                   .filter(pk__in={t.order_id for t in due}))
         if batched:
             orders = list(orders)
@@ -633,7 +673,7 @@ def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500,
 
 def _fire_batch(due: list[Timer], orders: list[WorkOrder], now) -> int:
     """Fire `due` (of the locked `orders`) through `_fire`, writing at the end."""
-    batch = timer_batch.TimerBatch(orders)
+    batch = timer_batch.TimerBatch(orders, users_of=court_users_of)
     with batch.active():
         for timer in due:
             batch.fired(timer, _fire(timer, now, batch.orders[timer.order_id]), now)
