@@ -39,7 +39,14 @@ from smartsite.core.models import Agency, ProjectParty
 from smartsite.exchange import services as outbox
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.choices import EventState
-from smartsite.workorders.models import Event, Notification, OrderAction, Timer, WorkOrder
+from smartsite.workorders.models import (
+    Event,
+    LoopPolicy,
+    Notification,
+    OrderAction,
+    Timer,
+    WorkOrder,
+)
 
 _CURRENT: ContextVar[TimerBatch | None] = ContextVar("workorders_timer_batch", default=None)
 
@@ -100,11 +107,13 @@ class TimerBatch:
     def __init__(self, orders: Iterable[WorkOrder], *,
                  users_of: Callable[[Iterable[tuple]], dict[tuple, list]]):
         self.orders = {order.pk: order for order in orders}
+        policies = LoopPolicy.objects.in_bulk({o.policy_id for o in self.orders.values()})
+        for order in self.orders.values():
+            order.policy = policies[order.policy_id]  # one instance (and document) per version
         self._loaded = {pk: _values(order) for pk, order in self.orders.items()}
         self._chains = self._last_links(list(self.orders))
         self.registry = BatchRegistry({order.project_id for order in self.orders.values()},
-                                      {order.policy_id: order.policy
-                                       for order in self.orders.values()}.values())
+                                      policies.values())
         self._users_of = users_of
         self._fired: list[tuple[Timer, str]] = []
         self._fired_at = None
@@ -234,11 +243,10 @@ def update_rows(model, objs: list, fields: list) -> None:
     quote = connection.ops.quote_name
     pk = model._meta.pk
     columns = [pk, *fields]
-    if connection.vendor == "postgresql":  # VALUES columns are typed by their first rows
-        placeholder = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})"
-                                      for f in columns) + ")"
-    else:
-        placeholder = "(" + ", ".join("%s" for _ in columns) + ")"
+    placeholder = "(" + ", ".join("%s" for _ in columns) + ")"
+    typed = placeholder  # PostgreSQL types a VALUES column by its typed rows: cast the first
+    if connection.vendor == "postgresql":
+        typed = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in columns)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
@@ -250,6 +258,6 @@ def update_rows(model, objs: list, fields: list) -> None:
             params = [f.get_db_prep_save(getattr(obj, f.attname), connection)
                       for obj in chunk for f in columns]
             cursor.execute(
-                f"WITH v ({names}) AS (VALUES {', '.join([placeholder] * len(chunk))}) "
+                f"WITH v ({names}) AS (VALUES {', '.join([typed] + [placeholder] * (len(chunk) - 1))}) "
                 f"UPDATE {table} SET {assignments} FROM v "
                 f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}", params)

@@ -652,9 +652,8 @@ def fire_due_timers(now: datetime.datetime | None = None, *, limit: int = 500,
         # never waits for a lock while holding others, so two workers cannot deadlock.
         # Timers of skipped orders stay due for the next pass.
         orders = (WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
-                  .select_related("policy", "project", "court_agency", "court_enterprise",
-                                  "court_post")
-                  .filter(pk__in={t.order_id for t in due}))
+                  .select_related("project", "court_agency", "court_enterprise", "court_post")
+                  .defer("project__geofence").filter(pk__in={t.order_id for t in due}))
         if batched:
             orders = list(orders)
             mine = {order.pk for order in orders}
