@@ -580,7 +580,7 @@ class Bench:
         filler = WorkOrder.objects.filter(pk__in=sample.sample(
             range(max(self.due_ids) + 1, last + 1), min(200, last - max(self.due_ids))))
         problems = [p for o in [*orders, *filler] for p in services.verify_chain(o)]
-        print(f"   {self.statements / fired:.1f} SQL statements per escalation "
+        print(f"   {self.statements / fired:.2f} SQL statements per escalation "
               f"({seconds / fired * 1000:.2f} ms each)")
         print(f"   check: fired {fired:,}; new escalate actions {escalated:,} "
               f"({mine:,} on the due orders at t0); due timers left {left}; "
