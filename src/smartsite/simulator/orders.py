@@ -45,7 +45,6 @@ import heapq
 import itertools
 import logging
 import random
-import signal
 import struct
 import time
 import zlib
@@ -70,6 +69,7 @@ from smartsite.core.choices import (
 )
 from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.models import Agency, Post, PostAssignment, Project, ProjectParty, Role
+from smartsite.lifecycle import stop_on_signals
 from smartsite.simulator import names
 from smartsite.simulator.users import DEMO_DOMAIN
 from smartsite.workorders import services
@@ -1030,20 +1030,13 @@ def run_live(*, every: float = 60.0, count: int = 0, seed: int | None = None) ->
     if not get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists():
         raise DomainError("数据库中没有模拟城市（演示账号）：模拟事件只写入演示数据库")
     rng = random.Random(seed)
-    stopping = False
-
-    def stop(*_args):
-        nonlocal stopping
-        stopping = True
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     raised = 0
-    try:
-        while not stopping and (count <= 0 or raised < count):
+    with stop_on_signals() as stop:
+        while not stop.requested and (count <= 0 or raised < count):
             deadline = time.monotonic() + every
-            while not stopping and time.monotonic() < deadline:
+            while not stop.requested and time.monotonic() < deadline:
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-            if stopping:
+            if stop.requested:
                 break
             if not connection.in_atomic_block:
                 close_old_connections()
@@ -1055,7 +1048,4 @@ def run_live(*, every: float = 60.0, count: int = 0, seed: int | None = None) ->
             if event is not None:
                 raised += 1
                 log.info("finding %s: %s", event.pk, event.title)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return raised

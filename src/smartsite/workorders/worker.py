@@ -4,12 +4,12 @@ Any number may run against PostgreSQL."""
 from __future__ import annotations
 
 import logging
-import signal
 import time
 
 from django.db import close_old_connections, connection
 
 from smartsite.exchange import services as outbox
+from smartsite.lifecycle import stop_on_signals
 from smartsite.workorders import services
 
 log = logging.getLogger(__name__)
@@ -18,16 +18,9 @@ log = logging.getLogger(__name__)
 def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
     """Loop: fire everything due (in batches), then sleep `interval` seconds. SIGTERM or
     Ctrl-C stop it between batches. Returns the number of timers fired."""
-    stopping = False
-
-    def stop(*_args):
-        nonlocal stopping
-        stopping = True
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     total = 0
-    try:
-        while not stopping:
+    with stop_on_signals() as stop:
+        while not stop.requested:
             if not connection.in_atomic_block:  # (inside a caller's transaction: keep it)
                 close_old_connections()  # a database restart costs one failed pass, not the worker
             fired = services.fire_due_timers(limit=batch)
@@ -39,7 +32,4 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
             if once:
                 break
             time.sleep(interval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return total
