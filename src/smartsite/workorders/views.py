@@ -194,6 +194,17 @@ def _order_or_404(request, pk) -> WorkOrder:
     return get_object_or_404(qs, pk=pk)
 
 
+def _order_page(request, order, *, mobile=False, status=200, form=None, error=None,
+                conflict=False, penalty_data=None, penalty_error=None):
+    """The order page (or its phone layout), optionally with a refused form's input and
+    message; the desktop page also carries the penalties and their form."""
+    context = _detail_context(request, order, form=form, error=error, conflict=conflict)
+    if not mobile:
+        context.update(_penalty_context(request, order, data=penalty_data, error=penalty_error))
+    template = "workorders/mobile_order.html" if mobile else "workorders/order.html"
+    return render(request, template, context, status=status)
+
+
 def _detail_context(request, order, *, form=None, error=None, conflict=False) -> dict:
     allowed = services.allowed_actions(order, request.user)
     rules = order.policy.rules
@@ -219,7 +230,6 @@ def _detail_context(request, order, *, form=None, error=None, conflict=False) ->
         "error": error,
         "conflict": conflict,
         "working": order.state in queries.WORKING_STATES,
-        "regulator": services.is_supervising_regulator(request.user, order.project),
     }
 
 
@@ -258,25 +268,21 @@ def penalty_add(request, pk):
                                 decided_on=data.get("decided_on", ""), party=party,
                                 note=data.get("note", ""), files=request.FILES.getlist("files"))
     except SmartsiteError as exc:
-        order = _order_or_404(request, pk)
-        context = {**_detail_context(request, order, conflict=isinstance(exc, Conflict)),
-                   **_penalty_context(request, order, data=data, error=exc.message)}
-        return render(request, "workorders/order.html", context, status=exc.status)
+        return _order_page(request, _order_or_404(request, pk), status=exc.status,
+                           conflict=isinstance(exc, Conflict), penalty_data=data,
+                           penalty_error=exc.message)
     messages.success(request, f"已登记立案处罚：{data.get('decision_number', '').strip()}")
     return redirect(order)
 
 
 @login_required
 def order_detail(request, pk):
-    order = _order_or_404(request, pk)
-    return render(request, "workorders/order.html",
-                  {**_detail_context(request, order), **_penalty_context(request, order)})
+    return _order_page(request, _order_or_404(request, pk))
 
 
 @login_required
 def mobile_order(request, pk):
-    order = _order_or_404(request, pk)
-    return render(request, "workorders/mobile_order.html", _detail_context(request, order))
+    return _order_page(request, _order_or_404(request, pk), mobile=True)
 
 
 @login_required
@@ -284,28 +290,22 @@ def mobile_order(request, pk):
 def order_act(request, pk):
     """Take one action; on refusal show the page again with the reason and the input kept."""
     order = _order_or_404(request, pk)
-    template = ("workorders/mobile_order.html" if request.POST.get("view") == "mobile"
-                else "workorders/order.html")
+    mobile = request.POST.get("view") == "mobile"
     form = ActionForm(request.POST, request.FILES)
     if not form.is_valid():
-        context = _detail_context(request, order, form=form, error=first_error(form))
-        if template == "workorders/order.html":
-            context.update(_penalty_context(request, order))
-        return render(request, template, context, status=422)
+        return _order_page(request, order, mobile=mobile, status=422, form=form,
+                           error=first_error(form))
     data = form.cleaned_data
     try:
         services.act(order, data["action"], request.user, version=data["version"],
                      comment=data["comment"], files=data["files"], to_level=data["to_level"])
     except SmartsiteError as exc:
-        order = _order_or_404(request, pk)
-        context = _detail_context(request, order, form=form, error=exc.message,
-                                  conflict=isinstance(exc, Conflict))
-        if template == "workorders/order.html":
-            context.update(_penalty_context(request, order))
-        return render(request, template, context, status=exc.status)
+        return _order_page(request, _order_or_404(request, pk), mobile=mobile,
+                           status=exc.status, form=form, error=exc.message,
+                           conflict=isinstance(exc, Conflict))
     messages.success(request, f"已{Action(data['action']).label}：{order.number}")
-    fallback = (reverse("workorders:mobile_order", args=[pk]) if request.POST.get("view") ==
-                "mobile" else order.get_absolute_url())
+    fallback = (reverse("workorders:mobile_order", args=[pk]) if mobile
+                else order.get_absolute_url())
     return redirect(_next(request, fallback))
 
 
