@@ -27,7 +27,7 @@ from django.views import View
 
 from smartsite.core import audit, permissions, services
 from smartsite.core.scoping import scoped
-from smartsite.core.templatetags.smartsite import format_number
+from smartsite.core.templatetags.smartsite import badge, format_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -75,8 +75,7 @@ class Column:
         text = self.text(obj)
         if self.badge is not None and not callable(self.accessor):
             raw = getattr(obj, self.accessor, "")
-            return format_html('<span class="badge" style="--c:{}">{}</span>',
-                               self.badge.colour(raw), text)
+            return badge(self.badge.colour(raw), text)
         if self.link and hasattr(obj, "get_absolute_url"):
             return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), text)
         return format_html("{}", text)

@@ -5,8 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
+
+
+def badge(colour: str, text) -> str:
+    """A coloured badge (the one markup for states, levels and severities on every page)."""
+    return format_html('<span class="badge" style="--c:{}">{}</span>', colour, text)
 
 
 def format_number(value, places: int = 2) -> str:

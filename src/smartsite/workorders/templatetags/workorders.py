@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from smartsite.core.templatetags.smartsite import badge
 from smartsite.workorders.choices import LoopLevel, OrderState, Scenario, Severity
 
 register = template.Library()
@@ -57,8 +58,7 @@ def countdown(order, now=None):
 def _badge(choices, value):
     if not value:
         return ""
-    return format_html('<span class="badge" style="--c:{}">{}</span>', choices.colour(value),
-                       dict(choices.choices).get(value, value))
+    return badge(choices.colour(value), dict(choices.choices).get(value, value))
 
 
 @register.filter
