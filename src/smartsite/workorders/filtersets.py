@@ -54,7 +54,7 @@ class OrderFilterSet(SearchFilterSet):
     def by_overdue(self, qs, name, value):
         if value is None:
             return qs
-        late = Q(overdue=True) | Q(due_at__lt=timezone.now(), state__in=queries.WORKING_STATES)
+        late = queries.late_q(timezone.now())
         return qs.filter(late) if value else qs.exclude(late)
 
     def by_mine(self, qs, name, value):

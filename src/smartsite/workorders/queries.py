@@ -41,6 +41,11 @@ def court_q(user) -> Q:
     return q
 
 
+def late_q(now) -> Q:
+    """Orders past their deadline: flagged overdue, or a working step whose due time passed."""
+    return Q(overdue=True) | Q(due_at__lt=now, state__in=WORKING_STATES)
+
+
 def visible_orders(user) -> QuerySet:
     return scoped(user, WorkOrder.objects.all())
 
@@ -49,7 +54,7 @@ def todo(user, now=None) -> QuerySet:
     """My todos: open orders in my court, overdue first, then by due time."""
     now = now or timezone.now()
     return (visible_orders(user).filter(court_q(user), state__in=WORKING_STATES)
-            .annotate(late=Case(When(Q(overdue=True) | Q(due_at__lt=now), then=Value(0)),
+            .annotate(late=Case(When(late_q(now), then=Value(0)),
                                 default=Value(1), output_field=IntegerField()))
             .select_related("project", "court_agency", "court_enterprise", "court_post")
             .order_by("late", "due_at", "pk"))

@@ -58,7 +58,7 @@ def todo(request):
     scenario = request.GET.get("scenario", "")
     if scenario in Scenario.values:
         mine = mine.filter(scenario=scenario)
-    late = Q(overdue=True) | Q(due_at__lt=now)
+    late = queries.late_q(now)
     soon = Q(due_at__gte=now, due_at__lt=now + SOON) & ~Q(overdue=True)
     by_scenario = (queries.todo(user, now).order_by().values("scenario")
                    .annotate(total=Count("pk"), late=Count("pk", filter=late),
