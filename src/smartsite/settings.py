@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "smartsite.core",
     "smartsite.exchange",
     "smartsite.workorders",
+    "smartsite.dust",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,17 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
 DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "smartsite@localhost")
+
+# Monitor data (HJ 212 gateway, `smartsite gateway`; docs/hj212.md, docs/operations.md).
+HJ212_HOST = env("HJ212_HOST", "0.0.0.0")
+HJ212_PORT = env_int("HJ212_PORT", 2120)
+MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
+MQTT_PORT = env_int("MQTT_PORT", 1883)
+MQTT_ENABLED = env_bool("MQTT_ENABLED", True)
+MONITOR_OFFLINE_MINUTES = env_int("MONITOR_OFFLINE_MINUTES", 10)
+READING_RETENTION_DAYS = env_int("READING_RETENTION_DAYS", 400)
+MINUTE_MEAN_RETENTION_DAYS = env_int("MINUTE_MEAN_RETENTION_DAYS", 40)
+PERIOD_MEAN_RETENTION_DAYS = env_int("PERIOD_MEAN_RETENTION_DAYS", 3660)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -1,0 +1,37 @@
+"""Enumerations of the dust scenario."""
+
+from __future__ import annotations
+
+import enum
+
+from django.db import models
+
+from smartsite.core.choices import ColouredChoices
+
+
+class MonitorKind(models.TextChoices):
+    DUST_NOISE = "dust_noise", "扬尘噪声"
+    DUST = "dust", "扬尘"
+    NOISE = "noise", "噪声"
+
+
+class ParticulateUnit(models.TextChoices):
+    """The protocol carries no units (design.md §4): each monitor's unit is a setting."""
+
+    UG = "ug", "µg/m³"
+    MG = "mg", "mg/m³"
+
+
+class Connectivity(ColouredChoices):
+    ONLINE = "online", "在线"
+    OFFLINE = "offline", "离线"
+    NEVER = "never", "从未上线"
+
+    COLOURS = enum.nonmember({"online": "#16a34a", "offline": "#dc2626", "never": "#64748b"})
+
+
+class RejectReason(models.TextChoices):
+    UNKNOWN_MN = "unknown_mn", "未登记设备"
+    BAD_PASSWORD = "bad_password", "密码错误"
+    INACTIVE = "inactive", "设备已停用"
+    BAD_DATA = "bad_data", "数据不合规"

@@ -1,0 +1,278 @@
+"""The write path of the dust scenario (design.md §2 rule 1): monitor registration, reading
+ingest with its means, the gateway's status/connection/rejection records, and maintenance.
+
+`ingest()` is what "acknowledged means durable" rests on (rule 6): it returns only after the
+readings and the means they feed are committed, and a re-sent reading (same monitor, CN and
+DataTime; rule 5) is counted as a duplicate and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from smartsite.dust.metrics import METRICS, ROLLED_UP, ROLLUP_SOURCE_CN
+from smartsite.dust.models import (
+    DeviceRejection,
+    Monitor,
+    MonitorConnection,
+    MonitorStatus,
+)
+from smartsite.dust.partitions import is_postgres
+
+READING_COLUMNS = ("monitor_id", "cn", "data_time", "received_at", "flags",
+                   *(m.column for m in METRICS))
+MEAN_PERIODS = (900, 3600, 86400)
+# Buckets are aligned to Shanghai time (UTC+8, no DST): 15-minute and hour buckets are the same
+# in UTC; a day starts at 16:00 UTC.
+SHANGHAI_OFFSET = 8 * 3600
+
+
+@dataclass(slots=True)
+class ReadingRow:
+    """One packet's values, ready to store: `values` in `metrics.METRICS` order, particulate
+    already in µg/m³; `flags` one HJ 212 data flag per value ('-' for none)."""
+
+    monitor_id: int
+    cn: int
+    data_time: datetime.datetime  # aware
+    values: tuple[float | None, ...]
+    flags: str
+
+    @property
+    def key(self) -> tuple[int, int, datetime.datetime]:
+        return self.monitor_id, self.cn, self.data_time
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+
+
+def ingest(rows: Sequence[ReadingRow], *, received_at: datetime.datetime | None = None
+           ) -> IngestResult:
+    """Store `rows` and add the new ones to the minute, 15-minute, hour and day means, in one
+    transaction. PostgreSQL: COPY into a staging table, then set-based INSERT … ON CONFLICT;
+    SQLite: executemany into the same staging shape."""
+    if not rows:
+        return IngestResult(0, 0)
+    received_at = received_at or timezone.now()
+    unique: dict[tuple, ReadingRow] = {}
+    for row in rows:
+        unique.setdefault(row.key, row)
+    with transaction.atomic():
+        if is_postgres():
+            stored = _store_postgres(unique.values(), received_at)
+        else:
+            stored = _store_sqlite(unique.values(), received_at)
+        if stored:
+            _add_to_means()
+    return IngestResult(stored, len(rows) - stored)
+
+
+_COLS = ", ".join(READING_COLUMNS)
+
+
+def _store_postgres(rows: Iterable[ReadingRow], received_at) -> int:
+    raw = connection.connection  # psycopg 3
+    with raw.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_in "
+                    "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+                    "CREATE TEMP TABLE IF NOT EXISTS dust_reading_new "
+                    "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+                    # empty already after a commit, but not inside a caller's transaction
+                    "TRUNCATE dust_reading_in, dust_reading_new")
+        with cur.copy(f"COPY dust_reading_in ({_COLS}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r.monitor_id, r.cn, r.data_time, received_at, r.flags, *r.values))
+        cur.execute(f"""
+            WITH ins AS (
+                INSERT INTO dust_reading ({_COLS}) SELECT {_COLS} FROM dust_reading_in
+                ON CONFLICT DO NOTHING RETURNING {_COLS})
+            INSERT INTO dust_reading_new ({_COLS}) SELECT {_COLS} FROM ins""")
+        return cur.rowcount
+
+
+def _store_sqlite(rows: Iterable[ReadingRow], received_at) -> int:
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    marks = ", ".join("?" * len(READING_COLUMNS))
+    cur = connection.connection.cursor()
+    try:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_in AS "
+                    "SELECT * FROM dust_reading WHERE 0")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_new AS "
+                    "SELECT * FROM dust_reading WHERE 0")
+        cur.execute("DELETE FROM dust_reading_in")
+        cur.execute("DELETE FROM dust_reading_new")
+        cur.executemany(f"INSERT INTO dust_reading_in ({_COLS}) VALUES ({marks})",
+                        [(r.monitor_id, r.cn, adapt(r.data_time), received, r.flags, *r.values)
+                         for r in rows])
+        cur.execute(f"""
+            INSERT INTO dust_reading_new ({_COLS}) SELECT {_COLS} FROM dust_reading_in i
+             WHERE NOT EXISTS (SELECT 1 FROM dust_reading r WHERE r.monitor_id = i.monitor_id
+                                  AND r.cn = i.cn AND r.data_time = i.data_time)""")
+        stored = cur.rowcount
+        cur.execute(f"INSERT INTO dust_reading ({_COLS}) SELECT {_COLS} FROM dust_reading_new")
+        return stored
+    finally:
+        cur.close()
+
+
+def _bucket_sql(seconds: int) -> str:
+    if is_postgres():
+        return (f"date_bin('{seconds} seconds', data_time, "
+                f"TIMESTAMPTZ '2000-01-01 00:00:00+08')")
+    return (f"datetime((CAST(strftime('%s', data_time) AS INTEGER) + {SHANGHAI_OFFSET}) "
+            f"/ {seconds} * {seconds} - {SHANGHAI_OFFSET}, 'unixepoch')")
+
+
+def _mean_select() -> tuple[list[str], list[str], list[str]]:
+    """Column names, aggregate expressions and ON CONFLICT assignments of the mean tables."""
+    names, aggregates, updates = ["samples"], ["count(*)"], ["samples = t.samples + excluded.samples"]
+    for metric in ROLLED_UP:
+        c = metric.column
+        position = METRICS.index(metric) + 1
+        valid = f"substr(flags, {position}, 1) = 'N' AND {c} IS NOT NULL"
+        value = f"power(10.0, {c} / 10.0)" if metric.energy_mean else c
+        names += [f"n_{c}", f"sum_{c}", f"max_{c}"]
+        aggregates += [f"sum(CASE WHEN {valid} THEN 1 ELSE 0 END)",
+                       f"coalesce(sum(CASE WHEN {valid} THEN {value} END), 0)",
+                       f"max(CASE WHEN {valid} THEN {c} END)"]
+        updates += [f"n_{c} = t.n_{c} + excluded.n_{c}",
+                    f"sum_{c} = t.sum_{c} + excluded.sum_{c}",
+                    f"max_{c} = CASE WHEN excluded.max_{c} IS NULL THEN t.max_{c} "
+                    f"WHEN t.max_{c} IS NULL OR excluded.max_{c} > t.max_{c} "
+                    f"THEN excluded.max_{c} ELSE t.max_{c} END"]
+    return names, aggregates, updates
+
+
+def _add_to_means() -> None:
+    names, aggregates, updates = _mean_select()
+    cols, aggs, sets = ", ".join(names), ", ".join(aggregates), ", ".join(updates)
+    source = f"FROM dust_reading_new WHERE cn = {ROLLUP_SOURCE_CN}"
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO dust_minutemean AS t (monitor_id, bucket, {cols})
+            SELECT monitor_id, {_bucket_sql(60)}, {aggs} {source} GROUP BY 1, 2
+            ON CONFLICT (monitor_id, bucket) DO UPDATE SET {sets}""")
+        for period in MEAN_PERIODS:
+            cur.execute(f"""
+                INSERT INTO dust_periodmean AS t (monitor_id, period, bucket, {cols})
+                SELECT monitor_id, {period}, {_bucket_sql(period)}, {aggs} {source}
+                 GROUP BY 1, 2, 3
+                ON CONFLICT (monitor_id, period, bucket) DO UPDATE SET {sets}""")
+
+
+# ---------------------------------------------------------------- gateway records
+
+
+@dataclass(slots=True)
+class StatusUpdate:
+    monitor_id: int
+    last_seen: datetime.datetime
+    last_data_time: datetime.datetime | None
+    values: dict = field(default_factory=dict)
+    flags: dict = field(default_factory=dict)
+    connected: bool = True
+    transport: str = "tcp"
+    peer: str = ""
+    connected_since: datetime.datetime | None = None
+    packets: int = 0  # added to the running total
+
+
+def save_status(updates: Sequence[StatusUpdate]) -> None:
+    """Write the gateway's live state of some monitors (one statement for the lot)."""
+    if not updates:
+        return
+    existing = MonitorStatus.objects.in_bulk([u.monitor_id for u in updates])
+    rows = []
+    for u in updates:
+        row = existing.get(u.monitor_id) or MonitorStatus(monitor_id=u.monitor_id)
+        row.last_seen = u.last_seen
+        row.last_data_time = u.last_data_time or row.last_data_time
+        row.values = u.values or row.values
+        row.flags = u.flags or row.flags
+        row.connected, row.transport, row.peer = u.connected, u.transport, u.peer
+        row.connected_since = u.connected_since
+        row.packets = (row.packets or 0) + u.packets
+        rows.append(row)
+    fields = ["last_seen", "last_data_time", "values", "flags", "connected", "transport", "peer",
+              "connected_since", "packets"]
+    MonitorStatus.objects.bulk_create(rows, update_conflicts=True, unique_fields=["monitor"],
+                                      update_fields=fields)
+
+
+def disconnect_all(transport: str = "tcp") -> int:
+    """At gateway start: nothing is connected yet, whatever the last run left behind."""
+    now = timezone.now()
+    MonitorConnection.objects.filter(transport=transport, closed_at__isnull=True).update(
+        closed_at=now, close_reason="网关重启")
+    return MonitorStatus.objects.filter(transport=transport, connected=True).update(
+        connected=False)
+
+
+def open_connection(monitor_id: int, *, transport: str, peer: str,
+                    opened_at: datetime.datetime) -> int:
+    return MonitorConnection.objects.create(monitor_id=monitor_id, transport=transport, peer=peer,
+                                            opened_at=opened_at).pk
+
+
+def close_connection(connection_id: int, *, closed_at: datetime.datetime, packets: int,
+                     rejected: int, reason: str) -> None:
+    MonitorConnection.objects.filter(pk=connection_id).update(
+        closed_at=closed_at, packets=packets, rejected=rejected, close_reason=reason[:100])
+
+
+@dataclass(slots=True)
+class Rejection:
+    mn: str
+    reason: str  # choices.RejectReason
+    detail: str
+    peer: str
+    at: datetime.datetime
+    count: int = 1
+    monitor_id: int | None = None
+    district_id: int | None = None
+
+
+def record_rejections(rejections: Sequence[Rejection]) -> None:
+    """Count refused packets per device and reason; a known monitor's refusal (wrong password,
+    stopped device) also shows in its district's event center."""
+    from smartsite.workorders.services import raise_event
+
+    for r in rejections:
+        row, created = DeviceRejection.objects.get_or_create(
+            mn=r.mn, reason=r.reason,
+            defaults=dict(monitor_id=r.monitor_id, district_id=r.district_id, detail=r.detail[:200],
+                          peer=r.peer[:60], first_seen=r.at, last_seen=r.at, count=r.count))
+        if not created:
+            row.count += r.count
+            row.last_seen = max(row.last_seen, r.at)
+            row.detail, row.peer = r.detail[:200], r.peer[:60]
+            row.district_id = row.district_id or r.district_id
+            row.save(update_fields=["count", "last_seen", "detail", "peer", "district"])
+        if r.monitor_id is not None:
+            monitor = Monitor.objects.select_related("project").get(pk=r.monitor_id)
+            raise_event(scenario="dust", rule="device_rejected", project=monitor.project,
+                        dedup_key=f"dust:rejected:{r.mn}", subject=r.mn, severity="info",
+                        title=f"监测设备报文被拒收：{monitor.mn[-6:]} {row.get_reason_display()}",
+                        evidence={"mn": r.mn, "reason": row.get_reason_display(),
+                                  "detail": r.detail, "peer": r.peer, "count": row.count},
+                        occurred_at=r.at)
+
+
+# ---------------------------------------------------------------- registry
+
+
+def register_monitor(*, project, mn: str, password: str, location: str = "", **fields) -> Monitor:
+    """Add a monitor (validated like the form); the gateway accepts it within its refresh."""
+    monitor = Monitor(project=project, mn=mn, password=password, location=location, **fields)
+    monitor.full_clean()
+    monitor.save()
+    return monitor

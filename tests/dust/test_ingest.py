@@ -1,0 +1,86 @@
+"""Storing readings: duplicates change nothing, means are the means a regulator expects."""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+import pytest
+from support.monitors import NOW, SHANGHAI, add_monitor, row
+
+from smartsite.dust import services
+from smartsite.dust.models import MinuteMean, PeriodMean, Reading
+from smartsite.dust.partitions import ensure_partitions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def monitor(cast):
+    ensure_partitions(NOW.date() - datetime.timedelta(days=2), NOW.date() + datetime.timedelta(days=1))
+    return add_monitor(cast.project_a)
+
+
+def minutes(n: int, start=NOW - datetime.timedelta(minutes=30)):
+    return [start + datetime.timedelta(minutes=i) for i in range(n)]
+
+
+def test_a_resent_batch_is_counted_as_duplicates_and_stores_nothing(monitor):
+    rows = [row(monitor, at, pm10=80 + i) for i, at in enumerate(minutes(10))]
+    assert services.ingest(rows) == services.IngestResult(10, 0)
+    assert services.ingest([*rows[5:], row(monitor, NOW)]) == services.IngestResult(1, 5)
+    assert Reading.objects.filter(monitor=monitor).count() == 11
+    hour = PeriodMean.objects.get(monitor=monitor, period=3600,
+                                  bucket=datetime.datetime(2026, 11, 25, 9, tzinfo=SHANGHAI))
+    # 09:30 … 09:39 once each, not twice for the re-sent half
+    assert hour.n_pm10 == 10
+    assert hour.mean("pm10") == pytest.approx(sum(80 + i for i in range(10)) / 10)
+
+
+def test_the_same_reading_twice_in_one_batch_is_stored_once(monitor):
+    rows = [row(monitor, NOW, pm10=80), row(monitor, NOW, pm10=99)]
+    assert services.ingest(rows) == services.IngestResult(1, 1)
+    assert Reading.objects.get(monitor=monitor).pm10 == 80  # the first one wins
+
+
+def test_fifteen_minute_means_follow_shanghai_quarters_and_skip_invalid_values(monitor):
+    start = datetime.datetime(2026, 11, 25, 9, 10, tzinfo=SHANGHAI)
+    rows = [row(monitor, at, pm10=100) for at in minutes(10, start)]  # 09:10–09:19
+    rows[2] = row(monitor, start + datetime.timedelta(minutes=2), pm10=900, flag="C")  # calibrating
+    services.ingest(rows)
+    first = PeriodMean.objects.get(monitor=monitor, period=900,
+                                   bucket=datetime.datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
+    second = PeriodMean.objects.get(monitor=monitor, period=900,
+                                    bucket=datetime.datetime(2026, 11, 25, 9, 15, tzinfo=SHANGHAI))
+    assert (first.samples, first.n_pm10, first.mean("pm10"), first.max_pm10) == (5, 4, 100, 100)
+    assert (second.samples, second.mean("pm10")) == (5, 100)
+
+
+def test_a_day_runs_from_midnight_to_midnight_shanghai_time(monitor):
+    late = datetime.datetime(2026, 11, 24, 23, 59, tzinfo=SHANGHAI)
+    early = datetime.datetime(2026, 11, 25, 0, 1, tzinfo=SHANGHAI)
+    services.ingest([row(monitor, late, pm10=50), row(monitor, early, pm10=150)])
+    days = {d.bucket.astimezone(SHANGHAI).date(): d.mean("pm10")
+            for d in PeriodMean.objects.filter(monitor=monitor, period=86400)}
+    assert days == {datetime.date(2026, 11, 24): 50, datetime.date(2026, 11, 25): 150}
+
+
+def test_noise_means_are_energy_means(monitor):
+    services.ingest([row(monitor, NOW, noise=50), row(monitor, NOW + datetime.timedelta(seconds=20),
+                                                      noise=70)])
+    minute = MinuteMean.objects.get(monitor=monitor)
+    expected = 10 * math.log10((10 ** 5 + 10 ** 7) / 2)  # 67.0 dB(A), not the arithmetic 60
+    assert minute.mean("noise") == pytest.approx(expected)
+    assert minute.max_noise == 70
+
+
+def test_device_minute_data_is_stored_but_not_mixed_into_our_means(monitor):
+    services.ingest([row(monitor, NOW, pm10=80), row(monitor, NOW, cn=2051, pm10=500)])
+    assert Reading.objects.filter(monitor=monitor).count() == 2
+    assert MinuteMean.objects.get(monitor=monitor).mean("pm10") == 80
+
+
+def test_a_monitor_reporting_mg_is_stored_in_micrograms(cast):
+    monitor = add_monitor(cast.project_a, mn="31TEST00000000000000MG01", particulate_unit="mg")
+    services.ingest([row(monitor, NOW, pm10=0.085)])
+    assert Reading.objects.get(monitor=monitor).pm10 == pytest.approx(85)
