@@ -35,3 +35,11 @@ class RejectReason(models.TextChoices):
     BAD_PASSWORD = "bad_password", "密码错误"
     INACTIVE = "inactive", "设备已停用"
     BAD_DATA = "bad_data", "数据不合规"
+
+
+class Particulate(models.TextChoices):
+    """The particulate a concentration limit applies to (a `metrics.METRICS` column)."""
+
+    PM10 = "pm10", "PM10"
+    PM25 = "pm25", "PM2.5"
+    TSP = "tsp", "TSP"

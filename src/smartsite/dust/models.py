@@ -9,17 +9,20 @@ by monitor first, which is what the primary key serves.
 
 from __future__ import annotations
 
+import datetime
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
 from smartsite.core.models import Project, Region, ScopedModel
-from smartsite.dust.choices import MonitorKind, ParticulateUnit, RejectReason
+from smartsite.dust.choices import MonitorKind, Particulate, ParticulateUnit, RejectReason
 from smartsite.dust.metrics import BY_COLUMN, METRICS, ROLLED_UP, from_energy
 
-__all__ = ["DeviceRejection", "MinuteMean", "Monitor", "MonitorConnection", "MonitorStatus",
-           "PeriodMean", "Reading"]
+__all__ = ["DeviceRejection", "DustLimit", "MinuteMean", "Monitor", "MonitorConnection",
+           "MonitorStatus", "PeriodMean", "Reading"]
 
 mn_validator = RegexValidator(r"^[0-9A-Za-z]{1,24}$", "设备编码（MN）为 1–24 位字母或数字")
 
@@ -129,6 +132,56 @@ class DeviceRejection(models.Model):
     def scope_filter(cls, grant) -> Q:
         q = Q(district__in=grant.district_ids) | Q(monitor__project__street__in=grant.street_ids)
         return q | Q(monitor__project__in=grant.projects().values("pk"))
+
+
+class DustLimit(models.Model):
+    """A concentration limit at the monitoring point (监控点浓度限值) with its averaging time
+    and how many exceedances a day still count as compliant (达标判定). Reference data with
+    its citation (design.md §2 rule 3), loaded from fixtures/limits.json; a new edition of a
+    standard is a new row with a later `valid_from`."""
+
+    public_reference = True  # every signed-in user may read the limit they are held to
+
+    code = models.SlugField("编码", max_length=60, unique=True)
+    particulate = models.CharField("颗粒物", max_length=8, choices=Particulate.choices)
+    limit = models.FloatField("限值（µg/m³）")
+    averaging_seconds = models.PositiveIntegerField(
+        "平均时间（秒）", default=900,
+        help_text="按此时段的均值判定（须为已计算的均值时段：900、3600 或 86400）")
+    max_exceedances_per_day = models.PositiveSmallIntegerField(
+        "每日允许超标次数", help_text="一日内超过限值的时段数不超过此数即为达标")
+    standard = models.CharField("标准", max_length=100)
+    clause = models.CharField("条款", max_length=100)
+    citation = models.TextField("出处", help_text="条文出处及核对情况")
+    valid_from = models.DateField("施行日期")
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["particulate", "-valid_from"]
+        verbose_name = verbose_name_plural = "颗粒物浓度限值"
+        constraints = [models.CheckConstraint(condition=Q(limit__gt=0), name="dust_limit_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.standard} {self.clause} {self.get_particulate_display()} {self.limit:g} µg/m³"
+
+    def clean(self):
+        from smartsite.dust.services import MEAN_PERIODS
+
+        if self.averaging_seconds not in MEAN_PERIODS:
+            raise ValidationError(
+                {"averaging_seconds": "平均时间须为 900、3600 或 86400 秒（平台计算的均值时段）"})
+        if self.limit is not None and self.limit <= 0:
+            raise ValidationError({"limit": "限值必须大于 0"})
+
+    @classmethod
+    def in_force(cls, particulate: str = Particulate.PM10,
+                 on: datetime.date | None = None) -> DustLimit | None:
+        """The active row for `particulate` in force on `on` (default today), or None."""
+        from django.utils import timezone
+
+        on = on or timezone.localdate()
+        return (cls.objects.filter(particulate=particulate, active=True, valid_from__lte=on)
+                .order_by("-valid_from", "-pk").first())
 
 
 # ---------------------------------------------------------------- readings and means
