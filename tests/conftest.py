@@ -52,6 +52,18 @@ def password() -> str:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the test database is a file, not memory, so that processes the tests start
+    (the HJ 212 gateway, the worker) can share it as they share PostgreSQL's test database."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        db.setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data once per test database; tests roll back on top of it."""
     from smartsite.core import reference

@@ -244,6 +244,27 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_gateway(args) -> int:
+    _setup_django()
+    import asyncio
+
+    from django.conf import settings
+
+    from smartsite.hj212 import gateway
+
+    host = args.host or settings.HJ212_HOST
+    mqtt = settings.MQTT_ENABLED and not args.no_mqtt
+
+    def ready(port: int) -> None:
+        print(f"HJ 212 网关已启动：TCP {host}:{port}"
+              + (f"，MQTT {settings.MQTT_HOST}:{settings.MQTT_PORT} smartsite/+/data" if mqtt else ""),
+              flush=True)
+
+    port = args.port if args.port is not None else settings.HJ212_PORT
+    asyncio.run(gateway.serve(host, port, mqtt=mqtt, ready=ready))
+    return 0
+
+
 def cmd_simulate(args) -> int:
     _setup_django()
     from smartsite.core.errors import DomainError
@@ -321,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=500, help="timers per transaction")
     p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("gateway", help="receive HJ 212-2017 monitor data over TCP (and MQTT)")
+    p.add_argument("--host", default=None, help="listen address (default SMARTSITE_HJ212_HOST)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default SMARTSITE_HJ212_PORT)")
+    p.add_argument("--no-mqtt", action="store_true", help="do not subscribe to the MQTT broker")
+    p.set_defaults(func=cmd_gateway)
 
     p = sub.add_parser("simulate", help="raise a simulated finding every few seconds (demo data)")
     p.add_argument("--every", type=float, default=60.0, help="seconds between findings")

@@ -81,6 +81,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is away must fail fast, so the gateway and worker can retry.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,6 +153,12 @@ DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "smartsite@localhost")
 # Monitor data (HJ 212 gateway, `smartsite gateway`; docs/hj212.md, docs/operations.md).
 HJ212_HOST = env("HJ212_HOST", "0.0.0.0")
 HJ212_PORT = env_int("HJ212_PORT", 2120)
+HJ212_BATCH = env_int("HJ212_BATCH", 2000)  # packets per database transaction
+HJ212_HIGH_WATER = env_int("HJ212_HIGH_WATER", 20_000)  # waiting packets before reading pauses
+HJ212_IDLE_SECONDS = env_int("HJ212_IDLE_SECONDS", 900)
+HJ212_PARTIAL_SECONDS = env_int("HJ212_PARTIAL_SECONDS", 30)
+HJ212_MAX_CONNECTIONS = env_int("HJ212_MAX_CONNECTIONS", 20_000)
+HJ212_STATUS_SECONDS = env_int("HJ212_STATUS_SECONDS", 2)
 MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = env_int("MQTT_PORT", 1883)
 MQTT_ENABLED = env_bool("MQTT_ENABLED", True)

@@ -1,0 +1,301 @@
+"""`smartsite gateway`: the HJ 212-2017 TCP server (and the MQTT path beside it).
+
+One asyncio process serves every monitor's connection. A connection is a small
+`asyncio.Protocol` with a sans-IO `Decoder` (a few hundred bytes while idle); everything
+after decoding — validation, storage, acknowledgements, backpressure — is the shared
+`Pipeline`. A sweeper closes connections that hold half a frame too long (slowloris), stay
+silent past the idle timeout, or stop reading their acknowledgements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+from smartsite.hj212.codec import Decoder, Packet, Rejected, acknowledgement, encode
+from smartsite.hj212.pipeline import Pipeline
+
+log = logging.getLogger("smartsite.gateway")
+
+
+@dataclass
+class Limits:
+    idle_seconds: float = 900.0  # no complete packet for this long: close
+    partial_seconds: float = 30.0  # half a frame held this long: close (slowloris)
+    write_buffer_bytes: int = 256 * 1024  # acknowledgements the device does not read
+    max_connections: int = 20_000
+    log_rejects_per_connection: int = 3
+
+
+class Connection(asyncio.Protocol):
+    """One monitor's TCP connection."""
+
+    __slots__ = (
+        "closed_reason",
+        "connection_id",
+        "decoder",
+        "gateway",
+        "last_packet",
+        "monitor_id",
+        "open",
+        "packets",
+        "partial_since",
+        "peer",
+        "rejected",
+        "transport",
+    )
+    transport_name = "tcp"
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.transport = None
+        self.decoder = Decoder()
+        self.peer = ""
+        self.open = False
+        self.monitor_id: int | None = None
+        self.connection_id: int | None = None
+        self.packets = 0
+        self.rejected = 0
+        self.last_packet = time.monotonic()
+        self.partial_since = 0.0
+        self.closed_reason = ""
+
+    # asyncio callbacks
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = f"{host}:{port}"
+        self.open = True
+        if not self.gateway.accept(self):
+            self.close("连接数已满")
+
+    def data_received(self, data: bytes) -> None:
+        pipeline = self.gateway.pipeline
+        for event in self.decoder.feed(data):
+            if type(event) is Rejected:
+                self._rejected(event)
+            else:
+                self.packets += 1
+                self.last_packet = time.monotonic()
+                if not pipeline.submit(self, event):
+                    self.rejected += 1
+        if self.decoder.buffered:
+            if not self.partial_since:
+                self.partial_since = time.monotonic()
+        else:
+            self.partial_since = 0.0
+
+    def connection_lost(self, exc) -> None:
+        self.open = False
+        if not self.closed_reason:
+            self.closed_reason = "设备断开" if exc is None else f"连接异常：{exc}"[:100]
+        self.gateway.lost(self)
+
+    # Source (pipeline.Source)
+
+    def acknowledge(self, packet: Packet, token: object = None) -> None:
+        if not packet.ack_wanted or not self.open:
+            return
+        transport = self.transport
+        if transport.get_write_buffer_size() > self.gateway.limits.write_buffer_bytes:
+            self.close("设备不读取应答")
+            return
+        transport.write(encode(acknowledgement(packet)))
+
+    def pause(self) -> None:
+        if self.open:
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self.open:
+            self.transport.resume_reading()
+
+    def attach(self, monitor_id: int) -> None:
+        if self.monitor_id is None:
+            self.monitor_id = monitor_id
+            self.gateway.attached(self)
+
+    # helpers
+
+    def close(self, reason: str) -> None:
+        if self.open:
+            self.closed_reason = reason
+            self.transport.abort()
+
+    def _rejected(self, event: Rejected) -> None:
+        self.rejected += 1
+        self.gateway.frames_rejected += 1
+        if self.decoder.rejected <= self.gateway.limits.log_rejects_per_connection:
+            log.info("rejected frame from %s (%s): %s", self.peer, event.reason, event.detail)
+
+
+class Gateway:
+    def __init__(self, pipeline: Pipeline, limits: Limits | None = None) -> None:
+        self.pipeline = pipeline
+        self.limits = limits or Limits()
+        self.connections: set[Connection] = set()
+        self.by_monitor: dict[int, Connection] = {}
+        self.frames_rejected = 0
+        self.server: asyncio.base_events.Server | None = None
+        self._sweeper: asyncio.Task | None = None
+
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: Connection(self), host, port, backlog=4096, reuse_port=reuse_port or None
+        )
+        self._sweeper = loop.create_task(self._sweep(), name="sweeper")
+        bound = self.server.sockets[0].getsockname()[1]
+        log.info("HJ 212 gateway listening on %s:%s", host, bound)
+        return bound
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await self.pipeline.stop()  # commit and acknowledge what was received
+        for conn in list(self.connections):
+            conn.close("网关停止")
+        await asyncio.sleep(0)
+
+    # connection bookkeeping
+
+    def accept(self, conn: Connection) -> bool:
+        if len(self.connections) >= self.limits.max_connections:
+            return False
+        self.connections.add(conn)
+        return True
+
+    def attached(self, conn: Connection) -> None:
+        """The connection's first valid packet named its monitor: one connection per monitor
+        (a device that reconnects leaves its old, dead connection behind)."""
+        old = self.by_monitor.get(conn.monitor_id)
+        self.by_monitor[conn.monitor_id] = conn
+        if old is not None and old is not conn:
+            old.close("设备已重新连接")
+        opened = datetime.datetime.now(datetime.UTC)
+        asyncio.get_running_loop().create_task(self._record_open(conn, opened))
+
+    async def _record_open(self, conn: Connection, opened) -> None:
+        from smartsite.dust.services import open_connection
+
+        try:
+            conn.connection_id = await self.pipeline.db(
+                functools.partial(
+                    open_connection, conn.monitor_id, transport="tcp", peer=conn.peer, opened_at=opened
+                )
+            )
+        except Exception as exc:
+            log.warning("could not record connection of %s: %s", conn.peer, exc)
+        if not conn.open and conn.connection_id is not None:
+            await self._record_close(conn)
+
+    def lost(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        self.pipeline.paused.discard(conn)
+        if conn.monitor_id is None:
+            if conn.rejected:
+                log.info(
+                    "closed %s after %d rejected frames, %d garbage bytes",
+                    conn.peer,
+                    conn.rejected,
+                    conn.decoder.garbage_bytes,
+                )
+            return
+        if self.by_monitor.get(conn.monitor_id) is conn:
+            del self.by_monitor[conn.monitor_id]
+            self.pipeline.disconnected(conn.monitor_id, conn)
+        if conn.connection_id is not None:
+            asyncio.get_running_loop().create_task(self._record_close(conn))
+
+    async def _record_close(self, conn: Connection) -> None:
+        from smartsite.dust.services import close_connection
+
+        try:
+            await self.pipeline.db(
+                functools.partial(
+                    close_connection,
+                    conn.connection_id,
+                    closed_at=datetime.datetime.now(datetime.UTC),
+                    packets=conn.packets,
+                    rejected=conn.rejected,
+                    reason=conn.closed_reason,
+                )
+            )
+        except Exception as exc:
+            log.warning("could not record closing of %s: %s", conn.peer, exc)
+
+    async def _sweep(self) -> None:
+        limits = self.limits
+        while True:
+            await asyncio.sleep(min(5.0, limits.partial_seconds / 2))
+            now = time.monotonic()
+            for conn in list(self.connections):
+                if conn.partial_since and now - conn.partial_since > limits.partial_seconds:
+                    conn.close("半帧超时")
+                elif now - conn.last_packet > limits.idle_seconds:
+                    conn.close("空闲超时")
+
+
+async def serve(host: str, port: int, *, mqtt: bool = True, ready=None) -> None:
+    """Run the gateway until SIGTERM/SIGINT: TCP on host:port, and MQTT when enabled. Tunables
+    come from settings (SMARTSITE_HJ212_*, docs/operations.md)."""
+    from django.conf import settings
+
+    pipeline = Pipeline(batch_size=settings.HJ212_BATCH, high_water=settings.HJ212_HIGH_WATER,
+                        low_water=settings.HJ212_HIGH_WATER // 2,
+                        status_every=settings.HJ212_STATUS_SECONDS)
+    await pipeline.start()
+    limits = Limits(idle_seconds=settings.HJ212_IDLE_SECONDS,
+                    partial_seconds=settings.HJ212_PARTIAL_SECONDS,
+                    max_connections=settings.HJ212_MAX_CONNECTIONS)
+    gateway = Gateway(pipeline, limits)
+    bound = await gateway.start(host, port)
+    subscriber = None
+    if mqtt:
+        from smartsite.hj212.mqtt import Subscriber
+
+        subscriber = Subscriber(pipeline, settings.MQTT_HOST, settings.MQTT_PORT)
+        subscriber.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready(bound)
+    reporter = loop.create_task(_report(gateway))
+    await stop.wait()
+    log.info("stopping: writing %d waiting packets", len(pipeline.pending))
+    reporter.cancel()
+    if subscriber is not None:
+        await subscriber.stop()
+    await gateway.stop()
+
+
+async def _report(gateway: Gateway, every: float = 60.0) -> None:
+    last = 0
+    while True:
+        await asyncio.sleep(every)
+        s = gateway.pipeline.stats
+        log.info(
+            "connections %d, received %d (+%d/min), committed %d, duplicates %d, refused %d, "
+            "bad frames %d, waiting %d%s",
+            len(gateway.connections),
+            s.received,
+            s.received - last,
+            s.committed,
+            s.duplicates,
+            s.refused,
+            gateway.frames_rejected,
+            len(gateway.pipeline.pending),
+            "" if gateway.pipeline.db_ok else ", DATABASE DOWN",
+        )
+        last = s.received

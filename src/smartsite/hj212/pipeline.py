@@ -1,0 +1,404 @@
+"""From decoded packets to committed readings and acknowledgements, shared by the TCP gateway
+and the MQTT path (design.md §2 rules 5 and 6).
+
+    source (a TCP connection, the MQTT session) ──packet──▶ Pipeline.submit
+        validate (known MN, right PW, active, storable values) — refusals are counted per
+        device and written as DeviceRejection rows, never as data
+        ──row──▶ pending ──batch──▶ one writer thread: dust.services.ingest (commit)
+        ──▶ source.acknowledge(packet) for every packet of the committed batch
+
+Backpressure: while more than `high_water` packets wait for the database, every source that
+delivers another packet is paused (a TCP connection stops reading its socket, so the kernel's
+window pushes back on the device); all resume below `low_water`. Memory therefore stays
+bounded however slow or absent the database is, and no acknowledgement goes out for data that
+is not committed. A failed write is retried, same batch, until the database answers.
+
+Live state (last seen, last values, connection) is kept per monitor in memory and flushed in
+bulk every `status_every` seconds, so pages never cost a query per packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from smartsite.hj212.codec import Packet, ProtocolError
+
+log = logging.getLogger("smartsite.gateway")
+
+UTC = datetime.UTC
+
+
+class Source(Protocol):
+    """Where packets come from and acknowledgements go to."""
+
+    transport_name: str  # "tcp" | "mqtt"
+    peer: str
+    open: bool
+
+    def acknowledge(self, packet: Packet, token: object) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def attach(self, monitor_id: int) -> None: ...
+
+
+@dataclass(slots=True)
+class Live:
+    """One monitor's state as the gateway sees it."""
+
+    monitor_id: int
+    last_seen: datetime.datetime | None = None
+    last_data_time: datetime.datetime | None = None
+    values: dict = field(default_factory=dict)
+    flags: dict = field(default_factory=dict)
+    connected: bool = False
+    transport: str = ""
+    peer: str = ""
+    connected_since: datetime.datetime | None = None
+    packets: int = 0  # since the last flush
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class Stats:
+    received: int = 0
+    committed: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    batches: int = 0
+    write_errors: int = 0
+    pauses: int = 0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        batch_size: int = 2000,
+        max_delay: float = 0.02,
+        high_water: int = 20_000,
+        low_water: int = 10_000,
+        status_every: float = 2.0,
+        registry_every: float = 30.0,
+        now: Callable[[], datetime.datetime] | None = None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.max_delay = max_delay
+        self.high_water, self.low_water = high_water, low_water
+        self.status_every, self.registry_every = status_every, registry_every
+        self._now = now or (lambda: datetime.datetime.now(UTC))
+        self.monitors: dict = {}  # MN -> readings.MonitorInfo
+        self.peer_districts: dict[str, int] = {}  # peer host -> district of a monitor seen there
+        self.live: dict[int, Live] = {}
+        self.pending: collections.deque = collections.deque()  # (row, source, packet, token)
+        self.paused: set = set()
+        self.rejections: dict[tuple[str, str], object] = {}
+        self.stats = Stats()
+        self.db_ok = True
+        self._wake = asyncio.Event()
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._registry_asked = 0.0
+        self._tasks: list[asyncio.Task] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.db(_startup)
+        await self.reload_registry()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._write_loop(), name="writer"),
+            loop.create_task(self._chores(), name="chores"),
+        ]
+
+    async def stop(self) -> None:
+        """Write what is pending (acknowledging it), flush state, stop the writer thread."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while self.pending:
+            if not await self._write_batch():
+                break
+        await self._flush()
+        self._writer.shutdown(wait=True)
+
+    async def db(self, fn, *args):
+        """Run `fn` on the writer thread (the only thread that talks to the database)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, _in_db, fn, *args)
+
+    async def reload_registry(self) -> None:
+        self.monitors, self.peer_districts = await self.db(_load_registry)
+
+    # ------------------------------------------------------------ packets in
+
+    def submit(self, source: Source, packet: Packet, token: object = None) -> bool:
+        """Take one decoded packet; True when it was queued for storage. Anything else is
+        refused here and never acknowledged."""
+        from smartsite.dust.choices import RejectReason
+        from smartsite.dust.readings import BadReading, reading_row
+
+        self.stats.received += 1
+        now = self._now()
+        monitor = self.monitors.get(packet.mn)
+        if monitor is None:
+            self._ask_registry()
+            return self._refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
+        if packet.pw != monitor.password:
+            return self._refuse(
+                source, packet.mn, RejectReason.BAD_PASSWORD, "PW 与登记的访问密码不符", now, monitor
+            )
+        if not monitor.active:
+            return self._refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
+        try:
+            cn = int(packet.cn)
+            row = reading_row(monitor, cn, packet.data_time(), packet.values(), now=now)
+        except (BadReading, ProtocolError) as exc:
+            return self._refuse(
+                source,
+                packet.mn,
+                RejectReason.BAD_DATA,
+                f"CN={packet.cn} QN={packet.qn}: {exc}",
+                now,
+                monitor,
+            )
+        source.attach(monitor.id)
+        self._note_live(monitor.id, source, row, now)
+        self.pending.append((row, source, packet, token))
+        if len(self.pending) >= self.high_water and source not in self.paused:
+            source.pause()
+            self.paused.add(source)
+            self.stats.pauses += 1
+        self._wake.set()
+        return True
+
+    def _refuse(self, source: Source, mn: str, reason: str, detail: str, now, monitor=None) -> bool:
+        from smartsite.dust.services import Rejection
+
+        self.stats.refused += 1
+        key = (mn, reason)
+        entry = self.rejections.get(key)
+        if entry is None:
+            host = source.peer.rsplit(":", 1)[0]
+            district = monitor.district_id if monitor else self.peer_districts.get(host)
+            self.rejections[key] = Rejection(
+                mn=mn,
+                reason=reason,
+                detail=detail,
+                peer=source.peer,
+                at=now,
+                monitor_id=monitor.id if monitor else None,
+                district_id=district,
+            )
+            log.info("refused %s from %s: %s", mn, source.peer, detail)
+        else:
+            entry.count += 1
+            entry.at, entry.detail, entry.peer = now, detail, source.peer
+        return False
+
+    def _ask_registry(self) -> None:
+        """An unknown MN may have been registered a moment ago: reload, at most every 5 s."""
+        now = time.monotonic()
+        if now - self._registry_asked > 5:
+            self._registry_asked = now
+            asyncio.get_running_loop().create_task(self._safely(self.reload_registry))
+
+    def _note_live(self, monitor_id: int, source: Source, row, now) -> None:
+        from smartsite.dust.metrics import METRICS
+
+        live = self.live.get(monitor_id)
+        if live is None:
+            live = self.live[monitor_id] = Live(monitor_id)
+        live.last_seen = now
+        if live.last_data_time is None or row.data_time >= live.last_data_time:
+            live.last_data_time = row.data_time
+            for metric, value, flag in zip(METRICS, row.values, row.flags, strict=True):
+                if value is not None:
+                    live.values[metric.column] = round(value, 3)
+                    live.flags[metric.column] = flag
+        if not live.connected or live.peer != source.peer:
+            live.connected, live.transport, live.peer = True, source.transport_name, source.peer
+            live.connected_since = now
+        live.packets += 1
+        live.dirty = True
+
+    def disconnected(self, monitor_id: int, source: Source) -> None:
+        live = self.live.get(monitor_id)
+        if live is not None and live.peer == source.peer and live.transport == source.transport_name:
+            live.connected, live.connected_since, live.dirty = False, None, True
+
+    # ------------------------------------------------------------ the writer
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self.pending:
+                self._wake.clear()
+                await self._wake.wait()
+            if len(self.pending) < self.batch_size:
+                await asyncio.sleep(self.max_delay)  # let a batch gather
+            self._wake.clear()
+            await self._write_batch(retry=True)
+
+    async def _write_batch(self, *, retry: bool = False) -> bool:
+        from smartsite.dust.services import ingest
+
+        n = min(len(self.pending), self.batch_size)
+        if not n:
+            return True
+        batch = [self.pending[i] for i in range(n)]
+        rows = [item[0] for item in batch]
+        delay = 0.5
+        while True:
+            try:
+                result = await self.db(ingest, rows)
+                break
+            except Exception as exc:  # the database is down or refusing: keep the batch
+                self.stats.write_errors += 1
+                if self.db_ok:
+                    log.error("database write failed, retrying (no acknowledgements meanwhile): %s", exc)
+                self.db_ok = False
+                if not retry:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        if not self.db_ok:
+            log.warning("database back: writing %d waiting packets", len(self.pending))
+        self.db_ok = True
+        for _ in range(n):
+            self.pending.popleft()
+        self.stats.batches += 1
+        self.stats.committed += result.stored
+        self.stats.duplicates += result.duplicates
+        for _row, source, packet, token in batch:
+            if source.open:
+                source.acknowledge(packet, token)
+        if self.paused and len(self.pending) < self.low_water:
+            paused, self.paused = self.paused, set()
+            for source in paused:
+                source.resume()
+        return True
+
+    # ------------------------------------------------------------ chores
+
+    async def _chores(self) -> None:
+        last_registry = last_partitions = time.monotonic()
+        while True:
+            await asyncio.sleep(self.status_every)
+            await self._safely(self._flush)
+            now = time.monotonic()
+            if now - last_registry >= self.registry_every:
+                last_registry = now
+                await self._safely(self.reload_registry)
+            if now - last_partitions >= 6 * 3600:
+                last_partitions = now
+                await self._safely(self.db, _ensure_partitions)
+
+    async def _safely(self, fn, *args) -> None:
+        try:
+            await fn(*args)
+        except Exception as exc:  # the database is away; the next round tries again
+            log.warning("%s failed: %s", getattr(fn, "__name__", fn), exc)
+
+    async def _flush(self) -> None:
+        """Write the live state of monitors that changed, and the refusals counted."""
+        from smartsite.dust.services import StatusUpdate
+
+        updates = []
+        for live in self.live.values():
+            if live.dirty:
+                updates.append(
+                    StatusUpdate(
+                        live.monitor_id,
+                        live.last_seen,
+                        live.last_data_time,
+                        dict(live.values),
+                        dict(live.flags),
+                        live.connected,
+                        live.transport,
+                        live.peer,
+                        live.connected_since,
+                        live.packets,
+                    )
+                )
+        rejections, self.rejections = list(self.rejections.values()), {}
+        if not updates and not rejections:
+            return
+        try:
+            await self.db(_save_state, updates, rejections)
+        except Exception:
+            for r in rejections:  # counted again next time
+                self.rejections.setdefault((r.mn, r.reason), r)
+            raise
+        for update in updates:
+            live = self.live[update.monitor_id]
+            live.packets -= update.packets
+            live.dirty = live.packets > 0 or live.last_seen != update.last_seen
+
+
+# ---------------------------------------------------------------- on the writer thread
+
+
+def _in_db(fn, *args):
+    from django.db import connection
+
+    try:
+        return fn(*args)
+    except Exception:
+        # A broken connection must not be reused: the next call reconnects.
+        with contextlib.suppress(Exception):
+            connection.close()
+        raise
+
+
+def _startup() -> None:
+    from smartsite.dust.partitions import ensure_partitions
+    from smartsite.dust.services import disconnect_all
+
+    ensure_partitions()
+    disconnect_all("tcp")
+
+
+def _ensure_partitions() -> None:
+    from smartsite.dust.partitions import ensure_partitions
+
+    ensure_partitions()
+
+
+def _load_registry():
+    from smartsite.dust.models import Monitor, MonitorStatus
+    from smartsite.dust.readings import MonitorInfo
+
+    monitors = {}
+    for m in Monitor.objects.values_list(
+        "id", "mn", "password", "active", "particulate_unit", "project_id", "project__district_id"
+    ):
+        pk, mn, password, active, unit, project_id, district_id = m
+        monitors[mn] = MonitorInfo(
+            pk, mn, password, active, 1000.0 if unit == "mg" else 1.0, project_id, district_id
+        )
+    peers = {}
+    for peer, district in MonitorStatus.objects.exclude(peer="").values_list(
+        "peer", "monitor__project__district_id"
+    ):
+        peers[peer.rsplit(":", 1)[0]] = district
+    return monitors, peers
+
+
+def _save_state(updates, rejections) -> None:
+    from django.db import transaction
+
+    from smartsite.dust.services import record_rejections, save_status
+
+    with transaction.atomic():
+        save_status(updates)
+    if rejections:
+        record_rejections(rejections)
