@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("smartsite.exchange.urls")),  # import/, account/webhooks/
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
     path("", include("smartsite.workorders.urls")),
+    path("monitors/", include("smartsite.dust.urls")),
     path("", include("smartsite.core.urls")),
 ]

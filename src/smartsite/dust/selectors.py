@@ -1,0 +1,231 @@
+"""Reads of the dust scenario for a user: every one starts from `core.scoping.scoped()`
+(monitors in scope, or the one monitor a page was allowed to open).
+
+Means are read from the rollup tables by monitor first (their primary keys lead with the
+monitor), so a monitor's 24 h chart and a district's 15-minute exceedance list stay index
+lookups however many months the partitioned tables hold (docs: EXPLAIN in the report of
+the monitor pages).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+
+from smartsite.core.scoping import scoped
+from smartsite.dust.choices import Connectivity
+from smartsite.dust.metrics import BY_COLUMN, DATA_FLAGS, METRICS, ROLLED_UP
+from smartsite.dust.models import (
+    DeviceRejection,
+    DustLimit,
+    MinuteMean,
+    Monitor,
+    MonitorConnection,
+    MonitorStatus,
+    PeriodMean,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = datetime.timedelta(days=1)
+#: The live panel and the list show these first (the rest of the values follow).
+HEADLINE = ("pm10", "pm25", "noise")
+
+
+# ---------------------------------------------------------------- monitors and their state
+
+
+def monitors(user) -> QuerySet[Monitor]:
+    """The monitors `user` may see, with what the list and the API show of each."""
+    return scoped(user, Monitor.objects.select_related("project__district", "project__street",
+                                                       "status"))
+
+
+def monitor_or_404(user, pk: int) -> Monitor:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(monitors(user), pk=pk)  # absent or out of scope: the same 404
+
+
+def offline_cutoff(now: datetime.datetime) -> datetime.datetime:
+    return now - datetime.timedelta(minutes=settings.MONITOR_OFFLINE_MINUTES)
+
+
+def connectivity_q(value: str, now: datetime.datetime) -> Q:
+    """Monitors in one connectivity state: online = heard from within
+    settings.MONITOR_OFFLINE_MINUTES, offline = heard from before that, never = not at all."""
+    cutoff = offline_cutoff(now)
+    if value == Connectivity.ONLINE:
+        return Q(status__last_seen__gte=cutoff)
+    if value == Connectivity.OFFLINE:
+        return Q(status__last_seen__lt=cutoff)
+    return Q(status__isnull=True) | Q(status__last_seen__isnull=True)
+
+
+def with_connectivity(qs: QuerySet[Monitor], now: datetime.datetime) -> QuerySet[Monitor]:
+    return qs.annotate(connectivity=Case(
+        When(connectivity_q(Connectivity.ONLINE, now), then=Value(Connectivity.ONLINE.value)),
+        When(connectivity_q(Connectivity.OFFLINE, now), then=Value(Connectivity.OFFLINE.value)),
+        default=Value(Connectivity.NEVER.value), output_field=CharField()))
+
+
+def connectivity_of(monitor: Monitor, now: datetime.datetime) -> str:
+    status = status_of(monitor)
+    if status is None or status.last_seen is None:
+        return Connectivity.NEVER
+    return Connectivity.ONLINE if status.last_seen >= offline_cutoff(now) else \
+        Connectivity.OFFLINE
+
+
+def connectivity_counts(qs: QuerySet[Monitor], now: datetime.datetime) -> dict[str, int]:
+    """{online, offline, never, total} over `qs` in one query."""
+    counts = qs.order_by().aggregate(
+        total=Count("pk"),
+        **{c.value: Count("pk", filter=connectivity_q(c, now)) for c in Connectivity})
+    return counts
+
+
+def status_of(monitor: Monitor) -> MonitorStatus | None:
+    try:
+        return monitor.status
+    except MonitorStatus.DoesNotExist:
+        return None
+
+
+def latest(monitor: Monitor, column: str) -> float | None:
+    """The last value of `column` the gateway saw (MonitorStatus.values), or None."""
+    status = status_of(monitor)
+    value = (status.values or {}).get(column) if status else None
+    return value if isinstance(value, int | float) else None
+
+
+@dataclass(frozen=True)
+class CurrentValue:
+    column: str
+    label: str
+    unit: str
+    value: float
+    flag: str
+    flag_label: str
+
+    @property
+    def valid(self) -> bool:
+        return self.flag == "N"
+
+
+def current_values(monitor: Monitor) -> list[CurrentValue]:
+    """The live values with their HJ 212 data flags, headline metrics first."""
+    status = status_of(monitor)
+    if status is None:
+        return []
+    values, flags = status.values or {}, status.flags or {}
+    order = [*HEADLINE, *(m.column for m in METRICS if m.column not in HEADLINE)]
+    out = []
+    for column in order:
+        value = values.get(column)
+        if column not in BY_COLUMN or not isinstance(value, int | float):
+            continue
+        metric = BY_COLUMN[column]
+        flag = str(flags.get(column) or "N")
+        out.append(CurrentValue(column, metric.label, metric.unit, value, flag,
+                                DATA_FLAGS.get(flag, "未知标记")))
+    return out
+
+
+def connections(monitor: Monitor, limit: int = 20) -> QuerySet[MonitorConnection]:
+    return MonitorConnection.objects.filter(monitor=monitor).order_by("-opened_at", "-pk")[:limit]
+
+
+def rejections(user, monitor: Monitor | None = None) -> QuerySet[DeviceRejection]:
+    qs = scoped(user, DeviceRejection.objects.select_related("monitor__project"))
+    return qs.filter(monitor=monitor) if monitor is not None else qs
+
+
+# ---------------------------------------------------------------- means
+
+
+def local_day(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """[start, end) of a Shanghai calendar day, aware."""
+    start = datetime.datetime.combine(day, datetime.time(), SHANGHAI)
+    return start, start + DAY
+
+
+def chart_ms(moment: datetime.datetime) -> int:
+    """Milliseconds of the Shanghai wall-clock time read as UTC: the chart draws with
+    `useUTC`, so every browser shows Shanghai time whatever its own time zone."""
+    local = moment.astimezone(SHANGHAI).replace(tzinfo=datetime.UTC)
+    return int(local.timestamp() * 1000)
+
+
+def _mean_fields(columns) -> list[str]:
+    return ["monitor", "bucket", *(f"{p}_{c}" for c in columns for p in ("n", "sum"))]
+
+
+def minute_series(monitor: Monitor, now: datetime.datetime, hours: int = 24,
+                  columns=HEADLINE) -> dict[str, list[list]]:
+    """{column: [[chart ms, mean], …]} of the minute means of the last `hours` hours
+    (noise as energy means, MeanMixin.mean); minutes without valid values are left out."""
+    rows = (MinuteMean.objects.filter(monitor=monitor, bucket__gt=now - datetime.timedelta(hours=hours),
+                                      bucket__lte=now)
+            .only(*_mean_fields(columns)).order_by("bucket"))
+    series: dict[str, list[list]] = {c: [] for c in columns}
+    for row in rows:
+        t = chart_ms(row.bucket)
+        for column in columns:
+            mean = row.mean(column)
+            if mean is not None:
+                series[column].append([t, round(mean, 1)])
+    return series
+
+
+def quarter_means(monitor: Monitor, day: datetime.date, limit: DustLimit
+                  ) -> list[tuple[datetime.datetime, float]]:
+    """(bucket, mean) of the limit's particulate for each averaging period of `day`."""
+    start, end = local_day(day)
+    column = limit.particulate
+    rows = (PeriodMean.objects.filter(monitor=monitor, period=limit.averaging_seconds,
+                                      bucket__gte=start, bucket__lt=end)
+            .only(*_mean_fields([column])).order_by("bucket"))
+    return [(row.bucket, mean) for row in rows if (mean := row.mean(column)) is not None]
+
+
+def exceedances(user, day: datetime.date, limit: DustLimit) -> QuerySet[PeriodMean]:
+    """Every mean of the limit's period above the limit on `day` (Shanghai), for the monitors
+    in `user`'s scope, newest first.
+
+    The query names the period and the day's buckets and takes the monitors from `scoped()`,
+    so PostgreSQL probes the primary key (monitor_id, period, bucket) per monitor in the one
+    monthly partition the day falls in; `sum > limit × n` is the mean above the limit without
+    a division.
+    """
+    start, end = local_day(day)
+    column = limit.particulate
+    visible = scoped(user, Monitor.objects.all()).values("pk")
+    return (PeriodMean.objects
+            .filter(monitor__in=visible, period=limit.averaging_seconds,
+                    bucket__gte=start, bucket__lt=end, **{f"n_{column}__gt": 0})
+            .filter(**{f"sum_{column}__gt": F(f"n_{column}") * limit.limit})
+            .select_related("monitor__project__district")
+            .order_by("-bucket", "monitor__mn"))
+
+
+def exceedance_counts(qs: QuerySet[PeriodMean]) -> dict[int, int]:
+    """{monitor id: how many periods of the day it exceeded} for an `exceedances()` query."""
+    return dict(qs.order_by().values_list("monitor_id").annotate(n=Count("bucket")))
+
+
+MEAN_SOURCES = {60: "minute", 900: "period", 3600: "period", 86400: "period"}
+
+
+def means(monitor: Monitor, period: int, since: datetime.datetime, until: datetime.datetime,
+          columns=tuple(m.column for m in ROLLED_UP)):
+    """Means of `monitor` per bucket of `period` seconds in [since, until), oldest first."""
+    if period == 60:
+        qs = MinuteMean.objects.filter(monitor=monitor)
+    else:
+        qs = PeriodMean.objects.filter(monitor=monitor, period=period)
+    fields = [*_mean_fields(columns), "samples", *(f"max_{c}" for c in columns)]
+    return qs.filter(bucket__gte=since, bucket__lt=until).only(*fields).order_by("bucket")
