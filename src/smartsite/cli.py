@@ -257,7 +257,7 @@ def cmd_gateway(args) -> int:
 
     def ready(port: int) -> None:
         print(f"HJ 212 网关已启动：TCP {host}:{port}"
-              + (f"，MQTT {settings.MQTT_HOST}:{settings.MQTT_PORT} smartsite/+/data" if mqtt else ""),
+              + (f"，MQTT {settings.MQTT_HOST}:{settings.MQTT_PORT} {settings.MQTT_TOPIC_ROOT}/+/data" if mqtt else ""),
               flush=True)
 
     port = args.port if args.port is not None else settings.HJ212_PORT

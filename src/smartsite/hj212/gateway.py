@@ -263,7 +263,8 @@ async def serve(host: str, port: int, *, mqtt: bool = True, ready=None) -> None:
     if mqtt:
         from smartsite.hj212.mqtt import Subscriber
 
-        subscriber = Subscriber(pipeline, settings.MQTT_HOST, settings.MQTT_PORT)
+        subscriber = Subscriber(pipeline, settings.MQTT_HOST, settings.MQTT_PORT,
+                                client_id=settings.MQTT_CLIENT_ID, root=settings.MQTT_TOPIC_ROOT)
         subscriber.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

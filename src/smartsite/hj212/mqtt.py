@@ -33,7 +33,7 @@ from smartsite.hj212.pipeline import Pipeline
 
 log = logging.getLogger("smartsite.gateway.mqtt")
 
-TOPIC = "smartsite/+/data"
+ROOT = "smartsite"
 CLIENT_ID = "smartsite-gateway"
 MAX_PAYLOAD = 16 * 1024
 
@@ -91,11 +91,10 @@ class Subscriber:
 
     transport_name = "mqtt"
 
-    def __init__(
-        self, pipeline: Pipeline, host: str, port: int, *, client_id: str = CLIENT_ID, topic: str = TOPIC
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, host: str, port: int, *, client_id: str = CLIENT_ID,
+                 root: str = ROOT) -> None:
         self.pipeline, self.host, self.port = pipeline, host, port
-        self.client_id, self.topic = client_id, topic
+        self.client_id, self.root, self.topic = client_id, root, f"{root}/+/data"
         self.peer = f"mqtt://{host}:{port}"
         self.open = False
         self.client = None
@@ -175,7 +174,7 @@ class Subscriber:
             self._ack_message(token)
         if packet.ack_wanted and self.client is not None:
             reply = json.dumps({"segment": format_segment(acknowledgement(packet))})
-            asyncio.get_running_loop().create_task(self._publish(f"smartsite/{packet.mn}/ack", reply))
+            asyncio.get_running_loop().create_task(self._publish(f"{self.root}/{packet.mn}/ack", reply))
 
     async def _publish(self, topic: str, payload: str) -> None:
         try:
