@@ -32,6 +32,7 @@ from smartsite.core.api import Invalid, invalid_from_ninja
 from smartsite.core.api import router as core_router
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
+from smartsite.dust.api import router as dust_router
 from smartsite.workorders.api import router as workorders_router
 
 __all__ = ["api", "app_name", "urlpatterns"]
@@ -135,6 +136,7 @@ api = SmartsiteAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/", workorders_router)
+api.add_router("/", dust_router)
 
 # Mounted with `path("api/v1/", include("smartsite.api"))`; the namespace is ninja's
 # urls_namespace, which its docs page reverses ("api-v1:openapi-json").
