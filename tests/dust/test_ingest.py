@@ -84,3 +84,16 @@ def test_a_monitor_reporting_mg_is_stored_in_micrograms(cast):
     monitor = add_monitor(cast.project_a, mn="31TEST00000000000000MG01", particulate_unit="mg")
     services.ingest([row(monitor, NOW, pm10=0.085)])
     assert Reading.objects.get(monitor=monitor).pm10 == pytest.approx(85)
+
+
+def test_retention_removes_what_is_older_than_the_setting_and_keeps_the_rest(monitor, settings):
+    from smartsite.dust.partitions import apply_retention
+
+    old, recent = NOW - datetime.timedelta(days=2), NOW - datetime.timedelta(hours=1)
+    services.ingest([row(monitor, old, now=NOW), row(monitor, recent, now=NOW)])
+    settings.READING_RETENTION_DAYS = 1
+    settings.MINUTE_MEAN_RETENTION_DAYS = 1
+    apply_retention(NOW)
+    assert list(Reading.objects.values_list("data_time", flat=True)) == [recent]
+    assert MinuteMean.objects.count() == 1
+    assert PeriodMean.objects.filter(period=86400).count() == 2  # kept for years

@@ -15,14 +15,31 @@ from smartsite.workorders import services
 log = logging.getLogger(__name__)
 
 
+CHORES_EVERY = 6 * 3600
+
+
+def _chores() -> None:
+    """Housekeeping of the monitor data: partitions a week ahead, retention behind."""
+    from smartsite.dust import partitions
+
+    try:
+        partitions.maintain()
+    except Exception as exc:  # never stops the timers; tried again next round
+        log.warning("monitor data maintenance failed: %s", exc)
+
+
 def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
     """Loop: fire everything due (in batches), then sleep `interval` seconds. SIGTERM or
     Ctrl-C stop it between batches. Returns the number of timers fired."""
     total = 0
+    chores_due = 0.0
     with stop_on_signals() as stop:
         while not stop.requested:
             if not connection.in_atomic_block:  # (inside a caller's transaction: keep it)
                 close_old_connections()  # a database restart costs one failed pass, not the worker
+            if time.monotonic() >= chores_due:
+                chores_due = time.monotonic() + CHORES_EVERY
+                _chores()
             fired = services.fire_due_timers(limit=batch)
             total += fired
             sent = outbox.deliver_due()  # webhooks and e-mail, after the timers' messages
