@@ -145,3 +145,19 @@ def test_a_slowloris_connection_is_closed_and_others_keep_going(tmp_path, monito
         assert len(good.read_acks(2)) == 2
     finally:
         gateway.stop()
+
+
+def test_a_device_asking_for_the_time_is_sent_the_platforms_time(gateway, monitors):
+    device = Device(gateway.port, monitors[0].mn)
+    device.send(codec.command("1013", mn=device.mn, pw=device.pw, qn=codec.make_qn(
+        datetime.datetime(2026, 1, 1, 8, 0)), cp={}))
+    [reply] = device.read_acks(1)
+    assert (reply.cn, reply.mn, reply.pw) == ("1012", device.mn, device.pw)
+    sent = datetime.datetime.strptime(reply.get("SystemTime"), "%Y%m%d%H%M%S")
+    beijing = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=8)
+    assert abs(sent - beijing.replace(tzinfo=None)) < datetime.timedelta(seconds=5)
+    # the device's answers to that command are no data and no refusal
+    device.send(codec.request_response(reply), codec.execution_result(reply))
+    device.send(device.packet(NOW))
+    assert len(device.read_acks(2)) == 2
+    assert not DeviceRejection.objects.exists() and Reading.objects.count() == 1

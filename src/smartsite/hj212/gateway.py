@@ -108,6 +108,10 @@ class Connection(asyncio.Protocol):
             return
         transport.write(encode(acknowledgement(packet)))
 
+    def send(self, packet: Packet) -> None:
+        if self.open:
+            self.transport.write(encode(packet))
+
     def pause(self) -> None:
         if self.open:
             self.transport.pause_reading()

@@ -182,6 +182,11 @@ class Subscriber:
         except Exception as exc:
             log.debug("MQTT ack publish failed: %s", exc)
 
+    def send(self, packet: Packet) -> None:
+        if self.client is not None:
+            body = json.dumps({"segment": format_segment(packet)})
+            asyncio.get_running_loop().create_task(self._publish(f"{self.root}/{packet.mn}/cmd", body))
+
     def pause(self) -> None:
         self._running.clear()
 

@@ -30,7 +30,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smartsite.hj212.codec import Packet, ProtocolError
+from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
+
+# System interaction from a device (HJ 212-2017 command codes): replies to the platform's
+# commands are noted (the monitor is alive) and not stored as data; a device asking for time
+# calibration (1013) is sent the platform's time (1012, CP SystemTime).
+DEVICE_REPLIES = {"9011", "9012", "9013", "9014"}
+TIME_CALIBRATION_REQUEST = "1013"
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def set_time(request: Packet, now: datetime.datetime) -> Packet:
+    local = now.astimezone(SHANGHAI).replace(tzinfo=None)
+    return command("1012", mn=request.mn, pw=request.pw, qn=make_qn(local), st=request.st,
+                   cp={"SystemTime": local.strftime("%Y%m%d%H%M%S")})
 
 log = logging.getLogger("smartsite.gateway")
 
@@ -48,6 +61,7 @@ class Source(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def attach(self, monitor_id: int) -> None: ...
+    def send(self, packet: Packet) -> None: ...
 
 
 @dataclass(slots=True)
@@ -76,6 +90,7 @@ class Stats:
     batches: int = 0
     write_errors: int = 0
     pauses: int = 0
+    interactions: int = 0  # replies to our commands, time calibration requests
 
 
 class Pipeline:
@@ -159,6 +174,13 @@ class Pipeline:
             )
         if not monitor.active:
             return self._refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
+        if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:
+            source.attach(monitor.id)
+            self._note_live(monitor.id, source, None, now)
+            self.stats.interactions += 1
+            if packet.cn == TIME_CALIBRATION_REQUEST:
+                source.send(set_time(packet, now))
+            return True
         try:
             cn = int(packet.cn)
             row = reading_row(monitor, cn, packet.data_time(), packet.values(), now=now)
@@ -219,7 +241,9 @@ class Pipeline:
         if live is None:
             live = self.live[monitor_id] = Live(monitor_id)
         live.last_seen = now
-        if live.last_data_time is None or row.data_time >= live.last_data_time:
+        if row is None:
+            pass  # a reply or request: seen, no values
+        elif live.last_data_time is None or row.data_time >= live.last_data_time:
             live.last_data_time = row.data_time
             for metric, value, flag in zip(METRICS, row.values, row.flags, strict=True):
                 if value is not None:
