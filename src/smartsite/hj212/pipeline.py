@@ -15,6 +15,8 @@ is not committed. A failed write is retried, same batch, until the database answ
 
 Live state (last seen, last values, connection) is kept per monitor in memory and flushed in
 bulk every `status_every` seconds, so pages never cost a query per packet.
+
+Import it after `django.setup()` (it stores through the dust app).
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from smartsite.dust.choices import RejectReason
+from smartsite.dust.metrics import METRICS
+from smartsite.dust.models import Monitor, MonitorStatus
+from smartsite.dust.partitions import ensure_partitions
+from smartsite.dust.readings import BadReading, MonitorInfo, reading_row
+from smartsite.dust.services import (
+    Rejection,
+    StatusUpdate,
+    disconnect_all,
+    ingest,
+    record_rejections,
+    save_status,
+)
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
 
 # System interaction from a device (HJ 212-2017 command codes): replies to the platform's
@@ -159,8 +174,6 @@ class Pipeline:
     def submit(self, source: Source, packet: Packet, token: object = None) -> bool:
         """Take one decoded packet; True when it was queued for storage. Anything else is
         refused here and never acknowledged."""
-        from smartsite.dust.choices import RejectReason
-        from smartsite.dust.readings import BadReading, reading_row
 
         self.stats.received += 1
         now = self._now()
@@ -204,7 +217,6 @@ class Pipeline:
         return True
 
     def _refuse(self, source: Source, mn: str, reason: str, detail: str, now, monitor=None) -> bool:
-        from smartsite.dust.services import Rejection
 
         self.stats.refused += 1
         key = (mn, reason)
@@ -235,7 +247,6 @@ class Pipeline:
             asyncio.get_running_loop().create_task(self._safely(self.reload_registry))
 
     def _note_live(self, monitor_id: int, source: Source, row, now) -> None:
-        from smartsite.dust.metrics import METRICS
 
         live = self.live.get(monitor_id)
         if live is None:
@@ -273,7 +284,6 @@ class Pipeline:
             await self._write_batch(retry=True)
 
     async def _write_batch(self, *, retry: bool = False) -> bool:
-        from smartsite.dust.services import ingest
 
         n = min(len(self.pending), self.batch_size)
         if not n:
@@ -334,7 +344,6 @@ class Pipeline:
 
     async def _flush(self) -> None:
         """Write the live state of monitors that changed, and the refusals counted."""
-        from smartsite.dust.services import StatusUpdate
 
         updates = []
         for live in self.live.values():
@@ -384,22 +393,16 @@ def _in_db(fn, *args):
 
 
 def _startup() -> None:
-    from smartsite.dust.partitions import ensure_partitions
-    from smartsite.dust.services import disconnect_all
 
     ensure_partitions()
     disconnect_all("tcp")
 
 
 def _ensure_partitions() -> None:
-    from smartsite.dust.partitions import ensure_partitions
-
     ensure_partitions()
 
 
 def _load_registry():
-    from smartsite.dust.models import Monitor, MonitorStatus
-    from smartsite.dust.readings import MonitorInfo
 
     monitors = {}
     for m in Monitor.objects.values_list(
@@ -420,7 +423,6 @@ def _load_registry():
 def _save_state(updates, rejections) -> None:
     from django.db import transaction
 
-    from smartsite.dust.services import record_rejections, save_status
 
     with transaction.atomic():
         save_status(updates)
