@@ -144,10 +144,11 @@ def test_list_exports_excel(monitors, login, cast):
     assert response.status_code == 200
     sheet = load_workbook(BytesIO(response.content)).active
     rows = list(sheet.values)
-    assert rows[0][:6] == ("MN", "项目", "区", "街镇", "安装位置", "连接状态")
+    assert rows[0] == ("MN", "连接状态", "PM10（µg/m³）", "PM2.5（µg/m³）", "噪声（dB(A)）",
+                       "最近通信", "项目", "区", "街镇", "安装位置")
     assert {r[0] for r in rows[1:]} == {monitors[0].mn, monitors[1].mn}
     first = next(r for r in rows if r[0] == monitors[0].mn)
-    assert first[5] == "在线" and first[7] == 86.5
+    assert first[1] == "在线" and first[2] == 86.5 and first[7] == "静安区"
 
 
 # ---------------------------------------------------------------- monitor page

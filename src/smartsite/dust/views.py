@@ -50,16 +50,17 @@ class MonitorListView(ObjectListView):
     title = "监测设备"
     template_name = "dust/monitor_list.html"
     columns = [
+        # State and values first: on a phone they are what shows without scrolling sideways.
         Column("MN", "mn", link=True),
+        BadgeColumn("连接状态", "connectivity", badge=Connectivity),
+        Column("PM10（µg/m³）", _latest("pm10")),
+        Column("PM2.5（µg/m³）", _latest("pm25")),
+        Column("噪声（dB(A)）", _latest("noise")),
+        Column("最近通信", "status.last_seen"),
         Column("项目", "project.name"),
         Column("区", "project.district.name"),
         Column("街镇", "project.street.name"),
         Column("安装位置", "location"),
-        BadgeColumn("连接状态", "connectivity", badge=Connectivity),
-        Column("最近通信", "status.last_seen"),
-        Column("PM10（µg/m³）", _latest("pm10")),
-        Column("PM2.5（µg/m³）", _latest("pm25")),
-        Column("噪声（dB(A)）", _latest("noise")),
     ]
 
     def get_queryset(self, request):
@@ -99,10 +100,21 @@ def _offline_minutes() -> int:
 # ---------------------------------------------------------------- one monitor
 
 
+def _ago(moment, now) -> str:
+    """“刚刚” under a minute, else Django's “3 小时，5 分钟”."""
+    from django.utils.timesince import timesince
+
+    if moment is None:
+        return ""
+    return "刚刚" if (now - moment).total_seconds() < 60 else timesince(moment, now)
+
+
 def _live_context(monitor, now) -> dict:
     status = selectors.status_of(monitor)
     state = selectors.connectivity_of(monitor, now)
     return {
+        "last_seen_ago": _ago(status.last_seen, now) if status else "",
+        "connected_for": _ago(status.connected_since, now) if status else "",
         "monitor": monitor,
         "status": status,
         "connectivity": Connectivity(state),

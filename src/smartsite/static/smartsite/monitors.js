@@ -19,6 +19,14 @@
   }
 
   var narrow = window.matchMedia("(max-width: 760px)").matches;
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  /* An axis maximum that is a round number above both the data and the limit. */
+  function roundUp(value) {
+    var step = Math.pow(10, Math.floor(Math.log10(Math.max(value, 1)))) / 2;
+    return Math.ceil(value / step) * step;
+  }
   var timeLabels = { formatter: { hour: "{HH}:{mm}", day: "{MM}-{dd}", minute: "{HH}:{mm}" }, hideOverlap: true };
 
   var day = data("chart-24h-data"), dayEl = document.getElementById("chart-24h");
@@ -55,9 +63,13 @@
       animation: false,
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v + " µg/m³"; } },
       grid: { left: narrow ? 40 : 56, right: narrow ? 24 : 56, top: 32, bottom: 32 },
-      xAxis: { type: "time", min: q.day[0], max: q.day[1], axisLabel: timeLabels },
+      xAxis: { type: "time", min: q.day[0], max: q.day[1], interval: 4 * 3600 * 1000,
+               axisLabel: { hideOverlap: true, formatter: function (v) {
+                 if (v >= q.day[1]) return "24:00";
+                 var d = new Date(v); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+               } } },
       yAxis: { type: "value", name: "µg/m³", min: 0,
-               max: function (v) { return Math.ceil(Math.max(v.max, limit || 0) * 1.15); } },
+               max: function (v) { return roundUp(Math.max(v.max, limit || 0) * 1.1); } },
       series: [{
         name: q.label + " 15 分钟均值", type: "bar", barMaxWidth: 8,
         data: q.points.map(function (p) { return [p[0] + q.step / 2, p[1]]; }),
