@@ -175,8 +175,8 @@ def _add_to_means() -> None:
 @dataclass(slots=True)
 class StatusUpdate:
     monitor_id: int
-    last_seen: datetime.datetime
-    last_data_time: datetime.datetime | None
+    last_seen: datetime.datetime | None = None
+    last_data_time: datetime.datetime | None = None
     values: dict = field(default_factory=dict)
     flags: dict = field(default_factory=dict)
     connected: bool = True

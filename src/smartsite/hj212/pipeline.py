@@ -29,7 +29,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from smartsite.dust.choices import RejectReason
@@ -80,19 +80,10 @@ class Source(Protocol):
 
 
 @dataclass(slots=True)
-class Live:
-    """One monitor's state as the gateway sees it."""
+class Live(StatusUpdate):
+    """One monitor's state as the gateway sees it: what `save_status` writes (`packets` counts
+    since the last flush), and whether it changed since."""
 
-    monitor_id: int
-    last_seen: datetime.datetime | None = None
-    last_data_time: datetime.datetime | None = None
-    values: dict = field(default_factory=dict)
-    flags: dict = field(default_factory=dict)
-    connected: bool = False
-    transport: str = ""
-    peer: str = ""
-    connected_since: datetime.datetime | None = None
-    packets: int = 0  # since the last flush
     dirty: bool = False
 
 
@@ -250,7 +241,7 @@ class Pipeline:
 
         live = self.live.get(monitor_id)
         if live is None:
-            live = self.live[monitor_id] = Live(monitor_id)
+            live = self.live[monitor_id] = Live(monitor_id, connected=False, transport="")
         live.last_seen = now
         if row is None:
             pass  # a reply or request: seen, no values
@@ -344,24 +335,8 @@ class Pipeline:
 
     async def _flush(self) -> None:
         """Write the live state of monitors that changed, and the refusals counted."""
-
-        updates = []
-        for live in self.live.values():
-            if live.dirty:
-                updates.append(
-                    StatusUpdate(
-                        live.monitor_id,
-                        live.last_seen,
-                        live.last_data_time,
-                        dict(live.values),
-                        dict(live.flags),
-                        live.connected,
-                        live.transport,
-                        live.peer,
-                        live.connected_since,
-                        live.packets,
-                    )
-                )
+        updates = [replace(live, values=dict(live.values), flags=dict(live.flags))
+                   for live in self.live.values() if live.dirty]
         rejections, self.rejections = list(self.rejections.values()), {}
         if not updates and not rejections:
             return
@@ -374,7 +349,8 @@ class Pipeline:
         for update in updates:
             live = self.live[update.monitor_id]
             live.packets -= update.packets
-            live.dirty = live.packets > 0 or live.last_seen != update.last_seen
+            live.dirty = (live.packets > 0 or live.last_seen != update.last_seen
+                          or live.connected != update.connected)
 
 
 # ---------------------------------------------------------------- on the writer thread
