@@ -161,3 +161,17 @@ def test_a_device_asking_for_the_time_is_sent_the_platforms_time(gateway, monito
     device.send(device.packet(NOW))
     assert len(device.read_acks(2)) == 2
     assert not DeviceRejection.objects.exists() and Reading.objects.count() == 1
+
+
+def test_a_device_that_never_reads_its_acknowledgements_does_not_hold_up_the_others(gateway,
+                                                                                    monitors):
+    stalled = Device(gateway.port, monitors[0].mn)
+    flood = [stalled.packet(NOW - datetime.timedelta(seconds=k)) for k in range(20_000)]
+    stalled.send(*flood)  # and never reads a byte
+    good = Device(gateway.port, monitors[1].mn)
+    for k in range(3):
+        good.send(good.packet(NOW - datetime.timedelta(minutes=k)))
+        assert len(good.read_acks(k + 1, timeout=10)) == k + 1
+    assert wait_for(lambda: Reading.objects.filter(monitor=monitors[0]).count() == 20_000,
+                    timeout=60)
+    assert gateway.proc.poll() is None
