@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from smartsite.core.scoping import scoped
 from smartsite.dust.choices import Connectivity
@@ -192,20 +205,42 @@ def quarter_means(monitor: Monitor, day: datetime.date, limit: DustLimit
     return [(row.bucket, mean) for row in rows if (mean := row.mean(column)) is not None]
 
 
+class AnyOfArray(Func):
+    """`expression = ANY(ARRAY(subquery))` (PostgreSQL)."""
+
+    arg_joiner = " = ANY(ARRAY("
+    template = "%(expressions)s))"
+    output_field = BooleanField()
+
+
+def monitor_in(visible: QuerySet[Monitor]):
+    """A filter: the row's monitor is one of `visible`.
+
+    On PostgreSQL the monitors become an array the planner probes the primary key
+    (monitor_id, period, bucket) with, one index range per monitor. As `IN (subquery)` the
+    city's scope (every monitor) is planned as a hash join over a whole month's partition:
+    measured at 4,500 monitors and 16 M rows a month, 1.5–2 s against ~0.2 s.
+    """
+    ids = visible.values("pk")
+    if connection.vendor == "postgresql":
+        return AnyOfArray(F("monitor_id"), Subquery(ids))
+    return Q(monitor__in=ids)
+
+
 def exceedances(user, day: datetime.date, limit: DustLimit) -> QuerySet[PeriodMean]:
     """Every mean of the limit's period above the limit on `day` (Shanghai), for the monitors
     in `user`'s scope, newest first.
 
-    The query names the period and the day's buckets and takes the monitors from `scoped()`,
-    so PostgreSQL probes the primary key (monitor_id, period, bucket) per monitor in the one
-    monthly partition the day falls in; `sum > limit × n` is the mean above the limit without
-    a division.
+    The query names the period and the day's buckets and takes the monitors from `scoped()`
+    (`monitor_in`), so PostgreSQL reads the primary key (monitor_id, period, bucket) per
+    monitor in the one monthly partition the day falls in; `sum > limit × n` is the mean
+    above the limit without a division.
     """
     start, end = local_day(day)
     column = limit.particulate
-    visible = scoped(user, Monitor.objects.all()).values("pk")
+    visible = scoped(user, Monitor.objects.all())
     return (PeriodMean.objects
-            .filter(monitor__in=visible, period=limit.averaging_seconds,
+            .filter(monitor_in(visible), period=limit.averaging_seconds,
                     bucket__gte=start, bucket__lt=end, **{f"n_{column}__gt": 0})
             .filter(**{f"sum_{column}__gt": F(f"n_{column}") * limit.limit})
             .select_related("monitor__project__district")

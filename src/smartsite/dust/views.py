@@ -267,7 +267,9 @@ def exceedance_list(request):
     columns = _exceedance_columns(limit, counts)
     if request.GET.get("export") == "xlsx":
         return export_xlsx(qs[:ObjectListView.export_limit], columns, f"超标时段-{day:%Y%m%d}")
-    page = Paginator(qs, _page_size(request)).get_page(request.GET.get("page"))
+    paginator = Paginator(qs, _page_size(request))
+    paginator.count = sum(counts.values())  # known already: spare the table a second scan
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context.update(
