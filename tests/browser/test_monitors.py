@@ -97,6 +97,24 @@ def test_monitor_page_draws_both_charts_and_shows_live_values(page, monitor, pas
     assert page.locator("#chart-24h canvas").count() == 1  # the chart was not redrawn
 
 
+def test_monitor_list_and_exceedances_on_a_desktop(page, monitor, password, shot):
+    sign_in(page, "jingan", password)
+    page.goto("/monitors/")
+    row = page.locator("#results tbody tr", has_text=monitor.mn)
+    assert "在线" in row.inner_text() and "86.5" in row.inner_text()
+    page.screenshot(path=f"{SCREENSHOTS}/monitor-list.png", full_page=True)
+    page.click("text=超标时段")
+    page.wait_for_url("**/monitors/exceedances/")
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    page.fill("input[name=date]", yesterday)
+    page.click("form.filters button.primary")
+    page.wait_for_url(f"**date={yesterday}")
+    table = page.locator("#results").inner_text()
+    assert monitor.mn in table and "不达标" in table  # the dusty morning: eight quarters
+    page.screenshot(path=f"{SCREENSHOTS}/monitor-exceedances.png", full_page=True)
+    shot(page, "monitor-exceedances")
+
+
 def test_monitor_page_fits_a_phone(phone, monitor, password, shot):
     sign_in(phone, "manager_a", password)
     phone.goto(f"/monitors/{monitor.pk}/")
