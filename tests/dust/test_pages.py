@@ -346,6 +346,12 @@ def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
     monitor = Monitor.objects.get(mn="31JA00000000000000000A09")
     assert (monitor.project, monitor.particulate_unit, monitor.location) == (
         cast.project_a, "mg", "南门")
+    # the registry's audit trail says who did it, and never copies the PW
+    from smartsite.core.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="create", object_id=str(monitor.pk))
+    assert entry.actor == cast.district and "mn" in entry.changes
+    assert "password" not in entry.changes
 
 
 @pytest.mark.parametrize("changes, field, message", [

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from smartsite.core import audit
+from smartsite.core.choices import AuditAction
+from smartsite.dust import permissions
 from smartsite.dust.metrics import METRICS, ROLLED_UP, ROLLUP_SOURCE_CN
 from smartsite.dust.models import (
     DeviceRejection,
@@ -270,19 +273,37 @@ def record_rejections(rejections: Sequence[Rejection]) -> None:
 # ---------------------------------------------------------------- registry
 
 
-def register_monitor(*, project, mn: str, password: str, location: str = "", **fields) -> Monitor:
-    """Add a monitor (validated like the form); the gateway accepts it within its refresh."""
+def register_monitor(*, project, mn: str, password: str, location: str = "", actor=None,
+                     **fields) -> Monitor:
+    """Add a monitor (validated like the form); the gateway accepts it within its refresh.
+    With an `actor` (a person, not the simulator) the permission is checked and the change
+    audited (the PW is never copied into the audit trail)."""
+    if actor is not None:
+        permissions.require_manage(actor, project)
     monitor = Monitor(project=project, mn=mn, password=password, location=location, **fields)
     monitor.full_clean()
-    monitor.save()
+    with transaction.atomic():
+        monitor.save()
+        if actor is not None:
+            audit.record(actor, monitor, AuditAction.CREATE,
+                         audit.diff(None, audit.snapshot(monitor)))
     return monitor
 
 
-def update_monitor(monitor: Monitor, **fields) -> Monitor:
+def update_monitor(monitor: Monitor, *, actor=None, **fields) -> Monitor:
     """Change a monitor's registration (validated like the form; nothing is saved when it is
     refused); the gateway picks the change up within its refresh."""
+    if actor is not None:
+        permissions.require_manage(actor, monitor.project)
+        if "project" in fields:
+            permissions.require_manage(actor, fields["project"])
+    before = audit.snapshot(monitor)
     for name, value in fields.items():
         setattr(monitor, name, value)
     monitor.full_clean()
-    monitor.save()
+    with transaction.atomic():
+        monitor.save()
+        changes = audit.diff(before, audit.snapshot(monitor))
+        if actor is not None and changes:
+            audit.record(actor, monitor, AuditAction.UPDATE, changes)
     return monitor

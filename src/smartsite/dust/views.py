@@ -188,8 +188,8 @@ def monitor_edit(request, pk=None):
     if form.is_valid():
         data = {f: form.cleaned_data[f] for f in MonitorForm.Meta.fields}
         try:
-            saved = (services.register_monitor(**data) if stored is None
-                     else services.update_monitor(stored, **data))
+            saved = (services.register_monitor(**data, actor=request.user) if stored is None
+                     else services.update_monitor(stored, **data, actor=request.user))
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
