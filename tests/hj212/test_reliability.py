@@ -9,7 +9,8 @@ import time
 
 import pytest
 from django.db import connection
-from support.gateway import Device, GatewayProcess, database_url, wait_for
+from support.db import database_url
+from support.gateway import Device, GatewayProcess, wait_for
 from support.monitors import add_monitor
 from support.proxy import Proxy
 

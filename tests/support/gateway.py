@@ -14,20 +14,10 @@ import sys
 import threading
 import time
 
-from django.db import connection
-
 from smartsite.hj212 import codec
+from support.db import database_url
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def database_url() -> str:
-    """The URL of the test database, for a process the test starts."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}")
 
 
 class GatewayProcess:
