@@ -12,7 +12,7 @@ project's registered post holder by name where there is one).
 
 What the history shows, per shipped loop policy (`workorders/fixtures/loop_policies.json`)
     扬尘超标 (dust/exceedance): the small loop is verified automatically by the dust
-    scenario's check "dust.valid_data_24h". The demo city has no dust monitors yet (#6), so
+    scenario's check "dust.valid_data_24h". That check is not registered yet (#6), so
     nothing can confirm the data: the check is not faked, and a disposed order waits, the
     worker asks every hour, and after 24 h it goes "核查不通过，重新整改" to the medium loop,
     where the 区监督站 verifies (passes, or rejects → the street's 城管执法中队, large loop).
@@ -267,13 +267,26 @@ def monitor_mn(project, index: int = 0) -> str:
     return f"31{digest[:22]}"
 
 
+def _registered_mn(project, index: int) -> str:
+    """`monitor_mn(project, index)`, or the project's first monitor where it has one
+    registered and not an `index`-th (most sites have one monitor, the largest two)."""
+    from smartsite.dust.models import Monitor
+
+    mn = monitor_mn(project, index)
+    if index and not Monitor.objects.filter(mn=mn).exists():
+        first = monitor_mn(project, 0)
+        if Monitor.objects.filter(mn=first).exists():
+            return first
+    return mn
+
+
 def _local(at: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(at)
 
 
 def dust_exceedance(rng, project, at, mn: str = "") -> dict:
     """raise_event arguments for a 15-minute PM10 mean above the monitoring-point limit."""
-    mn = mn or monitor_mn(project, rng.randrange(2))
+    mn = mn or _registered_mn(project, rng.randrange(2))
     value = rng.randint(160, 420)
     return dict(scenario="dust", rule="exceedance", project=project, severity="warning",
                 dedup_key=f"dust:exceedance:{mn}:{_local(at):%Y%m%d}", subject=mn,
@@ -283,7 +296,7 @@ def dust_exceedance(rng, project, at, mn: str = "") -> dict:
 
 
 def monitor_offline(rng, project, at) -> dict:
-    mn = monitor_mn(project, rng.randrange(2))
+    mn = _registered_mn(project, rng.randrange(2))
     hours = rng.randint(2, 30)
     return dict(scenario="dust", rule="monitor_offline", project=project, severity="info",
                 dedup_key=f"dust:offline:{mn}", subject=mn,

@@ -1,0 +1,472 @@
+"""The simulated city's dust/noise monitors: registered on its sites, with the last day of
+readings, and the curves their devices keep following while the demo runs.
+
+Curves
+    `sample(profile, t)` is what a monitor measures at `t` (seconds since the epoch): a pure
+    function of the city seed, the monitor's MN and `t`, so the back-fill and the live device
+    (`simulator.devices`) draw the same curve and a restarted device carries on where it was.
+    Shanghai in late November: particulate with a morning and an evening peak over a regional
+    haze that drifts over hours, plus the site's own dust while work goes on (07:00–18:00,
+    less at lunch; no work at night); noise from ~60 dB(A) by day to ~48 at night;
+    temperature 8–15 ℃ (coldest before dawn), humidity the other way round, a light
+    northerly wind, ~102.4 kPa. A few sites (`Plan.exceed`) raise a dust burst every day that
+    puts a few 15-minute PM10 means above the limit in force (`DustLimit.in_force`); about a
+    third run a daily zero check at night (particulate flagged C), some have a maintenance
+    visit on some days (M) and a few a flaky noise-sensor link (B).
+
+Seeding
+    `seed_monitors()` registers `Scale.dust_monitors` monitors through
+    `dust.services.register_monitor`: one per active project, the largest sites a second
+    one; MNs are `orders.monitor_mn(project, index)`, so the simulated dust findings name real
+    monitors. Then it back-fills `hours` of one reading a minute per monitor through
+    `dust.services.ingest` (means included) and writes each monitor's status with
+    `dust.services.save_status`. A few monitors are stopped (停用, no data for days) and the
+    device that will lose its link (`Plan.outage`) has already been silent for half an hour.
+
+Determinism: registrations draw from `city.rng_for(seed, "dust")` in permit-number order;
+the curves hash the seed and the MN; so the same seed and `now` give the same monitors and
+readings.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import gc
+import hashlib
+import math
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from smartsite.core import audit
+from smartsite.core.choices import AuditAction, ProjectStatus
+from smartsite.core.models import Project
+from smartsite.dust import services
+from smartsite.dust.choices import Particulate, ParticulateUnit
+from smartsite.dust.metrics import METRICS, REALTIME_CN
+from smartsite.dust.models import DustLimit, Monitor
+from smartsite.simulator import names
+from smartsite.simulator.city import SCALES, rng_for
+from smartsite.simulator.orders import monitor_mn
+from smartsite.simulator.users import DEMO_DOMAIN
+
+__all__ = ["CODES", "HOURS", "Plan", "Profile", "SeedReport", "cp_values", "load_profiles",
+           "plan", "profile", "sample", "seed_monitors"]
+
+#: Hours of readings `seed_monitors` back-fills by default.
+HOURS = 24
+BATCH = 400000  # readings per ingest transaction
+#: One HJ 212 code per stored column, in `metrics.METRICS` order.
+CODES = tuple(m.codes[0] for m in METRICS)
+_PARTICULATE = tuple(m.particulate for m in METRICS)
+_DIGITS = (1, 1, 1, 1, 1, 0, 1, 1, 2)  # decimals a device sends per column (µg/m³ for dust)
+
+UTC = datetime.UTC
+LOCAL_OFFSET = 8 * 3600  # Shanghai, no DST
+EXCEED_SHARE = 0.02  # monitors with a daily dust burst above the limit
+STOPPED_SHARE = 0.008  # registered but stopped (停用)
+MG_SHARE = 0.18  # monitors set up to report mg/m³
+OUTAGE_SILENT_MINUTES = 35  # how long the outage device has been quiet when seeding ends
+
+LOCATIONS = names.Weighted(
+    ["大门出入口", "主出入口洗车平台旁", "东侧围挡", "西侧围挡", "南侧围挡", "北侧围挡（临近居民区）",
+     "东南角围挡", "西北角围挡", "土方作业区", "塔吊下", "材料堆场"],
+    [6, 4, 2, 2, 2, 3, 1, 1, 2, 1, 1])
+VENDOR_TEMPLATES = ("上海{z}环境科技有限公司", "江苏{z}环保仪器有限公司", "深圳市{z}电子科技有限公司",
+                    "杭州{z}智能科技有限公司", "北京{z}环境监测技术有限公司", "上海{z}仪器仪表有限公司")
+
+
+# ---------------------------------------------------------------- hashing
+
+
+_M64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_U8 = 1 / 256
+_floor = math.floor
+
+
+def _key(*parts) -> int:
+    """A 64-bit key of `parts`, the same on every run."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a well-spread 64-bit hash of a 64-bit integer."""
+    x &= _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def _unit(key: int, i: int) -> float:
+    """A uniform number in [0, 1) for (key, i)."""
+    return _mix(key + i * _GOLDEN) * 5.421010862427522e-20  # / 2**64
+
+
+def _smooth(key: int, x: float) -> float:
+    """Value noise in [-1, 1]: random at the integers, smoothly interpolated between."""
+    i = math.floor(x)
+    f = x - i
+    a = _unit(key, i)
+    f = f * f * (3.0 - 2.0 * f)
+    return 2.0 * (a + (_unit(key, i + 1) - a) * f) - 1.0
+
+
+# ---------------------------------------------------------------- the day's shape
+
+
+def _bump(h: float, centre: float, width: float) -> float:
+    d = (h - centre + 12.0) % 24.0 - 12.0  # around the clock
+    return math.exp(-0.5 * (d / width) ** 2)
+
+
+def _ramp(h: float, a: float, b: float) -> float:
+    return min(1.0, max(0.0, (h - a) / (b - a)))
+
+
+def _activity(h: float) -> float:
+    """Site work, 0..1: 07:00–18:00 with a lunch break; no work at night (夜间禁止施工)."""
+    day = _ramp(h, 6.5, 7.5) * (1.0 - _ramp(h, 17.5, 18.5))
+    lunch = 1.0 - 0.55 * _ramp(h, 11.75, 12.0) * (1.0 - _ramp(h, 13.0, 13.25))
+    return day * lunch
+
+
+def _noise_weight(h: float) -> float:
+    """Day 1, evening (traffic, clearing up) 0.35, night 0."""
+    return max(_activity(h), 0.35 * _ramp(h, 17.5, 18.5) * (1.0 - _ramp(h, 21.5, 22.0)))
+
+
+def _temperature_shape(h: float) -> float:
+    """-1 at 06:30 (coldest), +1 at 14:30, warming over 8 h and cooling over 16 h."""
+    since = (h - 6.5) % 24.0
+    if since <= 8.0:
+        return -math.cos(math.pi * since / 8.0)
+    return math.cos(math.pi * (since - 8.0) / 16.0)
+
+
+def _tables():
+    hours = [m / 60.0 for m in range(1440)]
+    pm = tuple(0.88 + 0.22 * _bump(h, 8.5, 1.8) + 0.30 * _bump(h, 21.5, 2.6)
+               - 0.10 * _bump(h, 15.0, 2.5) for h in hours)
+    return (pm, tuple(map(_activity, hours)), tuple(map(_noise_weight, hours)),
+            tuple(map(_temperature_shape, hours)),
+            tuple(0.8 + 0.35 * _bump(h, 14.0, 3.5) for h in hours))
+
+
+_PM_CYCLE, _ACTIVITY, _NOISE, _TEMPERATURE, _WIND = _tables()
+
+
+@functools.lru_cache(maxsize=8192)
+def _regional(region: int, minute: int) -> tuple[float, float, float, float, float]:
+    """What the whole city shares in one minute: haze factor, temperature drift (℃), wind
+    speed (m/s), wind direction (°) and pressure (kPa), each drifting over hours."""
+    t = minute * 60.0
+    return (1.0 + 0.22 * _smooth(region + 1, t / 10800.0),
+            1.6 * _smooth(region + 2, t / 21600.0),
+            2.3 + 0.9 * _smooth(region + 3, t / 7200.0),
+            330.0 + 40.0 * _smooth(region + 4, t / 10800.0),
+            102.45 + 0.35 * _smooth(region + 5, t / 43200.0))
+
+
+# ---------------------------------------------------------------- a monitor's curve
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which monitors of the city do something special (chosen by hash rank, so the seeding
+    and a later device fleet agree without storing anything)."""
+
+    exceed: frozenset[str] = frozenset()
+    impostor_target: str | None = None  # a second device sends with this MN and a wrong PW
+    outage: str | None = None  # its link drops now and then (it keeps measuring, re-sends)
+    noisy: str | None = None  # a garbage line now and then, sometimes a frame with a bad CRC
+
+
+def plan(seed: int, monitors: Iterable[tuple[str, bool]]) -> Plan:
+    """The `Plan` for monitors given as (MN, active)."""
+    active = sorted(mn for mn, on in monitors if on)
+    exceed = sorted(active, key=lambda mn: _key(seed, "exceed", mn))
+    roles = [*sorted(active, key=lambda mn: _key(seed, "device", mn))[:3], None, None, None]
+    return Plan(exceed=frozenset(exceed[:max(1, round(len(exceed) * EXCEED_SHARE))]),
+                impostor_target=roles[0], outage=roles[1], noisy=roles[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One monitor's site: how dusty and loud it is, its instruments' habits."""
+
+    mn: str
+    scale: float  # what the device's particulate numbers are multiplied by to get µg/m³
+    region: int
+    noise_key: int
+    jitter_key: int
+    day_key: int
+    level: float  # site background factor
+    fine: float  # PM2.5 / PM10 of the background
+    tsp_ratio: float
+    dust: float  # PM10 the site's work adds at full activity, µg/m³
+    day_db: float
+    night_db: float
+    exposure: float  # wind
+    warmth: float  # ℃ above the regional temperature
+    damp: float  # % humidity offset
+    burst_start: int = -1  # local minute of day of the daily dust burst (-1: none)
+    burst_minutes: int = 0
+    burst: float = 0.0  # µg/m³ added during the burst
+    zero_check: int = -1  # local minute of day of the nightly zero check (-1: none)
+    flaky_noise: float = 0.0  # share of noise values flagged B
+
+
+def profile(seed: int, mn: str, *, unit: str = ParticulateUnit.UG, the_plan: Plan = Plan(),
+            limit: float | None = None) -> Profile:
+    """The `Profile` of monitor `mn` of city `seed`. `limit` is the PM10 limit in force
+    (µg/m³) the planted bursts go above."""
+    rng = random.Random(_key(seed, "profile", mn))
+    extra = {}
+    if mn in the_plan.exceed:
+        quarters = rng.choice((1, 2, 2, 3, 4))
+        extra = dict(burst_start=rng.randrange(9 * 4, 15 * 4) * 15, burst_minutes=quarters * 15,
+                     burst=(limit or 100.0) * rng.uniform(1.2, 2.0))
+    if rng.random() < 0.35:
+        extra["zero_check"] = rng.randrange(60, 240)
+    if rng.random() < 0.05:
+        extra["flaky_noise"] = rng.uniform(0.01, 0.04)
+    return Profile(
+        mn=mn, scale=1000.0 if unit == ParticulateUnit.MG else 1.0, region=_key(seed, "region"),
+        noise_key=_key(seed, "noise", mn), jitter_key=_key(seed, "jitter", mn),
+        day_key=_key(seed, "day", mn),
+        level=min(1.15, max(0.85, rng.gauss(1.0, 0.08))), fine=rng.uniform(0.56, 0.68),
+        tsp_ratio=rng.uniform(1.45, 1.8), dust=min(30.0, 16.0 * math.exp(rng.gauss(0, 0.35))),
+        day_db=rng.uniform(57.0, 65.0), night_db=rng.uniform(45.0, 50.0),
+        exposure=rng.uniform(0.7, 1.3), warmth=rng.uniform(-0.4, 0.9),
+        damp=rng.uniform(-4.0, 4.0), **extra)
+
+
+@functools.lru_cache(maxsize=65536)
+def _maintenance(day_key: int, day: int) -> int:
+    """Local minute of day a maintenance visit starts on `day` (days since the epoch in
+    Shanghai), or a day's length when there is none (4 % of days)."""
+    if _unit(day_key, day) < 0.04:
+        return 570 + int(_unit(day_key + 1, day) * 300)
+    return 1440
+
+
+def sample(p: Profile, t: float) -> tuple[tuple[float, ...], str]:
+    """What monitor `p` reports at `t` (epoch seconds): values in `metrics.METRICS` order as
+    the device sends them (particulate in its own unit, rounded like a data logger) and one
+    HJ 212 data flag per value."""
+    second = int(t)
+    local = second + LOCAL_OFFSET
+    m = (local // 60) % 1440
+    haze, t_drift, wind_base, wind_dir, pressure = _regional(p.region, second // 60)
+    j = _mix(p.jitter_key + second * _GOLDEN)  # eight uniform numbers in [0, 1), 8 bits each
+    u1, u2, u3, u4, u5, u6, u7, u8 = (j & 255) * _U8, (j >> 8 & 255) * _U8, \
+        (j >> 16 & 255) * _U8, (j >> 24 & 255) * _U8, (j >> 32 & 255) * _U8, \
+        (j >> 40 & 255) * _U8, (j >> 48 & 255) * _U8, (j >> 56) * _U8
+
+    act = _ACTIVITY[m]
+    dust = p.dust * act * (1.0 + 0.55 * _smooth(p.noise_key, t / 1200.0)) if act else 0.0
+    if p.burst_minutes and 0 <= m - p.burst_start < p.burst_minutes:
+        dust += p.burst * (0.85 + 0.3 * u4)
+    background = 46.0 * haze * _PM_CYCLE[m] * p.level
+    pm10 = (background + dust) * (0.94 + 0.12 * u1)
+    pm25 = (background * p.fine + 0.22 * dust) * (0.95 + 0.10 * u2)
+    tsp = pm10 * p.tsp_ratio + 0.9 * dust
+    dust_flag = "N"
+    if p.zero_check >= 0 and 0 <= m - p.zero_check < 6:
+        pm25, pm10, tsp, dust_flag = 1.0 + 2 * u1, 2.0 + 3 * u2, 3.0 + 4 * u2, "C"
+    elif 0 <= m - _maintenance(p.day_key, local // 86400) < 40:
+        dust_flag = "M"
+
+    noise = p.night_db + (p.day_db - p.night_db) * _NOISE[m] + 4.0 * (u3 - 0.5)
+    if act > 0.5 and u5 > 0.985:
+        noise += 5.0 + 5.0 * u6  # a breaker, a pile driver
+    noise_flag = "B" if u7 < p.flaky_noise else "N"
+    wind = max(0.0, wind_base * p.exposure * _WIND[m] + 1.2 * (u5 - 0.5))
+    direction = (wind_dir + 50.0 * (u6 - 0.5)) % 360.0
+    temperature = 11.5 + 3.5 * _TEMPERATURE[m] + t_drift + p.warmth * (0.4 + 0.6 * act) \
+        + 0.3 * (u7 - 0.5)
+    humidity = min(98.0, max(25.0, 76.0 - 3.4 * (temperature - 11.5) + p.damp + 2.0 * (u8 - 0.5)))
+    # Rounded like a data logger prints them (floor(x·10ⁿ + ½) / 10ⁿ is the float `round`
+    # gives, at a fraction of its cost; every value here is positive).
+    if p.scale != 1.0:
+        # mg/m³ with three decimals: whole µg/m³ (`scale` is 1,000)
+        pm25, pm10, tsp = (_floor(pm25 + 0.5) / 1000, _floor(pm10 + 0.5) / 1000,
+                           _floor(tsp + 0.5) / 1000)
+    else:
+        pm25, pm10, tsp = (_floor(pm25 * 10 + 0.5) / 10, _floor(pm10 * 10 + 0.5) / 10,
+                           _floor(tsp * 10 + 0.5) / 10)
+    values = (pm25, pm10, tsp, _floor(noise * 10 + 0.5) / 10, _floor(wind * 10 + 0.5) / 10,
+              float(_floor(direction + 0.5) % 360), _floor(temperature * 10 + 0.5) / 10,
+              _floor(humidity * 10 + 0.5) / 10, _floor(pressure * 100 + 2.0 * u8 + 0.5) / 100)
+    return values, dust_flag * 3 + noise_flag + "NNNNN"
+
+
+def cp_values(values: Sequence[float], flags: str) -> dict[str, dict[str, object]]:
+    """The CP items of a CN=2011 upload: {code: {"Rtd": value, "Flag": flag}}."""
+    return {code: {"Rtd": v, "Flag": f} for code, v, f in zip(CODES, values, flags, strict=True)}
+
+
+def stored(p: Profile, values: tuple[float, ...]) -> tuple[float, ...]:
+    """The values as the gateway stores them (particulate in µg/m³, `readings.reading_row`)."""
+    if p.scale == 1.0:
+        return values
+    return tuple(v * p.scale if dust else v for v, dust in zip(values, _PARTICULATE, strict=True))
+
+
+def pm10_limit() -> float | None:
+    row = DustLimit.in_force(Particulate.PM10)
+    return row.limit if row is not None and row.particulate == Particulate.PM10 else None
+
+
+def load_profiles(seed: int) -> tuple[Plan, dict[str, tuple[Monitor, Profile]]]:
+    """The plan and every registered monitor's profile, by MN."""
+    monitors = list(Monitor.objects.order_by("mn"))
+    the_plan = plan(seed, [(m.mn, m.active) for m in monitors])
+    limit = pm10_limit()
+    return the_plan, {m.mn: (m, profile(seed, m.mn, unit=m.particulate_unit, the_plan=the_plan,
+                                        limit=limit)) for m in monitors}
+
+
+# ---------------------------------------------------------------- seeding
+
+
+@dataclass
+class SeedReport:
+    monitors: int = 0
+    projects: int = 0
+    stopped: int = 0
+    mg: int = 0
+    readings: int = 0
+    hours: int = 0
+    exceed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{self.monitors:,} 台扬尘噪声监测设备（{self.projects:,} 个在建项目，"
+                f"停用 {self.stopped} 台，{self.mg} 台以 mg/m³ 上报），"
+                f"补录近 {self.hours} 小时数据 {self.readings:,} 条")
+
+
+def simulated_city() -> bool:
+    """True when the database holds a simulated city (its demo logins exist)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists()
+
+
+def _vendors(rng: random.Random) -> names.Weighted:
+    trades = names.trade_names(rng)
+    vendors = [template.format(z=trades[i]) for i, template in enumerate(VENDOR_TEMPLATES)]
+    return names.Weighted(vendors, [1 / (rank + 1) ** 0.8 for rank in range(len(vendors))])
+
+
+def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
+                  hours: int = HOURS, now: datetime.datetime | None = None) -> SeedReport:
+    """Register `count` (default: the scale's `dust_monitors`) monitors on the active projects
+    and back-fill `hours` of readings up to `now` (default: the clock). For a database whose
+    monitors table is empty; registration is one transaction, each batch of readings another."""
+    started = time.monotonic()
+    count = SCALES[scale].dust_monitors if count is None else count
+    now = (now or timezone.now()).astimezone(UTC)
+    rng = rng_for(seed, "dust")
+    projects = list(Project.objects.filter(status=ProjectStatus.ACTIVE).order_by("permit_no"))
+    # One per project, the largest sites a second one (never more than two).
+    chosen = projects if count >= len(projects) else sorted(rng.sample(projects, count),
+                                                            key=lambda p: p.permit_no)
+    largest = sorted(projects, key=lambda p: (-(p.site_area_m2 or 0), p.permit_no))
+    second = {p.pk for p in largest[:max(0, count - len(chosen))]}
+    vendor = _vendors(rng)
+    report = SeedReport(hours=hours)
+    registered: list[Monitor] = []
+    with transaction.atomic():
+        for project in chosen:
+            for index in range(2 if project.pk in second else 1):
+                installed = (project.start_date or now.date()) + datetime.timedelta(
+                    days=rng.randint(3, 40))
+                unit = ParticulateUnit.MG if rng.random() < MG_SHARE else ParticulateUnit.UG
+                registered.append(services.register_monitor(
+                    project=project, mn=monitor_mn(project, index),
+                    password=f"{rng.randrange(10**6):06d}", location=LOCATIONS(rng),
+                    vendor=vendor(rng), particulate_unit=unit,
+                    installed_on=min(installed, now.date())))
+        stopped = rng.sample(registered, min(len(registered), round(len(registered) * STOPPED_SHARE)))
+        for monitor in stopped:
+            services.update_monitor(monitor, active=False)
+        if registered:
+            audit.record(None, registered[0], AuditAction.IMPORT,
+                         {"simulated": [None, len(registered)]})
+    report.monitors, report.stopped = len(registered), len(stopped)
+    report.projects = len({m.project_id for m in registered})
+    report.mg = sum(m.particulate_unit == ParticulateUnit.MG for m in registered)
+    the_plan, profiles = load_profiles(seed)
+    report.exceed = sorted(the_plan.exceed)
+    report.readings = backfill(profiles.values(), the_plan, rng=rng_for(seed, "dust:stopped"),
+                               now=now, hours=hours)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng: random.Random,
+             now: datetime.datetime, hours: int) -> int:
+    """One reading a minute per monitor for the `hours` before `now` (whole minutes) through
+    `services.ingest`, and each monitor's status. Stopped monitors went quiet 2–6 days ago;
+    the outage device half an hour ago."""
+    from smartsite.dust.partitions import ensure_partitions
+
+    end = int(now.timestamp()) // 60 * 60
+    first = end - hours * 3600
+    ensure_partitions((now - datetime.timedelta(hours=hours + 24)).date(),
+                      (now + datetime.timedelta(days=1)).date())
+    times = [(t, datetime.datetime.fromtimestamp(t, UTC)) for t in range(first, end, 60)]
+    chunk, chunks = [], []
+    for monitor, p in monitors:
+        last = end - 60
+        if not monitor.active:
+            last = end - rng.randint(2 * 1440, 6 * 1440) * 60
+        elif monitor.mn == the_plan.outage:
+            last = end - OUTAGE_SILENT_MINUTES * 60
+        chunk.append((monitor.id, p, last))
+        if len(chunk) * len(times) >= BATCH:
+            chunks.append(chunk)
+            chunk = []
+    chunks.append(chunk)
+
+    def readings(chunk) -> list[services.ReadingRow]:
+        rows = []
+        append, row = rows.append, services.ReadingRow
+        gc.disable()  # tens of thousands of new objects, no cycles: spare the collector
+        try:
+            for ident, p, last in chunk:
+                for t, at in times:
+                    if t > last:
+                        break
+                    values, flags = sample(p, t)
+                    append(row(ident, REALTIME_CN, at, stored(p, values), flags))
+        finally:
+            gc.enable()
+        return rows
+
+    total = 0
+    for chunk in chunks:
+        total += services.ingest(readings(chunk)).stored
+    statuses = []
+    for ident, p, last in (item for chunk in chunks for item in chunk):
+        values, flags = sample(p, last)
+        values = stored(p, values)
+        statuses.append(services.StatusUpdate(
+            monitor_id=ident, last_seen=datetime.datetime.fromtimestamp(last + 2, UTC),
+            last_data_time=datetime.datetime.fromtimestamp(last, UTC),
+            values={m.column: round(v, 3) for m, v in zip(METRICS, values, strict=True)},
+            flags={m.column: f for m, f in zip(METRICS, flags, strict=True)},
+            connected=False, transport="tcp",
+            packets=sum(1 for t, _ in times if t <= last)))
+    with transaction.atomic():
+        services.save_status(statuses)
+    return total
