@@ -67,7 +67,7 @@ def env(tmp_path):
 
 def test_help_lists_the_commands():
     out = subprocess.run([*SMARTSITE, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("demo", "serve", "migrate", "seed", "manage"):
+    for command in ("demo", "serve", "migrate", "seed", "devices", "manage"):
         assert command in out
 
 
@@ -77,9 +77,13 @@ def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_pat
     try:
         url = demo.wait_for(r"已启动：http://")
         assert f"http://127.0.0.1:{port}/" in url
+        # the HJ 212 gateway the simulated monitors talk to (2120 unless that port is taken)
+        gateway = int(re.search(r"HJ 212 网关：127\.0\.0\.1:(\d+)", url).group(1))
+        assert _port_open(gateway)
         demo.wait_for(r"按 Ctrl-C 停止")
         output = "".join(demo.lines)
         assert "已生成模拟城市" in output
+        assert re.search(r"已登记 270 台扬尘噪声监测设备.*补录近 24 小时数据", output)
         for username in ("city", "jingan", "pudong", "contractor", "pm", "chief", "monitor"):
             assert re.search(rf"\s{username}\n", output), username
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10) as page:
@@ -91,6 +95,7 @@ def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_pat
         code = demo.interrupt()
     assert code == 0
     assert not _port_open(port), "the web server outlived Ctrl-C"
+    assert not _port_open(gateway), "the HJ 212 gateway outlived Ctrl-C"
     assert (tmp_path / "data" / "smartsite.sqlite3").exists()
 
     again = Running([*SMARTSITE, "demo", "--port", str(port)], env)
@@ -133,10 +138,12 @@ def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env):
     port = _free_port()
     demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
     demo.wait_for(r"按 Ctrl-C 停止")
-    assert _port_open(port)
+    gateway = int(re.search(r"HJ 212 网关：127\.0\.0\.1:(\d+)", "".join(demo.lines)).group(1))
+    assert _port_open(port) and _port_open(gateway)
     demo.proc.kill()  # no chance to clean up
     demo.proc.wait(10)
     deadline = time.monotonic() + 15
-    while _port_open(port) and time.monotonic() < deadline:
+    while (_port_open(port) or _port_open(gateway)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _port_open(port), "the web server outlived a kill -9 of smartsite demo"
+    assert not _port_open(gateway), "the HJ 212 gateway outlived a kill -9 of smartsite demo"

@@ -6,6 +6,7 @@
     smartsite seed       load reference data and a simulated city into the database
     smartsite worker     fire due work-order timers (run one or more)
     smartsite simulate   keep simulated findings arriving (the demo runs one)
+    smartsite devices    the simulated monitors as HJ 212 devices (the demo runs them)
     smartsite verify-orders  check the hash chains of every order's history
     smartsite manage …   any Django management command
 """
@@ -49,16 +50,20 @@ def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     """
     from smartsite.core import reference
     from smartsite.core.models import Project
-    from smartsite.simulator import city, orders
+    from smartsite.dust.models import Monitor
+    from smartsite.simulator import city, monitors, orders
 
     reference.load_all()
     if Project.objects.exists():
+        if monitors.simulated_city() and not Monitor.objects.exists():
+            _seed_monitors(seed, scale, quiet)  # a city seeded before it had monitors
         return False
     started = time.monotonic()
     report = city.build_city(seed=seed, scale=scale)
     if not quiet:
         print(f"已生成模拟城市（seed={seed}, scale={scale}）：{report.summary()}，"
               f"用时 {time.monotonic() - started:.1f} 秒")
+    _seed_monitors(seed, scale, quiet)
     started = time.monotonic()
     history = orders.simulate_history(seed=seed)
     if not quiet:
@@ -67,11 +72,19 @@ def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     return True
 
 
-def _print_logins(url: str) -> None:
+def _seed_monitors(seed: int, scale: str, quiet: bool) -> None:
+    from smartsite.simulator import monitors
+
+    report = monitors.seed_monitors(seed=seed, scale=scale)
+    if not quiet:
+        print(f"已登记 {report.summary()}，用时 {report.seconds:.1f} 秒")
+
+
+def _print_logins(url: str, gateway: str = "") -> None:
     from smartsite.simulator.city import DEMO_PASSWORD, demo_logins
 
     print()
-    print(f"  智慧工地 smartsite 已启动：{url}")
+    print(f"  智慧工地 smartsite 已启动：{url}" + (f"  HJ 212 网关：{gateway}" if gateway else ""))
     print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
     logins = demo_logins()
     width = max((_display_width(label) for label, _ in logins), default=0)
@@ -163,6 +176,11 @@ def cmd_demo(args) -> int:
         print(f"端口 {args.host}:{args.port} 已被占用：请先停止占用它的程序，或用 --port 指定其他端口",
               file=sys.stderr)
         return 2
+    hj212_port = _hj212_port(args.host, args.hj212_port, settings.HJ212_PORT)
+    if hj212_port is None:
+        print(f"HJ 212 端口 {args.host}:{args.hj212_port} 已被占用：请用 --hj212-port 指定其他端口",
+              file=sys.stderr)
+        return 2
     print(f"数据目录：{settings.DATA_DIR}")
     _migrate()
     _collectstatic()
@@ -174,12 +192,34 @@ def cmd_demo(args) -> int:
     if args.live_every > 0:
         sup.start("simulate", [sys.executable, "-m", "smartsite.cli", "simulate",
                                "--every", str(args.live_every)])
+    sup.start("gateway", [sys.executable, "-m", "smartsite.cli", "gateway", "--host", args.host,
+                          "--port", str(hj212_port), "--no-mqtt"])
+    sup.start("devices", [sys.executable, "-m", "smartsite.cli", "devices", "--host", args.host,
+                          "--port", str(hj212_port), "--seed", str(args.seed)])
     if not _wait_for_port(args.host, args.port, 30):
         sup.terminate()
         print(f"Web 服务未能在 {args.host}:{args.port} 启动（端口被占用？）", file=sys.stderr)
         return 1
-    _print_logins(f"http://{args.host}:{args.port}/")
+    if not _wait_for_port(args.host, hj212_port, 30):
+        sup.terminate()
+        print(f"HJ 212 网关未能在 {args.host}:{hj212_port} 启动", file=sys.stderr)
+        return 1
+    _print_logins(f"http://{args.host}:{args.port}/", f"{args.host}:{hj212_port}")
     return sup.run()
+
+
+def _hj212_port(host: str, wanted: int | None, default: int) -> int | None:
+    """The gateway's port for the demo: `wanted` if free (None if not), else `default` if
+    free, else any free port."""
+    import socket
+
+    if wanted is not None:
+        return wanted if _port_free(host, wanted) else None
+    if _port_free(host, default):
+        return default
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -279,6 +319,24 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_devices(args) -> int:
+    _setup_django()
+    from django.conf import settings
+
+    from smartsite.core.errors import DomainError
+    from smartsite.simulator import devices
+
+    port = args.port if args.port is not None else settings.HJ212_PORT
+    try:
+        fleet = devices.run(host=args.host, port=port, interval=args.interval, seed=args.seed,
+                            ready=lambda text: print(f"模拟设备已启动：{text}", flush=True))
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    print(f"模拟设备已停止：{fleet.summary()}")
+    return 0
+
+
 def cmd_verify_orders(args) -> int:
     _setup_django()
     from smartsite.workorders import services
@@ -322,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="demo: ~300 projects; city: ~5,000 projects")
     p.add_argument("--live-every", type=float, default=60.0, metavar="SECONDS",
                    help="a new simulated finding every SECONDS while the demo runs (0: none)")
+    p.add_argument("--hj212-port", type=int, default=None,
+                   help="the HJ 212 gateway's TCP port (default 2120, or a free one)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="run the web server against SMARTSITE_DATABASE_URL")
@@ -354,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=0, help="stop after this many (0: run until stopped)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: unseeded)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("devices", help="run the simulated monitors as HJ 212 devices (demo data)")
+    p.add_argument("--host", default="127.0.0.1", help="the gateway's address")
+    p.add_argument("--port", type=int, default=None, help="its TCP port (default SMARTSITE_HJ212_PORT)")
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between a device's uploads")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help="the simulated city's seed")
+    p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("verify-orders", help="check every work order's hash-chained history")
     p.set_defaults(func=cmd_verify_orders)

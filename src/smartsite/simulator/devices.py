@@ -207,14 +207,14 @@ class Device:
                     asyncio.open_connection(fleet.host, fleet.port), 10)
             except (OSError, TimeoutError):
                 self.failed_connects += 1
-                await asyncio.sleep(delay * self.rng.uniform(0.8, 1.2))
+                await fleet.nap(delay * self.rng.uniform(0.8, 1.2))
                 delay = min(delay * 2, fleet.backoff[1])
                 continue
             self.connections += 1
             self.gave_up = False
             await self._talk(reader, writer)
             if self.gave_up:  # the platform does not answer: wait before trying again
-                await asyncio.sleep(delay * self.rng.uniform(0.8, 1.2))
+                await fleet.nap(delay * self.rng.uniform(0.8, 1.2))
                 delay = min(delay * 2, fleet.backoff[1])
             else:
                 delay = fleet.backoff[0]
@@ -272,6 +272,7 @@ class Fleet:
         acknowledgements still due."""
         self.loop = asyncio.get_running_loop()
         self.stopping, self.drain_deadline = False, math.inf
+        self._stopped = asyncio.Event()
         self.wall_start = math.floor(self.clock())
         started = self.loop.time()
         self.devices = [Device(self, spec, random.Random(f"{self.seed}:{spec.mn}:{spec.behaviour}"))
@@ -286,6 +287,7 @@ class Fleet:
         finally:
             self.stopping = True
             self.drain_deadline = self.loop.time() + drain
+            self._stopped.set()
             for task in clocks:
                 task.cancel()
             for device in self.devices:
@@ -302,6 +304,15 @@ class Fleet:
             for task in links:
                 task.cancel()
             await asyncio.gather(*links, *clocks, sweeper, return_exceptions=True)
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep between connection attempts; short once the fleet is stopping (the backlog
+        should drain, and nothing should keep the process waiting)."""
+        if self.stopping:
+            await asyncio.sleep(min(seconds, 0.2))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def _measure(self, device: Device, started: float) -> None:
         k = 0
