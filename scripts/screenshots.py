@@ -23,7 +23,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = [("home", "/"), ("events", "/events/"), ("orders", "/orders/"),
          ("projects", "/projects/"), ("people", "/people/"), ("enterprises", "/enterprises/"),
-         ("notifications", "/notifications/"), ("mobile", "/m/")]
+         ("notifications", "/notifications/"), ("mobile", "/m/"), ("monitors", "/monitors/"),
+         ("exceedances", "/monitors/exceedances/"), ("rejections", "/monitors/rejections/")]
 
 
 def demo_usernames() -> list[tuple[str, str]]:
@@ -66,7 +67,7 @@ def main(base: str, out: Path) -> int:
                 if response.status >= 400:
                     problems.append(f"{username}: {path} → {response.status}")
                 page.screenshot(path=str(out / f"{username}-{name}.png"), full_page=name != "home")
-                if name in ("projects", "orders"):
+                if name in ("projects", "orders", "monitors"):
                     link = page.locator("#results tbody tr a").first
                     if link.count():
                         pages.append((name.rstrip("s"), link.get_attribute("href")))
