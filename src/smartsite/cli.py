@@ -296,9 +296,8 @@ def cmd_gateway(args) -> int:
     mqtt = settings.MQTT_ENABLED and not args.no_mqtt
 
     def ready(port: int) -> None:
-        print(f"HJ 212 网关已启动：TCP {host}:{port}"
-              + (f"，MQTT {settings.MQTT_HOST}:{settings.MQTT_PORT} {settings.MQTT_TOPIC_ROOT}/+/data" if mqtt else ""),
-              flush=True)
+        broker = f"，MQTT {settings.MQTT_HOST}:{settings.MQTT_PORT} {settings.MQTT_TOPIC_ROOT}/+/data"
+        print(f"HJ 212 网关已启动：TCP {host}:{port}{broker if mqtt else ''}", flush=True)
 
     port = args.port if args.port is not None else settings.HJ212_PORT
     asyncio.run(gateway.serve(host, port, mqtt=mqtt, ready=ready))

@@ -175,3 +175,17 @@ def test_a_device_that_never_reads_its_acknowledgements_does_not_hold_up_the_oth
     assert wait_for(lambda: Reading.objects.filter(monitor=monitors[0]).count() == 20_000,
                     timeout=60)
     assert gateway.proc.poll() is None
+
+
+def test_a_gateway_stopped_with_sigterm_acknowledges_what_it_took_and_closes_the_history(
+        tmp_path, monitors):
+    gateway = GatewayProcess(tmp_path).start()
+    device = Device(gateway.port, monitors[0].mn)
+    device.send(device.packet(NOW))
+    assert len(device.read_acks(1)) == 1
+    assert wait_for(lambda: MonitorConnection.objects.filter(monitor=monitors[0]).exists())
+    assert gateway.stop() == 0
+    conn = MonitorConnection.objects.get(monitor=monitors[0])
+    assert (conn.close_reason, conn.packets) == ("网关停止", 1)
+    assert not MonitorStatus.objects.get(monitor=monitors[0]).connected
+    assert "could not record" not in gateway.output()

@@ -148,6 +148,7 @@ class Gateway:
         self.frames_rejected = 0
         self.server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
+        self._records: set[asyncio.Task] = set()  # connection history being written
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         """Listen; returns the bound port (useful with port 0)."""
@@ -165,10 +166,13 @@ class Gateway:
             self.server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        await self.pipeline.stop()  # commit and acknowledge what was received
+        await self.pipeline.drain()  # commit and acknowledge what was received
         for conn in list(self.connections):
             conn.close("网关停止")
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # connection_lost runs: the closings are recorded
+        if self._records:
+            await asyncio.gather(*self._records, return_exceptions=True)
+        await self.pipeline.stop()
 
     # connection bookkeeping
 
@@ -186,7 +190,12 @@ class Gateway:
         if old is not None and old is not conn:
             old.close("设备已重新连接")
         opened = datetime.datetime.now(datetime.UTC)
-        asyncio.get_running_loop().create_task(self._record_open(conn, opened))
+        self._record(self._record_open(conn, opened))
+
+    def _record(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._records.add(task)
+        task.add_done_callback(self._records.discard)
 
     async def _record_open(self, conn: Connection, opened) -> None:
         from smartsite.dust.services import open_connection
@@ -218,7 +227,7 @@ class Gateway:
             del self.by_monitor[conn.monitor_id]
             self.pipeline.disconnected(conn.monitor_id, conn)
         if conn.connection_id is not None:
-            asyncio.get_running_loop().create_task(self._record_close(conn))
+            self._record(self._record_close(conn))
 
     async def _record_close(self, conn: Connection) -> None:
         from smartsite.dust.services import close_connection

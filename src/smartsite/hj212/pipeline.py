@@ -52,6 +52,7 @@ from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
 # calibration (1013) is sent the platform's time (1012, CP SystemTime).
 DEVICE_REPLIES = {"9011", "9012", "9013", "9014"}
 TIME_CALIBRATION_REQUEST = "1013"
+LOG_REFUSALS_EVERY = 600  # seconds: a device refused every minute is logged once per ten
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
@@ -127,6 +128,7 @@ class Pipeline:
         self._wake = asyncio.Event()
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._registry_asked = 0.0
+        self._logged: dict[tuple[str, str], float] = {}  # refusal key -> when last logged
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -140,16 +142,21 @@ class Pipeline:
             loop.create_task(self._chores(), name="chores"),
         ]
 
-    async def stop(self) -> None:
-        """Write what is pending (acknowledging it), flush state, stop the writer thread."""
+    async def drain(self) -> None:
+        """Stop the background tasks and write what is pending (acknowledging it)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._tasks = []
         while self.pending:
             if not await self._write_batch():
                 break
+
+    async def stop(self) -> None:
+        """Drain, flush the live state and refusals, stop the writer thread."""
+        await self.drain()
         await self._flush()
         self._writer.shutdown(wait=True)
 
@@ -208,7 +215,6 @@ class Pipeline:
         return True
 
     def _refuse(self, source: Source, mn: str, reason: str, detail: str, now, monitor=None) -> bool:
-
         self.stats.refused += 1
         key = (mn, reason)
         entry = self.rejections.get(key)
@@ -224,7 +230,10 @@ class Pipeline:
                 monitor_id=monitor.id if monitor else None,
                 district_id=district,
             )
-            log.info("refused %s from %s: %s", mn, source.peer, detail)
+            if time.monotonic() - self._logged.get(key, -LOG_REFUSALS_EVERY) >= LOG_REFUSALS_EVERY:
+                self._logged[key] = time.monotonic()
+                log.info("refused %s from %s: %s (logged once per %d min; counted in 拒收设备)",
+                         mn, source.peer, detail, LOG_REFUSALS_EVERY // 60)
         else:
             entry.count += 1
             entry.at, entry.detail, entry.peer = now, detail, source.peer
