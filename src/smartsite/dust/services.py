@@ -9,6 +9,7 @@ DataTime; rule 5) is counted as a duplicate and changes nothing.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -189,26 +190,33 @@ class StatusUpdate:
     packets: int = 0  # added to the running total
 
 
+_STATUS_SQL = """
+    INSERT INTO dust_monitorstatus AS t (monitor_id, last_seen, last_data_time, "values", flags,
+                                         connected, transport, peer, connected_since, packets)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (monitor_id) DO UPDATE SET
+        last_seen = excluded.last_seen,
+        last_data_time = coalesce(excluded.last_data_time, t.last_data_time),
+        "values" = CASE WHEN excluded."values" = '{}' THEN t."values" ELSE excluded."values" END,
+        flags = CASE WHEN excluded.flags = '{}' THEN t.flags ELSE excluded.flags END,
+        connected = excluded.connected, transport = excluded.transport, peer = excluded.peer,
+        connected_since = excluded.connected_since,
+        packets = t.packets + excluded.packets"""
+
+
 def save_status(updates: Sequence[StatusUpdate]) -> None:
-    """Write the gateway's live state of some monitors (one statement for the lot)."""
+    """Write the gateway's live state of some monitors: one upsert, nothing read first (it
+    runs every few seconds for thousands of monitors). A monitor's values and flags are kept
+    when an update carries none (a reply, not a reading)."""
     if not updates:
         return
-    existing = MonitorStatus.objects.in_bulk([u.monitor_id for u in updates])
-    rows = []
-    for u in updates:
-        row = existing.get(u.monitor_id) or MonitorStatus(monitor_id=u.monitor_id)
-        row.last_seen = u.last_seen
-        row.last_data_time = u.last_data_time or row.last_data_time
-        row.values = u.values or row.values
-        row.flags = u.flags or row.flags
-        row.connected, row.transport, row.peer = u.connected, u.transport, u.peer
-        row.connected_since = u.connected_since
-        row.packets = (row.packets or 0) + u.packets
-        rows.append(row)
-    fields = ["last_seen", "last_data_time", "values", "flags", "connected", "transport", "peer",
-              "connected_since", "packets"]
-    MonitorStatus.objects.bulk_create(rows, update_conflicts=True, unique_fields=["monitor"],
-                                      update_fields=fields)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(u.monitor_id, adapt(u.last_seen), adapt(u.last_data_time),
+             json.dumps(u.values, sort_keys=True), json.dumps(u.flags, sort_keys=True),
+             u.connected, u.transport, u.peer[:60], adapt(u.connected_since), u.packets)
+            for u in updates]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(_STATUS_SQL, rows)
 
 
 def disconnect_all(transport: str = "tcp") -> int:
@@ -244,30 +252,48 @@ class Rejection:
     district_id: int | None = None
 
 
+_REJECTION_SQL = """
+    INSERT INTO dust_devicerejection AS t (mn, reason, monitor_id, district_id, detail, peer,
+                                           first_seen, last_seen, count)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (mn, reason) DO UPDATE SET
+        count = t.count + excluded.count,
+        last_seen = CASE WHEN excluded.last_seen > t.last_seen THEN excluded.last_seen
+                         ELSE t.last_seen END,
+        detail = excluded.detail, peer = excluded.peer,
+        monitor_id = coalesce(excluded.monitor_id, t.monitor_id),
+        district_id = coalesce(t.district_id, excluded.district_id)"""
+
+
 def record_rejections(rejections: Sequence[Rejection]) -> None:
-    """Count refused packets per device and reason; a known monitor's refusal (wrong password,
-    stopped device) also shows in its district's event center."""
+    """Count refused packets per device and reason (one upsert: several gateway processes may
+    count the same device at once); a known monitor's refusal (wrong password, stopped device)
+    also shows in its district's event center."""
     from smartsite.workorders.services import raise_event
 
-    for r in rejections:
-        row, created = DeviceRejection.objects.get_or_create(
-            mn=r.mn, reason=r.reason,
-            defaults=dict(monitor_id=r.monitor_id, district_id=r.district_id, detail=r.detail[:200],
-                          peer=r.peer[:60], first_seen=r.at, last_seen=r.at, count=r.count))
-        if not created:
-            row.count += r.count
-            row.last_seen = max(row.last_seen, r.at)
-            row.detail, row.peer = r.detail[:200], r.peer[:60]
-            row.district_id = row.district_id or r.district_id
-            row.save(update_fields=["count", "last_seen", "detail", "peer", "district"])
-        if r.monitor_id is not None:
-            monitor = Monitor.objects.select_related("project").get(pk=r.monitor_id)
-            raise_event(scenario="dust", rule="device_rejected", project=monitor.project,
-                        dedup_key=f"dust:rejected:{r.mn}", subject=r.mn, severity="info",
-                        title=f"监测设备报文被拒收：{monitor.mn[-6:]} {row.get_reason_display()}",
-                        evidence={"mn": r.mn, "reason": row.get_reason_display(),
-                                  "detail": r.detail, "peer": r.peer, "count": row.count},
-                        occurred_at=r.at)
+    if not rejections:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(_REJECTION_SQL, [
+            (r.mn, r.reason, r.monitor_id, r.district_id, r.detail[:200], r.peer[:60],
+             adapt(r.at), adapt(r.at), r.count) for r in rejections])
+    known = [r for r in rejections if r.monitor_id is not None]
+    if not known:
+        return
+    monitors = Monitor.objects.select_related("project").in_bulk([r.monitor_id for r in known])
+    rows = {(row.mn, row.reason): row for row in DeviceRejection.objects.filter(
+        mn__in=[r.mn for r in known])}
+    for r in known:
+        monitor, row = monitors.get(r.monitor_id), rows.get((r.mn, r.reason))
+        if monitor is None or row is None:
+            continue
+        raise_event(scenario="dust", rule="device_rejected", project=monitor.project,
+                    dedup_key=f"dust:rejected:{r.mn}", subject=r.mn, severity="info",
+                    title=f"监测设备报文被拒收：{monitor.mn[-6:]} {row.get_reason_display()}",
+                    evidence={"mn": r.mn, "reason": row.get_reason_display(),
+                              "detail": r.detail, "peer": r.peer, "count": row.count},
+                    occurred_at=r.at)
 
 
 # ---------------------------------------------------------------- registry

@@ -1,0 +1,38 @@
+"""The gateway's bulk writes: live status and refusals."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from support.monitors import NOW, add_monitor
+
+from smartsite.dust import services
+from smartsite.dust.models import DeviceRejection, MonitorStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_status_updates_add_packets_and_keep_values_an_update_does_not_carry(cast):
+    monitor = add_monitor(cast.project_a)
+    services.save_status([services.StatusUpdate(monitor.id, NOW, NOW, {"pm10": 80.5},
+                                                {"pm10": "N"}, True, "tcp", "10.0.0.1:5", NOW, 3)])
+    later = NOW + datetime.timedelta(minutes=1)
+    services.save_status([services.StatusUpdate(monitor.id, later, None, {}, {}, False, "tcp",
+                                                "10.0.0.1:5", None, 2)])
+    status = MonitorStatus.objects.get(monitor=monitor)
+    assert (status.last_seen, status.last_data_time, status.values, status.flags) == (
+        later, NOW, {"pm10": 80.5}, {"pm10": "N"})
+    assert (status.connected, status.connected_since, status.packets) == (False, None, 5)
+
+
+def test_refusals_are_counted_per_device_and_reason(cast):
+    rejection = services.Rejection(mn="31X", reason="unknown_mn", detail="MN 31X 未登记",
+                                   peer="10.0.0.9:7", at=NOW, count=4)
+    services.record_rejections([rejection])
+    services.record_rejections([services.Rejection(
+        mn="31X", reason="unknown_mn", detail="again", peer="10.0.0.9:8",
+        at=NOW + datetime.timedelta(minutes=5), count=2)])
+    row = DeviceRejection.objects.get(mn="31X")
+    assert (row.count, row.first_seen, row.last_seen, row.detail, row.peer) == (
+        6, NOW, NOW + datetime.timedelta(minutes=5), "again", "10.0.0.9:8")
