@@ -57,12 +57,11 @@ def monitor(cast):
     services.ingest(rows)
     status(monitor, pm10=86.5, pm25=41.2, noise=63.4, wind_speed=2.1, temperature=12.5,
            humidity=63.0)
-    conn = services.open_connection(monitor.pk, transport="tcp", peer="10.8.0.17:50102",
-                                    opened_at=now - 3 * 60 * MIN)
-    services.close_connection(conn, closed_at=now - 90 * MIN, packets=90, rejected=0,
-                              reason="对端关闭连接")
-    services.open_connection(monitor.pk, transport="tcp", peer="10.8.0.17:50211",
-                             opened_at=now - 90 * MIN)
+    services.record_connections([
+        services.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50102", now - 3 * 60 * MIN,
+                                  now - 90 * MIN, 90, 0, "对端关闭连接"),
+        services.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN)],
+        [])
     return monitor
 
 

@@ -207,11 +207,10 @@ def test_monitor_page_lists_todays_quarters_above_the_limit_and_the_connections(
     rows += [row(a1, midnight + datetime.timedelta(minutes=15 + i), now=now, pm10=limit.limit)
              for i in range(3)]  # exactly at the limit: not above it
     services.ingest(rows)
-    conn = services.open_connection(a1.pk, transport="tcp", peer="10.8.0.17:50211",
-                                    opened_at=now - 90 * MIN)
-    services.close_connection(conn, closed_at=now - 30 * MIN, packets=57, rejected=2,
-                              reason="对端关闭连接")
-    services.open_connection(a1.pk, transport="mqtt", peer="mqtt", opened_at=now - 29 * MIN)
+    services.record_connections([
+        services.ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
+                                  now - 30 * MIN, 57, 2, "对端关闭连接"),
+        services.ConnectionRecord(None, a1.pk, "mqtt", "mqtt", now - 29 * MIN)], [])
 
     response = login(cast.district).get(f"/monitors/{a1.pk}/")
     body = text(response)

@@ -228,16 +228,37 @@ def disconnect_all(transport: str = "tcp") -> int:
         connected=False)
 
 
-def open_connection(monitor_id: int, *, transport: str, peer: str,
-                    opened_at: datetime.datetime) -> int:
-    return MonitorConnection.objects.create(monitor_id=monitor_id, transport=transport, peer=peer,
-                                            opened_at=opened_at).pk
+@dataclass(slots=True)
+class ConnectionRecord:
+    """A connection's history row as the gateway knows it (`id` once written)."""
+
+    id: int | None
+    monitor_id: int
+    transport: str
+    peer: str
+    opened_at: datetime.datetime
+    closed_at: datetime.datetime | None = None
+    packets: int = 0
+    rejected: int = 0
+    close_reason: str = ""
 
 
-def close_connection(connection_id: int, *, closed_at: datetime.datetime, packets: int,
-                     rejected: int, reason: str) -> None:
-    MonitorConnection.objects.filter(pk=connection_id).update(
-        closed_at=closed_at, packets=packets, rejected=rejected, close_reason=reason[:100])
+def record_connections(opened: Sequence[ConnectionRecord],
+                       closed: Sequence[ConnectionRecord]) -> list[int]:
+    """Write new connections (already closed ones with their end) and the end of earlier
+    ones, in bulk; returns the new rows' ids in `opened`'s order."""
+    with transaction.atomic():
+        rows = MonitorConnection.objects.bulk_create([
+            MonitorConnection(monitor_id=c.monitor_id, transport=c.transport, peer=c.peer[:60],
+                              opened_at=c.opened_at, closed_at=c.closed_at, packets=c.packets,
+                              rejected=c.rejected, close_reason=c.close_reason[:100])
+            for c in opened])
+        if closed:
+            MonitorConnection.objects.bulk_update([
+                MonitorConnection(pk=c.id, closed_at=c.closed_at, packets=c.packets,
+                                  rejected=c.rejected, close_reason=c.close_reason[:100])
+                for c in closed], ["closed_at", "packets", "rejected", "close_reason"])
+    return [row.pk for row in rows]
 
 
 @dataclass(slots=True)

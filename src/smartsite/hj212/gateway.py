@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import functools
 import logging
 import signal
 import time
 from dataclasses import dataclass
 
+from smartsite.dust import services
 from smartsite.hj212.codec import Decoder, Packet, Rejected, acknowledgement, encode
 from smartsite.hj212.pipeline import Pipeline
 
@@ -36,6 +36,7 @@ class Connection(asyncio.Protocol):
     """One monitor's TCP connection."""
 
     __slots__ = (
+        "closed_at",
         "closed_reason",
         "connection_id",
         "decoder",
@@ -43,6 +44,7 @@ class Connection(asyncio.Protocol):
         "last_packet",
         "monitor_id",
         "open",
+        "opened_at",
         "packets",
         "partial_since",
         "peer",
@@ -59,6 +61,8 @@ class Connection(asyncio.Protocol):
         self.open = False
         self.monitor_id: int | None = None
         self.connection_id: int | None = None
+        self.opened_at: datetime.datetime | None = None
+        self.closed_at: datetime.datetime | None = None
         self.packets = 0
         self.rejected = 0
         self.last_packet = time.monotonic()
@@ -148,7 +152,9 @@ class Gateway:
         self.frames_rejected = 0
         self.server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
-        self._records: set[asyncio.Task] = set()  # connection history being written
+        self._opened: list[Connection] = []  # connection history not written yet
+        self._closed: list[Connection] = []
+        self._history: asyncio.Task | None = None
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         """Listen; returns the bound port (useful with port 0)."""
@@ -157,6 +163,7 @@ class Gateway:
             lambda: Connection(self), host, port, backlog=4096, reuse_port=reuse_port or None
         )
         self._sweeper = loop.create_task(self._sweep(), name="sweeper")
+        self._history = loop.create_task(self._history_loop(), name="history")
         bound = self.server.sockets[0].getsockname()[1]
         log.info("HJ 212 gateway listening on %s:%s", host, bound)
         return bound
@@ -169,9 +176,11 @@ class Gateway:
         await self.pipeline.drain()  # commit and acknowledge what was received
         for conn in list(self.connections):
             conn.close("网关停止")
-        await asyncio.sleep(0)  # connection_lost runs: the closings are recorded
-        if self._records:
-            await asyncio.gather(*self._records, return_exceptions=True)
+        await asyncio.sleep(0)  # connection_lost runs for each
+        if self._history is not None:
+            self._history.cancel()
+        await self.write_history()
+        await self.write_history()  # closes of connections whose opening the first round wrote
         await self.pipeline.stop()
 
     # connection bookkeeping
@@ -189,27 +198,8 @@ class Gateway:
         self.by_monitor[conn.monitor_id] = conn
         if old is not None and old is not conn:
             old.close("设备已重新连接")
-        opened = datetime.datetime.now(datetime.UTC)
-        self._record(self._record_open(conn, opened))
-
-    def _record(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._records.add(task)
-        task.add_done_callback(self._records.discard)
-
-    async def _record_open(self, conn: Connection, opened) -> None:
-        from smartsite.dust.services import open_connection
-
-        try:
-            conn.connection_id = await self.pipeline.db(
-                functools.partial(
-                    open_connection, conn.monitor_id, transport="tcp", peer=conn.peer, opened_at=opened
-                )
-            )
-        except Exception as exc:
-            log.warning("could not record connection of %s: %s", conn.peer, exc)
-        if not conn.open and conn.connection_id is not None:
-            await self._record_close(conn)
+        conn.opened_at = datetime.datetime.now(datetime.UTC)
+        self._opened.append(conn)
 
     def lost(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -226,25 +216,34 @@ class Gateway:
         if self.by_monitor.get(conn.monitor_id) is conn:
             del self.by_monitor[conn.monitor_id]
             self.pipeline.disconnected(conn.monitor_id, conn)
-        if conn.connection_id is not None:
-            self._record(self._record_close(conn))
+        conn.closed_at = datetime.datetime.now(datetime.UTC)
+        self._closed.append(conn)
 
-    async def _record_close(self, conn: Connection) -> None:
-        from smartsite.dust.services import close_connection
-
+    async def write_history(self) -> None:
+        """Write the connections opened and closed since the last round, in bulk (a reconnect
+        storm of thousands of devices is two statements, not thousands)."""
+        opened, self._opened = self._opened, []
+        closed, self._closed = self._closed, []
+        if not opened and not closed:
+            return
+        new = [_history_row(c) for c in opened]
+        ended = [_history_row(c) for c in closed if c.connection_id is not None]
         try:
-            await self.pipeline.db(
-                functools.partial(
-                    close_connection,
-                    conn.connection_id,
-                    closed_at=datetime.datetime.now(datetime.UTC),
-                    packets=conn.packets,
-                    rejected=conn.rejected,
-                    reason=conn.closed_reason,
-                )
-            )
+            ids = await self.pipeline.chore(services.record_connections, new, ended)
         except Exception as exc:
-            log.warning("could not record closing of %s: %s", conn.peer, exc)
+            log.warning("could not record %d connections: %s (next round)", len(new) + len(ended),
+                        exc)
+            self._opened[:0], self._closed[:0] = opened, closed
+            return
+        for conn, pk in zip(opened, ids, strict=True):
+            conn.connection_id = pk
+        # a connection that closed while its opening was being written: its close is next
+        self._closed.extend(c for c in closed if c.connection_id is None and c not in opened)
+
+    async def _history_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.pipeline.status_every)
+            await self.write_history()
 
     async def _sweep(self) -> None:
         limits = self.limits
@@ -313,3 +312,10 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
             "" if gateway.pipeline.db_ok else ", DATABASE DOWN",
         )
         last = s.received
+
+
+def _history_row(conn: Connection) -> services.ConnectionRecord:
+    return services.ConnectionRecord(
+        id=conn.connection_id, monitor_id=conn.monitor_id, transport="tcp", peer=conn.peer,
+        opened_at=conn.opened_at, closed_at=conn.closed_at, packets=conn.packets,
+        rejected=conn.rejected, close_reason=conn.closed_reason if conn.closed_at else "")

@@ -126,7 +126,11 @@ class Pipeline:
         self.stats = Stats()
         self.db_ok = True
         self._wake = asyncio.Event()
+        # Readings have a thread (and database connection) of their own; the bookkeeping —
+        # live state, refusals, connection history, the registry — another, so a slow flush
+        # never holds a batch's acknowledgements back.
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._bookkeeper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-chores")
         self._registry_asked = 0.0
         self._logged: dict[tuple[str, str], float] = {}  # refusal key -> when last logged
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +138,7 @@ class Pipeline:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        await self.db(_startup)
+        await self.chore(_startup)
         await self.reload_registry()
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -159,13 +163,18 @@ class Pipeline:
         await self.drain()
         await self._flush()
         self._writer.shutdown(wait=True)
+        self._bookkeeper.shutdown(wait=True)
 
     async def db(self, fn, *args):
-        """Run `fn` on the writer thread (the only thread that talks to the database)."""
+        """Run `fn` on the readings' writer thread."""
         return await asyncio.get_running_loop().run_in_executor(self._writer, _in_db, fn, *args)
 
+    async def chore(self, fn, *args):
+        """Run `fn` on the bookkeeping thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._bookkeeper, _in_db, fn, *args)
+
     async def reload_registry(self) -> None:
-        self.monitors, self.peer_districts = await self.db(_load_registry)
+        self.monitors, self.peer_districts = await self.chore(_load_registry)
 
     # ------------------------------------------------------------ packets in
 
@@ -334,7 +343,7 @@ class Pipeline:
                 await self._safely(self.reload_registry)
             if now - last_partitions >= 6 * 3600:
                 last_partitions = now
-                await self._safely(self.db, _ensure_partitions)
+                await self._safely(self.chore, _ensure_partitions)
 
     async def _safely(self, fn, *args) -> None:
         try:
@@ -350,7 +359,7 @@ class Pipeline:
         if not updates and not rejections:
             return
         try:
-            await self.db(_save_state, updates, rejections)
+            await self.chore(_save_state, updates, rejections)
         except Exception:
             for r in rejections:  # counted again next time
                 self.rejections.setdefault((r.mn, r.reason), r)
