@@ -119,13 +119,14 @@ class Supervisor:
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.stopping = False
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], pass_fds: tuple[int, ...] = ()) -> None:
         # From the first child on, Ctrl-C / SIGTERM mean "stop everything", never a traceback
         # that would leave the children (in their own sessions) running.
         signal.signal(signal.SIGINT, self.stop)
         signal.signal(signal.SIGTERM, self.stop)
         self.children.append((name, subprocess.Popen(argv, start_new_session=True,
-                                                     preexec_fn=_die_with_parent)))
+                                                     preexec_fn=_die_with_parent,
+                                                     pass_fds=pass_fds)))
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -300,8 +301,33 @@ def cmd_gateway(args) -> int:
         print(f"HJ 212 网关已启动：TCP {host}:{port}{broker if mqtt else ''}", flush=True)
 
     port = args.port if args.port is not None else settings.HJ212_PORT
-    asyncio.run(gateway.serve(host, port, mqtt=mqtt, ready=ready))
-    return 0
+    if args.fd is not None:  # one process of a group: the parent did the start-up chores
+        import socket
+
+        sock = socket.socket(fileno=args.fd)
+        asyncio.run(gateway.serve(host, sock.getsockname()[1], mqtt=mqtt, sock=sock,
+                                  startup=False))
+        return 0
+    processes = args.processes or settings.HJ212_PROCESSES
+    if processes <= 1:
+        asyncio.run(gateway.serve(host, port, mqtt=mqtt, ready=ready))
+        return 0
+    # A group: this process listens and supervises; each child serves connections off the
+    # same socket (its own event loop, writer and bookkeeping), the first one also MQTT.
+    gateway.prepare()
+    sock = gateway.listening_socket(host, port)
+    from django.db import connections
+
+    connections.close_all()
+    sup = Supervisor()
+    for i in range(processes):
+        argv = [sys.executable, "-m", "smartsite.cli", "gateway", "--host", host,
+                "--fd", str(sock.fileno())]
+        if i or not mqtt:
+            argv.append("--no-mqtt")
+        sup.start(f"gateway-{i}", argv, pass_fds=(sock.fileno(),))
+    ready(sock.getsockname()[1])
+    return sup.run()
 
 
 def cmd_simulate(args) -> int:
@@ -406,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="listen address (default SMARTSITE_HJ212_HOST)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default SMARTSITE_HJ212_PORT)")
     p.add_argument("--no-mqtt", action="store_true", help="do not subscribe to the MQTT broker")
+    p.add_argument("--processes", type=int, default=None,
+                   help="processes sharing the port (default SMARTSITE_HJ212_PROCESSES, 1)")
+    p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_gateway)
 
     p = sub.add_parser("simulate", help="raise a simulated finding every few seconds (demo data)")

@@ -153,6 +153,7 @@ DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "smartsite@localhost")
 # Monitor data (HJ 212 gateway, `smartsite gateway`; docs/hj212.md, docs/operations.md).
 HJ212_HOST = env("HJ212_HOST", "0.0.0.0")
 HJ212_PORT = env_int("HJ212_PORT", 2120)
+HJ212_PROCESSES = env_int("HJ212_PROCESSES", 1)  # gateway processes sharing the port
 HJ212_BATCH = env_int("HJ212_BATCH", 2000)  # packets per database transaction
 HJ212_HIGH_WATER = env_int("HJ212_HIGH_WATER", 20_000)  # waiting packets before reading pauses
 HJ212_IDLE_SECONDS = env_int("HJ212_IDLE_SECONDS", 900)

@@ -189,3 +189,26 @@ def test_a_gateway_stopped_with_sigterm_acknowledges_what_it_took_and_closes_the
     assert (conn.close_reason, conn.packets) == ("网关停止", 1)
     assert not MonitorStatus.objects.get(monitor=monitors[0]).connected
     assert "could not record" not in gateway.output()
+
+
+def test_a_group_of_gateway_processes_shares_the_port_and_stores_everything_once(tmp_path, cast,
+                                                                                 reference):
+    ensure_partitions(NOW.date() - datetime.timedelta(days=1), NOW.date() + datetime.timedelta(days=1))
+    many = [add_monitor(cast.project_a, mn=f"31PG{i:020d}") for i in range(12)]
+    gateway = GatewayProcess(tmp_path, hj212_processes=2).start()
+    try:
+        assert wait_for(lambda: gateway.output().count("gateway listening") == 2)
+        devices = [Device(gateway.port, m.mn) for m in many]
+        for device in devices:
+            device.send(*[device.packet(at) for at in minutes(5)])
+        for device in devices:
+            assert len(device.read_acks(5)) == 5
+        devices[0].send(devices[0].packet(NOW - datetime.timedelta(minutes=1)))  # again
+        assert len(devices[0].read_acks(6)) == 6
+        assert Reading.objects.filter(monitor__in=many).count() == 60
+        served = wait_for(lambda: set(MonitorStatus.objects.filter(monitor__in=many)
+                                      .values_list("monitor", flat=True)) == {m.pk for m in many})
+        assert served
+    finally:
+        assert gateway.stop() == 0
+    assert MonitorConnection.objects.filter(monitor__in=many, closed_at__isnull=True).count() == 0

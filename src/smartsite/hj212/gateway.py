@@ -156,12 +156,15 @@ class Gateway:
         self._closed: list[Connection] = []
         self._history: asyncio.Task | None = None
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
-        """Listen; returns the bound port (useful with port 0)."""
+    async def start(self, host: str, port: int, *, sock=None) -> int:
+        """Listen on host:port, or on an already listening `sock` shared by a group of gateway
+        processes; returns the port (useful with port 0)."""
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(
-            lambda: Connection(self), host, port, backlog=4096, reuse_port=reuse_port or None
-        )
+        if sock is not None:
+            self.server = await loop.create_server(lambda: Connection(self), sock=sock)
+        else:
+            self.server = await loop.create_server(lambda: Connection(self), host, port,
+                                                   backlog=4096)
         self._sweeper = loop.create_task(self._sweep(), name="sweeper")
         self._history = loop.create_task(self._history_loop(), name="history")
         bound = self.server.sockets[0].getsockname()[1]
@@ -257,20 +260,22 @@ class Gateway:
                     conn.close("空闲超时")
 
 
-async def serve(host: str, port: int, *, mqtt: bool = True, ready=None) -> None:
-    """Run the gateway until SIGTERM/SIGINT: TCP on host:port, and MQTT when enabled. Tunables
-    come from settings (SMARTSITE_HJ212_*, docs/operations.md)."""
+async def serve(host: str, port: int, *, mqtt: bool = True, ready=None, sock=None,
+                startup: bool = True) -> None:
+    """Run the gateway until SIGTERM/SIGINT: TCP on host:port (or on `sock`, inherited from
+    the parent of a group of processes), and MQTT when enabled. Tunables come from settings
+    (SMARTSITE_HJ212_*, docs/operations.md)."""
     from django.conf import settings
 
     pipeline = Pipeline(batch_size=settings.HJ212_BATCH, high_water=settings.HJ212_HIGH_WATER,
                         low_water=settings.HJ212_HIGH_WATER // 2,
                         status_every=settings.HJ212_STATUS_SECONDS)
-    await pipeline.start()
+    await pipeline.start(startup=startup)
     limits = Limits(idle_seconds=settings.HJ212_IDLE_SECONDS,
                     partial_seconds=settings.HJ212_PARTIAL_SECONDS,
                     max_connections=settings.HJ212_MAX_CONNECTIONS)
     gateway = Gateway(pipeline, limits)
-    bound = await gateway.start(host, port)
+    bound = await gateway.start(host, port, sock=sock)
     subscriber = None
     if mqtt:
         from smartsite.hj212.mqtt import Subscriber
@@ -319,3 +324,21 @@ def _history_row(conn: Connection) -> services.ConnectionRecord:
         id=conn.connection_id, monitor_id=conn.monitor_id, transport="tcp", peer=conn.peer,
         opened_at=conn.opened_at, closed_at=conn.closed_at, packets=conn.packets,
         rejected=conn.rejected, close_reason=conn.closed_reason if conn.closed_at else "")
+
+
+def listening_socket(host: str, port: int):
+    """The socket a group of gateway processes shares: the kernel hands each new connection
+    to whichever process accepts it first."""
+    import socket
+
+    sock = socket.create_server((host, port), backlog=4096, reuse_port=False)
+    sock.setblocking(False)
+    sock.set_inheritable(True)
+    return sock
+
+
+def prepare() -> None:
+    """What a group's parent does once before its processes start (pipeline `startup`)."""
+    from smartsite.hj212.pipeline import _startup
+
+    _startup()

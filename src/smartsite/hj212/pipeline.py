@@ -137,8 +137,11 @@ class Pipeline:
 
     # ------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        await self.chore(_startup)
+    async def start(self, *, startup: bool = True) -> None:
+        """Start the writer; `startup` (once per gateway, not per process of a group) prepares
+        partitions and closes what a previous run left open."""
+        if startup:
+            await self.chore(_startup)
         await self.reload_registry()
         loop = asyncio.get_running_loop()
         self._tasks = [
