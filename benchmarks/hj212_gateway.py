@@ -131,6 +131,16 @@ def reading_rows(monitor_ids: list[int], base: datetime.datetime, packets: range
 # ---------------------------------------------------------------- process figures
 
 
+def gateway_pids(pid: int) -> list[int]:
+    """The gateway, or with --processes N the processes of its group (its children)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return children or [pid]
+
+
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
@@ -440,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codec-packets", type=int, default=50_000)
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL (no database)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="gateway processes sharing the port (smartsite gateway --processes)")
     parser.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                         help="py-spy the gateway for SECONDS of the sustained run (needs py-spy)")
     args = parser.parse_args(argv)
@@ -600,7 +612,8 @@ class GatewayBench:
         args = self.args
         gw_env = {**self.env, "SMARTSITE_LOG_LEVEL": "INFO"}
         self.gateway = Child([sys.executable, "-m", "smartsite.cli", "gateway", "--host", "127.0.0.1",
-                              "--port", "0", "--no-mqtt"], gw_env)
+                              "--port", "0", "--no-mqtt", "--processes", str(args.processes)],
+                             gw_env)
         port = None
         deadline = time.monotonic() + 120
         log = open(self.data_dir / "gateway.log", "w")  # noqa: SIM115
@@ -623,6 +636,11 @@ class GatewayBench:
 
         threading.Thread(target=pump, daemon=True).start()
         gw = self.gateway.pid
+        time.sleep(3)  # a group's processes start
+        gw_pids = gateway_pids(gw)
+
+        def gw_rss() -> int:
+            return sum(rss_kb(p) for p in gw_pids)
 
         latency_packets = int(args.rate * args.latency_seconds / args.monitors) + 2
         sustain = int(args.max_rate * (args.seconds + args.warmup) / args.monitors) + args.window + 2
@@ -636,11 +654,11 @@ class GatewayBench:
               f"{ready['seconds']:.1f} s; gateway pid {gw} on port {port}", flush=True)
 
         time.sleep(2)
-        rss0 = rss_kb(gw)
+        rss0 = gw_rss()
         lg.send(cmd="connect")
         connected = lg.expect("connected")
         time.sleep(3)
-        rss1 = rss_kb(gw)
+        rss1 = gw_rss()
         per_idle = (rss1 - rss0) / connected["n"]
         self.figures["idle_kb"] = per_idle
         self.row(f"gateway RSS, {connected['n']:,} idle connections",
@@ -656,7 +674,7 @@ class GatewayBench:
         if not first["complete"]:
             raise RuntimeError(f"first packets not all acknowledged: {first}")
         time.sleep(4)
-        rss2 = rss_kb(gw)
+        rss2 = gw_rss()
         self.row("gateway RSS after one packet on each (idle again)",
                  f"{(rss2 - rss0) / connected['n']:.1f} KB per monitor",
                  "adds live state, connection record, the monitor's last values")
@@ -675,7 +693,7 @@ class GatewayBench:
             backends = [r[0] for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()")]
-        pids = {"gateway": [gw], "its postgres backend": backends,
+        pids = {"gateway": gw_pids, "its postgres backend": backends,
                 "all postgres processes": postgres_pids, "load generator": [lg.pid]}
         lg.send(cmd="sustain", seconds=args.seconds, warmup=args.warmup, window=args.window)
         lg.expect("window_start")
