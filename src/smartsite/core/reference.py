@@ -18,6 +18,25 @@ def _data(name: str) -> str:
     return resources.files("smartsite.core").joinpath("data", name).read_text("utf-8")
 
 
+def fixture_rows(package: str, name: str) -> list[dict]:
+    """The rows of an app's `fixtures/<name>` JSON file."""
+    return json.loads(resources.files(package).joinpath("fixtures", name).read_text("utf-8"))
+
+
+def load_by_code(model, package: str, name: str) -> int:
+    """Reference rows matched by their `code` and updated in place when the fixture changes
+    them (validated like any other write); returns how many the fixture holds."""
+    rows = fixture_rows(package, name)
+    with transaction.atomic():
+        for row in rows:
+            obj = model.objects.filter(code=row["code"]).first() or model()
+            for field, value in row.items():
+                setattr(obj, field, value)
+            obj.full_clean(validate_unique=False)
+            obj.save()
+    return len(rows)
+
+
 def squad_name(street: Region) -> str:
     """The 城管执法中队 of a street or town, as Shanghai names them."""
     return f"{street.parent.name}城管执法局{street.name}中队"

@@ -8,18 +8,15 @@ A legal basis is matched by its code and updated in place when the fixture chang
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 from django.db import transaction
 
+from smartsite.core.reference import fixture_rows, load_by_code
 from smartsite.workorders.models import LegalBasis, LoopPolicy
 
 
 @transaction.atomic
 def load_policies() -> int:
-    rows = json.loads(resources.files("smartsite.workorders").joinpath(
-        "fixtures", "loop_policies.json").read_text("utf-8"))
+    rows = fixture_rows("smartsite.workorders", "loop_policies.json")
     for row in rows:
         current = LoopPolicy.objects.filter(scenario=row["scenario"], kind=row["kind"],
                                             active=True).first()
@@ -37,14 +34,5 @@ def load_policies() -> int:
     return len(rows)
 
 
-@transaction.atomic
 def load_legal_bases() -> int:
-    rows = json.loads(resources.files("smartsite.workorders").joinpath(
-        "fixtures", "legal_bases.json").read_text("utf-8"))
-    for row in rows:
-        basis = LegalBasis.objects.filter(code=row["code"]).first() or LegalBasis()
-        for field, value in row.items():
-            setattr(basis, field, value)
-        basis.full_clean(validate_unique=False)
-        basis.save()
-    return len(rows)
+    return load_by_code(LegalBasis, "smartsite.workorders", "legal_bases.json")
