@@ -97,3 +97,17 @@ def test_retention_removes_what_is_older_than_the_setting_and_keeps_the_rest(mon
     assert list(Reading.objects.values_list("data_time", flat=True)) == [recent]
     assert MinuteMean.objects.count() == 1
     assert PeriodMean.objects.filter(period=86400).count() == 2  # kept for years
+
+
+@pytest.mark.parametrize("local, message", [
+    (datetime.datetime(1, 1, 1), "is before 2000"),
+    (datetime.datetime(2024, 1, 1), "is older than the 400 days readings are kept"),
+    (datetime.datetime(2026, 11, 25, 12, 0), "is in the future"),
+])
+def test_readings_from_impossible_times_are_refused_with_the_reason(monitor, local, message):
+    from support.monitors import dust_values, info
+
+    from smartsite.dust.readings import BadReading, reading_row
+
+    with pytest.raises(BadReading, match=message):
+        reading_row(info(monitor), 2011, local, dust_values(), now=NOW)

@@ -12,6 +12,8 @@ import string
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
 from smartsite.dust.services import ReadingRow
 
@@ -45,9 +47,15 @@ def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | N
         raise BadReading(f"CN={cn} is not a data upload (expected one of {sorted(DATA_CNS)})")
     if local_time is None:
         raise BadReading("CP has no DataTime")
+    if local_time.year < 2000:  # (and year 1 would not survive the conversion to UTC)
+        raise BadReading(f"DataTime {local_time:%Y-%m-%d %H:%M:%S} is before 2000")
     data_time = local_time.replace(tzinfo=SHANGHAI).astimezone(datetime.UTC)
     if data_time > now + FUTURE_TOLERANCE:
         raise BadReading(f"DataTime {local_time:%Y-%m-%d %H:%M:%S} is in the future")
+    keep = settings.READING_RETENTION_DAYS  # 0: kept for ever
+    if keep > 0 and data_time < now - datetime.timedelta(days=keep):
+        raise BadReading(f"DataTime {local_time:%Y-%m-%d %H:%M:%S} is older than the "
+                         f"{settings.READING_RETENTION_DAYS} days readings are kept")
     field = "Rtd" if cn == REALTIME_CN else "Avg"
     stored: list[float | None] = [None] * len(METRICS)
     flags = [NO_VALUE] * len(METRICS)
