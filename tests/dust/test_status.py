@@ -36,3 +36,18 @@ def test_refusals_are_counted_per_device_and_reason(cast):
     row = DeviceRejection.objects.get(mn="31X")
     assert (row.count, row.first_seen, row.last_seen, row.detail, row.peer) == (
         6, NOW, NOW + datetime.timedelta(minutes=5), "again", "10.0.0.9:8")
+
+
+def test_a_stale_write_from_another_gateway_process_never_wins(cast):
+    monitor = add_monitor(cast.project_a)
+    later = NOW + datetime.timedelta(minutes=5)
+    # process B holds the new connection and has heard from the monitor at `later`
+    services.save_status([services.StatusUpdate(monitor.id, later, later, {"pm10": 60.0},
+                                                {"pm10": "N"}, True, "tcp", "10.0.0.1:6", later, 1)])
+    # process A now closes the old, dead connection it last heard from at NOW
+    services.save_status([services.StatusUpdate(monitor.id, NOW, NOW, {"pm10": 90.0},
+                                                {"pm10": "N"}, False, "tcp", "10.0.0.1:5", None, 4)])
+    status = MonitorStatus.objects.get(monitor=monitor)
+    assert (status.connected, status.peer, status.last_seen, status.values) == (
+        True, "10.0.0.1:6", later, {"pm10": 60.0})
+    assert (status.last_data_time, status.packets) == (later, 5)

@@ -141,3 +141,19 @@ def test_readings_published_while_the_gateway_is_down_arrive_when_it_is_back(
             gateway.output()
     finally:
         gateway.stop()
+
+
+def test_replies_are_acknowledged_so_they_never_block_the_readings_behind_them(
+        tmp_path, root, broker, monitor):
+    gateway = start_gateway(tmp_path, root)
+    try:
+        reply = {"QN": "20261125083000123", "ST": "91", "CN": "9011", "PW": "123456",
+                 "MN": monitor.mn, "Flag": 4, "CP": {"QnRtn": "1"}}
+        for _ in range(25):  # more than the broker's 20 unacknowledged messages in flight
+            broker.publish(monitor.mn, reply)
+        broker.publish(monitor.mn, reading(monitor.mn, NOW))
+        assert wait_for(lambda: Reading.objects.filter(monitor=monitor).exists(), timeout=20), \
+            gateway.output()
+        assert not DeviceRejection.objects.exists()
+    finally:
+        gateway.stop()

@@ -142,6 +142,8 @@ def apply_retention(now: datetime.datetime | None = None, *, connection=None) ->
                     if end <= cutoff:
                         cursor.execute(f"DROP TABLE {name}")
                         dropped += 1
+                # rows that landed in DEFAULT (outside every partition) age out as well
+                cursor.execute(f"DELETE FROM {t.table}_default WHERE {t.column} < %s", [cutoff])
                 done[t.table] = dropped
             else:
                 cursor.execute(f"DELETE FROM {t.table} WHERE {t.column} < %s", [cutoff])

@@ -190,17 +190,29 @@ class StatusUpdate:
     packets: int = 0  # added to the running total
 
 
-_STATUS_SQL = """
+# Several gateway processes may write one monitor (a device reconnects to another process
+# while the first still holds its dead connection): a stale write never wins — values and
+# the connection are taken only from the newer update or the same connection; packets add up.
+_FRESH = "(excluded.last_seen >= t.last_seen OR excluded.peer = t.peer OR t.last_seen IS NULL)"
+_STATUS_SQL = f"""
     INSERT INTO dust_monitorstatus AS t (monitor_id, last_seen, last_data_time, "values", flags,
                                          connected, transport, peer, connected_since, packets)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (monitor_id) DO UPDATE SET
-        last_seen = excluded.last_seen,
-        last_data_time = coalesce(excluded.last_data_time, t.last_data_time),
-        "values" = CASE WHEN excluded."values" = '{}' THEN t."values" ELSE excluded."values" END,
-        flags = CASE WHEN excluded.flags = '{}' THEN t.flags ELSE excluded.flags END,
-        connected = excluded.connected, transport = excluded.transport, peer = excluded.peer,
-        connected_since = excluded.connected_since,
+        last_seen = CASE WHEN {_FRESH} THEN excluded.last_seen ELSE t.last_seen END,
+        last_data_time = CASE WHEN excluded.last_data_time IS NOT NULL AND (
+                                   t.last_data_time IS NULL
+                                   OR excluded.last_data_time > t.last_data_time)
+                              THEN excluded.last_data_time ELSE t.last_data_time END,
+        "values" = CASE WHEN excluded."values" <> '{{}}' AND {_FRESH}
+                        THEN excluded."values" ELSE t."values" END,
+        flags = CASE WHEN excluded.flags <> '{{}}' AND {_FRESH}
+                     THEN excluded.flags ELSE t.flags END,
+        connected = CASE WHEN {_FRESH} THEN excluded.connected ELSE t.connected END,
+        transport = CASE WHEN {_FRESH} THEN excluded.transport ELSE t.transport END,
+        peer = CASE WHEN {_FRESH} THEN excluded.peer ELSE t.peer END,
+        connected_since = CASE WHEN {_FRESH} THEN excluded.connected_since
+                               ELSE t.connected_since END,
         packets = t.packets + excluded.packets"""
 
 

@@ -10,6 +10,7 @@ silent past the idle timeout, or stop reading their acknowledgements.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import signal
@@ -104,17 +105,16 @@ class Connection(asyncio.Protocol):
     # Source (pipeline.Source)
 
     def acknowledge(self, packet: Packet, token: object = None) -> None:
-        if not packet.ack_wanted or not self.open:
-            return
-        transport = self.transport
-        if transport.get_write_buffer_size() > self.gateway.limits.write_buffer_bytes:
-            self.close("设备不读取应答")
-            return
-        transport.write(encode(acknowledgement(packet)))
+        if packet.ack_wanted:
+            self.send(acknowledgement(packet))
 
     def send(self, packet: Packet) -> None:
-        if self.open:
-            self.transport.write(encode(packet))
+        if not self.open:
+            return
+        if self.transport.get_write_buffer_size() > self.gateway.limits.write_buffer_bytes:
+            self.close("设备不读取应答")
+            return
+        self.transport.write(encode(packet))
 
     def pause(self) -> None:
         if self.open:
@@ -122,6 +122,10 @@ class Connection(asyncio.Protocol):
 
     def resume(self) -> None:
         if self.open:
+            # the pause was ours: the device's clocks start again now
+            self.last_packet = time.monotonic()
+            if self.partial_since:
+                self.partial_since = self.last_packet
             self.transport.resume_reading()
 
     def attach(self, monitor_id: int) -> None:
@@ -155,6 +159,7 @@ class Gateway:
         self._opened: list[Connection] = []  # connection history not written yet
         self._closed: list[Connection] = []
         self._history: asyncio.Task | None = None
+        self._history_round: asyncio.Task | None = None
 
     async def start(self, host: str, port: int, *, sock=None) -> int:
         """Listen on host:port, or on an already listening `sock` shared by a group of gateway
@@ -182,6 +187,10 @@ class Gateway:
         await asyncio.sleep(0)  # connection_lost runs for each
         if self._history is not None:
             self._history.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._history
+        if self._history_round is not None:
+            await self._history_round  # a round in progress finishes (its ids are kept)
         await self.write_history()
         await self.write_history()  # closes of connections whose opening the first round wrote
         await self.pipeline.stop()
@@ -246,14 +255,18 @@ class Gateway:
     async def _history_loop(self) -> None:
         while True:
             await asyncio.sleep(self.pipeline.status_every)
-            await self.write_history()
+            self._history_round = asyncio.get_running_loop().create_task(self.write_history())
+            await asyncio.shield(self._history_round)  # a stop lets a round in progress finish
 
     async def _sweep(self) -> None:
         limits = self.limits
         while True:
             await asyncio.sleep(min(5.0, limits.partial_seconds / 2))
             now = time.monotonic()
+            paused = self.pipeline.paused
             for conn in list(self.connections):
+                if conn in paused:
+                    continue  # we stopped reading it: its silence is ours
                 if conn.partial_since and now - conn.partial_since > limits.partial_seconds:
                     conn.close("半帧超时")
                 elif now - conn.last_packet > limits.idle_seconds:
@@ -268,7 +281,7 @@ async def serve(host: str, port: int, *, mqtt: bool = True, ready=None, sock=Non
     from django.conf import settings
 
     pipeline = Pipeline(batch_size=settings.HJ212_BATCH, high_water=settings.HJ212_HIGH_WATER,
-                        low_water=settings.HJ212_HIGH_WATER // 2,
+                        low_water=max(1, settings.HJ212_HIGH_WATER // 2),
                         status_every=settings.HJ212_STATUS_SECONDS)
     await pipeline.start(startup=startup)
     limits = Limits(idle_seconds=settings.HJ212_IDLE_SECONDS,

@@ -29,7 +29,7 @@ from smartsite.hj212.codec import (
     format_segment,
     parse_segment,
 )
-from smartsite.hj212.pipeline import Pipeline
+from smartsite.hj212.pipeline import Outcome, Pipeline
 
 log = logging.getLogger("smartsite.gateway.mqtt")
 
@@ -145,8 +145,10 @@ class Subscriber:
             self._refuse(topic, str(exc))
             self._ack_message(message)
             return
-        if not self.pipeline.submit(self, packet, message):
-            self._ack_message(message)  # refused for good: re-delivery would not help
+        if self.pipeline.submit(self, packet, message) != Outcome.QUEUED:
+            # refused for good, or a reply handled here: re-delivery would not help, and an
+            # unacknowledged message holds one of the broker's in-flight slots for ever
+            self._ack_message(message)
 
     def _refuse(self, topic: str, detail: str) -> None:
         from smartsite.dust.choices import RejectReason

@@ -26,6 +26,7 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime
+import enum
 import logging
 import time
 from collections.abc import Callable
@@ -80,6 +81,12 @@ class Source(Protocol):
     def send(self, packet: Packet) -> None: ...
 
 
+class Outcome(enum.IntEnum):
+    REFUSED = 0
+    HANDLED = 1
+    QUEUED = 2
+
+
 @dataclass(slots=True)
 class Live(StatusUpdate):
     """One monitor's state as the gateway sees it: what `save_status` writes (`packets` counts
@@ -132,6 +139,7 @@ class Pipeline:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._bookkeeper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-chores")
         self._registry_asked = 0.0
+        self._reload: asyncio.Task | None = None
         self._logged: dict[tuple[str, str], float] = {}  # refusal key -> when last logged
         self._tasks: list[asyncio.Task] = []
 
@@ -181,9 +189,10 @@ class Pipeline:
 
     # ------------------------------------------------------------ packets in
 
-    def submit(self, source: Source, packet: Packet, token: object = None) -> bool:
-        """Take one decoded packet; True when it was queued for storage. Anything else is
-        refused here and never acknowledged."""
+    def submit(self, source: Source, packet: Packet, token: object = None) -> Outcome:
+        """Take one decoded packet: QUEUED for storage (acknowledged once committed), HANDLED
+        (a reply or request, answered or noted here) or REFUSED (counted, never acknowledged).
+        REFUSED is the only falsy outcome."""
 
         self.stats.received += 1
         now = self._now()
@@ -203,7 +212,7 @@ class Pipeline:
             self.stats.interactions += 1
             if packet.cn == TIME_CALIBRATION_REQUEST:
                 source.send(set_time(packet, now))
-            return True
+            return Outcome.HANDLED
         try:
             cn = int(packet.cn)
             row = reading_row(monitor, cn, packet.data_time(), packet.values(), now=now)
@@ -224,9 +233,10 @@ class Pipeline:
             self.paused.add(source)
             self.stats.pauses += 1
         self._wake.set()
-        return True
+        return Outcome.QUEUED
 
-    def _refuse(self, source: Source, mn: str, reason: str, detail: str, now, monitor=None) -> bool:
+    def _refuse(self, source: Source, mn: str, reason: str, detail: str, now,
+                monitor=None) -> Outcome:
         self.stats.refused += 1
         key = (mn, reason)
         entry = self.rejections.get(key)
@@ -249,14 +259,15 @@ class Pipeline:
         else:
             entry.count += 1
             entry.at, entry.detail, entry.peer = now, detail, source.peer
-        return False
+        return Outcome.REFUSED
 
     def _ask_registry(self) -> None:
         """An unknown MN may have been registered a moment ago: reload, at most every 5 s."""
         now = time.monotonic()
         if now - self._registry_asked > 5:
             self._registry_asked = now
-            asyncio.get_running_loop().create_task(self._safely(self.reload_registry))
+            self._reload = asyncio.get_running_loop().create_task(
+                self._safely(self.reload_registry))  # (kept: a task nobody holds may vanish)
 
     def _note_live(self, monitor_id: int, source: Source, row, now) -> None:
 
@@ -293,7 +304,11 @@ class Pipeline:
             if len(self.pending) < self.batch_size:
                 await asyncio.sleep(self.max_delay)  # let a batch gather
             self._wake.clear()
-            await self._write_batch(retry=True)
+            try:
+                await self._write_batch(retry=True)
+            except Exception:  # never let one bad round stop the writer for good
+                log.exception("writing a batch failed; carrying on")
+                await asyncio.sleep(0.5)
 
     async def _write_batch(self, *, retry: bool = False) -> bool:
 
@@ -365,7 +380,11 @@ class Pipeline:
             await self.chore(_save_state, updates, rejections)
         except Exception:
             for r in rejections:  # counted again next time
-                self.rejections.setdefault((r.mn, r.reason), r)
+                newer = self.rejections.get((r.mn, r.reason))
+                if newer is None:
+                    self.rejections[(r.mn, r.reason)] = r
+                else:
+                    newer.count += r.count
             raise
         for update in updates:
             live = self.live[update.monitor_id]
@@ -421,7 +440,6 @@ def _save_state(updates, rejections) -> None:
     from django.db import transaction
 
 
-    with transaction.atomic():
+    with transaction.atomic():  # one flush, one transaction: a failure repeats nothing twice
         save_status(updates)
-    if rejections:
         record_rejections(rejections)
