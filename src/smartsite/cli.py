@@ -314,7 +314,9 @@ def cmd_gateway(args) -> int:
         return 0
     # A group: this process listens and supervises; each child serves connections off the
     # same socket (its own event loop, writer and bookkeeping), the first one also MQTT.
-    gateway.prepare()
+    from smartsite.hj212.pipeline import startup_chores
+
+    startup_chores()  # once for the group, not once per process
     sock = gateway.listening_socket(host, port)
     from django.db import connections
 

@@ -348,10 +348,3 @@ def listening_socket(host: str, port: int):
     sock.setblocking(False)
     sock.set_inheritable(True)
     return sock
-
-
-def prepare() -> None:
-    """What a group's parent does once before its processes start (pipeline `startup`)."""
-    from smartsite.hj212.pipeline import _startup
-
-    _startup()

@@ -156,7 +156,7 @@ class Subscriber:
         parts = topic.split("/")
         mn = (parts[1] if len(parts) == 3 else "")[:24] or "?"
         self.refused += 1
-        self.pipeline._refuse(
+        self.pipeline.refuse(
             self,
             mn,
             RejectReason.BAD_DATA,

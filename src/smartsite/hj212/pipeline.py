@@ -149,7 +149,7 @@ class Pipeline:
         """Start the writer; `startup` (once per gateway, not per process of a group) prepares
         partitions and closes what a previous run left open."""
         if startup:
-            await self.chore(_startup)
+            await self.chore(startup_chores)
         await self.reload_registry()
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -199,13 +199,13 @@ class Pipeline:
         monitor = self.monitors.get(packet.mn)
         if monitor is None:
             self._ask_registry()
-            return self._refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
+            return self.refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
         if packet.pw != monitor.password:
-            return self._refuse(
+            return self.refuse(
                 source, packet.mn, RejectReason.BAD_PASSWORD, "PW 与登记的访问密码不符", now, monitor
             )
         if not monitor.active:
-            return self._refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
+            return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
         if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:
             source.attach(monitor.id)
             self._note_live(monitor.id, source, None, now)
@@ -217,7 +217,7 @@ class Pipeline:
             cn = int(packet.cn)
             row = reading_row(monitor, cn, packet.data_time(), packet.values(), now=now)
         except (BadReading, ProtocolError) as exc:
-            return self._refuse(
+            return self.refuse(
                 source,
                 packet.mn,
                 RejectReason.BAD_DATA,
@@ -235,7 +235,7 @@ class Pipeline:
         self._wake.set()
         return Outcome.QUEUED
 
-    def _refuse(self, source: Source, mn: str, reason: str, detail: str, now,
+    def refuse(self, source: Source, mn: str, reason: str, detail: str, now,
                 monitor=None) -> Outcome:
         self.stats.refused += 1
         key = (mn, reason)
@@ -361,7 +361,7 @@ class Pipeline:
                 await self._safely(self.reload_registry)
             if now - last_partitions >= 6 * 3600:
                 last_partitions = now
-                await self._safely(self.chore, _ensure_partitions)
+                await self._safely(self.chore, ensure_partitions)
 
     async def _safely(self, fn, *args) -> None:
         try:
@@ -408,14 +408,11 @@ def _in_db(fn, *args):
         raise
 
 
-def _startup() -> None:
-
+def startup_chores() -> None:
+    """Once per gateway (not per process of a group): partitions ahead, and nothing left
+    marked connected by a previous run."""
     ensure_partitions()
     disconnect_all("tcp")
-
-
-def _ensure_partitions() -> None:
-    ensure_partitions()
 
 
 def _load_registry():
