@@ -381,14 +381,14 @@ def test_opening_an_order_refuses_bad_input_and_opens_nothing(cast, api_as, who,
 
 @pytest.fixture
 def events(cast, order_b):
-    """An open warning on each project (no policy for `offline`, so no order) plus the
+    """An open warning on each project (no policy for `device_rejected`, so no order) plus the
     dispatched exceedance event of order B."""
-    def offline(project, key):
-        return services.raise_event(scenario="dust", rule="offline", project=project,
-                                    dedup_key=f"dust:offline:{key}", title="监测设备离线",
+    def warning(project, key):
+        return services.raise_event(scenario="dust", rule="device_rejected", project=project,
+                                    dedup_key=f"dust:rejected:{key}", title="监测设备报文被拒收",
                                     severity="serious", evidence={"last_packet": "3 小时前"})
 
-    return {"a": offline(cast.project_a, "A"), "b": offline(cast.project_b, "B"),
+    return {"a": warning(cast.project_a, "A"), "b": warning(cast.project_b, "B"),
             "dispatched": Event.objects.get(order=order_b)}
 
 
@@ -398,7 +398,7 @@ def test_events_are_listed_within_scope_and_filtered(cast, api_as, events):
     assert ids(api_as(cast.street).items("/events")) == {b, dispatched}
     assert ids(api_as(cast.nobody).items("/events")) == set()
     city = api_as(cast.city)
-    assert ids(city.items("/events", {"rule": "offline"})) == {a, b}
+    assert ids(city.items("/events", {"rule": "device_rejected"})) == {a, b}
     assert ids(city.items("/events", {"state": "dispatched"})) == {dispatched}
     assert ids(city.items("/events", {"project": cast.project_b.pk, "severity": "serious"})) \
         == {b}

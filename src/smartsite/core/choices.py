@@ -41,7 +41,8 @@ class ProjectStatus(ColouredChoices):
 
 
 class PartyRole(ColouredChoices):
-    """The five responsible parties of a project (五方责任主体), plus the pit monitoring company."""
+    """The five responsible parties of a project (五方责任主体), plus the pit monitoring company
+    and the O&M company of the dust monitors (扬尘设备运维单位)."""
 
     OWNER = "owner", "建设单位"
     SURVEYOR = "surveyor", "勘察单位"
@@ -49,6 +50,7 @@ class PartyRole(ColouredChoices):
     CONTRACTOR = "contractor", "施工单位"
     SUPERVISOR = "supervisor", "监理单位"
     MONITOR = "monitor", "监测单位"
+    MAINTAINER = "maintainer", "运维单位"  # O&M company of the site's dust/noise monitors
 
 
 FIVE_PARTIES = [

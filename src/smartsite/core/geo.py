@@ -346,3 +346,18 @@ def random_point_in_district(name: str, rng: random.Random,
         if area.contains(Point(lon, lat)):
             return lon, lat
     raise RuntimeError(f"could not place a point in {name}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- points and sites
+
+
+def metres_outside(geofence: dict[str, Any], lon: float, lat: float) -> float:
+    """How far (m) the point lies outside a stored geofence; 0 on or inside it."""
+    site = _metric(shape(geofence))
+    return float(site.distance(_metric(Point(lon, lat))))
+
+
+def perimeter_m(geofence: dict[str, Any]) -> float:
+    """The geodesic perimeter of a stored geofence in metres."""
+    _area, perimeter = _GEOD.geometry_area_perimeter(shape(geofence))
+    return abs(perimeter)

@@ -88,12 +88,12 @@ def load_posts() -> int:
 
 
 def load_all() -> dict[str, int]:
-    from smartsite.dust.reference import load_limits
+    from smartsite.dust.reference import load_limits, load_rules
     from smartsite.workorders.reference import load_legal_bases, load_policies
 
     return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts(),
             "loop_policies": load_policies(), "legal_bases": load_legal_bases(),
-            "dust_limits": load_limits()}
+            "dust_limits": load_limits(), "dust_rules": load_rules()}
 
 
 def district_shapes_geojson() -> str:

@@ -6,3 +6,6 @@ class DustConfig(AppConfig):
     label = "dust"
     verbose_name = "扬尘噪声监测"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from smartsite.dust import checks  # noqa: F401  (registers the automatic verifications)

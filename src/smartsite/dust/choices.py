@@ -43,3 +43,34 @@ class Particulate(models.TextChoices):
     PM10 = "pm10", "PM10"
     PM25 = "pm25", "PM2.5"
     TSP = "tsp", "TSP"
+
+
+class InspectionKind(models.TextChoices):
+    ANNUAL = "annual", "年检"
+    CALIBRATION = "calibration", "校准"
+    COMPARISON = "comparison", "比对"
+
+
+class SprayKind(models.TextChoices):
+    FOG_CANNON = "fog_cannon", "雾炮"
+    SPRAY = "spray", "喷淋"
+
+
+class MaintenanceKind(ColouredChoices):
+    VISIT = "visit", "巡检"
+    FAULT = "fault", "故障"
+    REPAIR = "repair", "维修"
+    REPLACEMENT = "replacement", "更换"
+    CALIBRATION = "calibration", "校准"
+
+    COLOURS = enum.nonmember({"visit": "#0891b2", "fault": "#dc2626", "repair": "#d97706",
+                              "replacement": "#7c3aed", "calibration": "#16a34a"})
+
+
+class ReviewState(ColouredChoices):
+    PENDING = "pending", "待审核"
+    APPROVED = "approved", "已审核"
+    REJECTED = "rejected", "已驳回"
+
+    COLOURS = enum.nonmember({"pending": "#d97706", "approved": "#16a34a",
+                              "rejected": "#dc2626"})

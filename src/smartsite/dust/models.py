@@ -11,18 +11,29 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from smartsite.core.models import Project, Region, ScopedModel
-from smartsite.dust.choices import MonitorKind, Particulate, ParticulateUnit, RejectReason
+from smartsite.core.models import Enterprise, Project, Region, ScopedModel
+from smartsite.dust.choices import (
+    InspectionKind,
+    MaintenanceKind,
+    MonitorKind,
+    Particulate,
+    ParticulateUnit,
+    RejectReason,
+    ReviewState,
+    SprayKind,
+)
 from smartsite.dust.metrics import BY_COLUMN, METRICS, ROLLED_UP, from_energy
 
-__all__ = ["DeviceRejection", "DustLimit", "MinuteMean", "Monitor", "MonitorConnection",
-           "MonitorStatus", "PeriodMean", "Reading"]
+__all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "MaintenanceRecord",
+           "MinuteMean", "Monitor", "MonitorConnection", "MonitorStatus", "MonthlyReview",
+           "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
 
 mn_validator = RegexValidator(r"^[0-9A-Za-z]{1,24}$", "设备编码（MN）为 1–24 位字母或数字")
 
@@ -42,6 +53,12 @@ class Monitor(ScopedModel):
         "颗粒物上报单位", max_length=2, choices=ParticulateUnit.choices, default=ParticulateUnit.UG,
         help_text="HJ 212 报文不带单位；按此设置换算为 µg/m³ 保存")
     vendor = models.CharField("设备厂商", max_length=100, blank=True)
+    model_name = models.CharField("设备型号", max_length=100, blank=True)
+    measures = models.JSONField(
+        "监测参数", default=list, blank=True,
+        help_text="设备测量的参数（metrics 列名，如 pm10、noise）；空表示按设备类型")
+    longitude = models.FloatField("经度（WGS-84）", null=True, blank=True)
+    latitude = models.FloatField("纬度（WGS-84）", null=True, blank=True)
     installed_on = models.DateField("安装日期", null=True, blank=True)
     active = models.BooleanField("启用", default=True, help_text="停用的设备上报的数据被拒收")
     created = models.DateTimeField("创建时间", auto_now_add=True)
@@ -56,6 +73,26 @@ class Monitor(ScopedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("dust:monitor", args=[self.pk])
+
+    def clean(self):
+        from smartsite.dust import siting
+
+        errors: dict[str, list[str]] = {}
+        if (self.longitude is None) != (self.latitude is None):
+            errors.setdefault("longitude", []).append("经度和纬度须同时填写")
+        elif self.longitude is not None and self.project_id:
+            problem = siting.position_problem(self.project, self.longitude, self.latitude)
+            if problem:
+                errors.setdefault("longitude", []).append(problem)
+        if self.measures:
+            known = set(BY_COLUMN)
+            if not isinstance(self.measures, list) or set(map(str, self.measures)) - known:
+                errors.setdefault("measures", []).append(
+                    f"监测参数只能是 {', '.join(sorted(known))} 中的若干项")
+        if self.installed_on and self.installed_on > datetime.date.today() + datetime.timedelta(1):
+            errors.setdefault("installed_on", []).append("安装日期不能晚于今天")
+        if errors:
+            raise ValidationError(errors)
 
 
 class MonitorStatus(ScopedModel):
@@ -182,6 +219,209 @@ class DustLimit(models.Model):
         on = on or timezone.localdate()
         return (cls.objects.filter(particulate=particulate, active=True, valid_from__lte=on)
                 .order_by("-valid_from", "-pk").first())
+
+
+# ---------------------------------------------------------------- registry: inspections, spray
+
+
+def _certificate_path(instance, filename):
+    return f"dust/certificates/{instance.monitor_id}/{filename[-80:]}"
+
+
+class Inspection(ScopedModel):
+    """An annual inspection (年检), calibration or comparison of a monitor, with its certificate
+    and the date it expires. The latest annual inspection's expiry decides 未年检."""
+
+    project_path = "monitor__project"
+
+    monitor = models.ForeignKey(Monitor, verbose_name="设备", on_delete=models.CASCADE,
+                                related_name="inspections")
+    kind = models.CharField("类型", max_length=12, choices=InspectionKind.choices,
+                            default=InspectionKind.ANNUAL)
+    inspected_on = models.DateField("检定/校准日期")
+    expires_on = models.DateField("有效期至")
+    body = models.CharField("检测机构", max_length=100)
+    certificate_no = models.CharField("证书编号", max_length=60)
+    certificate = models.FileField("证书文件", upload_to=_certificate_path, blank=True)
+    passed = models.BooleanField("结论合格", default=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-inspected_on", "-pk"]
+        verbose_name = verbose_name_plural = "年检与校准记录"
+        constraints = [models.UniqueConstraint(fields=["monitor", "kind", "certificate_no"],
+                                               name="inspection_certificate_once")]
+        indexes = [models.Index(fields=["monitor", "kind", "-expires_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id} {self.get_kind_display()} {self.certificate_no}"
+
+    def clean(self):
+        errors: dict[str, list[str]] = {}
+        today = datetime.date.today()
+        if self.inspected_on and self.inspected_on > today:
+            errors.setdefault("inspected_on", []).append(
+                f"检定日期 {self.inspected_on:%Y-%m-%d} 晚于今天，证书日期不能在未来")
+        if self.inspected_on and self.expires_on and self.expires_on <= self.inspected_on:
+            errors.setdefault("expires_on", []).append("有效期须晚于检定日期")
+        if self.inspected_on and self.expires_on and \
+                (self.expires_on - self.inspected_on).days > 2 * 366:
+            errors.setdefault("expires_on", []).append("有效期不能超过检定日期后两年")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SprayDevice(ScopedModel):
+    """A fog cannon or spray system (雾炮/喷淋) linked to a monitor: it should start when the
+    monitor's readings exceed. Its on/off state arrives as telemetry through the monitor's
+    HJ 212 link (CN 2021, `SBn-RS`) under the code `sb_code`."""
+
+    project_path = "monitor__project"
+
+    monitor = models.ForeignKey(Monitor, verbose_name="联动监测设备", on_delete=models.CASCADE,
+                                related_name="sprays")
+    kind = models.CharField("类型", max_length=12, choices=SprayKind.choices,
+                            default=SprayKind.FOG_CANNON)
+    name = models.CharField("名称", max_length=60)
+    sb_code = models.CharField(
+        "设施编码", max_length=6, default="SB1",
+        validators=[RegexValidator(r"^SB[0-9]{1,3}$", "设施编码为 SB 加 1–3 位数字，如 SB1")],
+        help_text="HJ 212 报文中治理设施的编号（SB1-RS=1 表示运行）")
+    running = models.BooleanField("运行中", default=False)
+    state_at = models.DateTimeField("状态时间", null=True, blank=True)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        ordering = ["monitor", "sb_code"]
+        verbose_name = verbose_name_plural = "喷淋雾炮"
+        constraints = [models.UniqueConstraint(fields=["monitor", "sb_code"],
+                                               name="spray_code_per_monitor")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.sb_code}）"
+
+
+class SprayReading(models.Model):
+    """One reported state of a spray device (natural key: device + data time; a re-sent packet
+    adds nothing)."""
+
+    pk = models.CompositePrimaryKey("device_id", "data_time")
+    device = models.ForeignKey(SprayDevice, on_delete=models.CASCADE, related_name="+")
+    data_time = models.DateTimeField("数据时间")
+    running = models.BooleanField("运行")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "喷淋雾炮状态"
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.data_time:%Y-%m-%d %H:%M:%S} {'运行' if self.running else '关闭'}"
+
+
+# ---------------------------------------------------------------- O&M (设备运维)
+
+
+class MaintenanceRecord(ScopedModel):
+    """A visit, fault, repair, replacement or calibration of a monitor, entered by the project's
+    O&M company (运维单位). A fault is open until `ended_at`; time to repair is the difference."""
+
+    project_path = "monitor__project"
+
+    monitor = models.ForeignKey(Monitor, verbose_name="设备", on_delete=models.CASCADE,
+                                related_name="maintenance")
+    kind = models.CharField("类型", max_length=12, choices=MaintenanceKind.choices)
+    started_at = models.DateTimeField("开始时间")
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    description = models.TextField("内容")
+    technician = models.CharField("运维人员", max_length=40, blank=True)
+    enterprise = models.ForeignKey(Enterprise, verbose_name="运维单位", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = verbose_name_plural = "运维记录"
+        indexes = [models.Index(fields=["monitor", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id} {self.get_kind_display()} {self.started_at:%Y-%m-%d}"
+
+    def clean(self):
+        from django.utils import timezone
+
+        errors: dict[str, list[str]] = {}
+        soon = timezone.now() + datetime.timedelta(minutes=10)
+        if self.started_at and self.started_at > soon:
+            errors.setdefault("started_at", []).append("开始时间不能晚于现在")
+        if self.ended_at and self.ended_at > soon:
+            errors.setdefault("ended_at", []).append("结束时间不能晚于现在")
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            errors.setdefault("ended_at", []).append("结束时间不能早于开始时间")
+        if errors:
+            raise ValidationError(errors)
+
+
+class MonthlyReview(ScopedModel):
+    """A project's monthly O&M statistics (uptime, data completeness, faults, time to repair),
+    pushed to the contractor's project manager to review (审核) or send back (驳回)."""
+
+    project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.CASCADE,
+                                related_name="dust_reviews")
+    month = models.DateField("月份", help_text="该月 1 日")
+    stats = models.JSONField("统计", default=dict)
+    generated_at = models.DateTimeField("生成时间")
+    state = models.CharField("状态", max_length=10, choices=ReviewState.choices,
+                             default=ReviewState.PENDING)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", null=True,
+                                 blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    comment = models.CharField("审核意见", max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-month", "project"]
+        verbose_name = verbose_name_plural = "运维月报"
+        constraints = [models.UniqueConstraint(fields=["project", "month"],
+                                               name="dust_review_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.month:%Y-%m} 运维月报"
+
+
+# ---------------------------------------------------------------- rules as data
+
+
+class DustRule(models.Model):
+    """A detection rule of the dust scenario with its parameters and citation (design.md §2
+    rule 3). Rows come from fixtures/rules.json the first time; an administrator's later edits
+    are kept (and audited), never overwritten by a deployment."""
+
+    public_reference = True
+
+    code = models.SlugField("编码", max_length=40, unique=True)
+    label = models.CharField("名称", max_length=60)
+    params = models.JSONField("参数", default=dict, blank=True,
+                              help_text="只写与默认值不同的参数；未写的取默认值")
+    source = models.TextField("依据", help_text="标准条款或本平台的取值理由")
+    enabled = models.BooleanField("启用", default=True)
+    last_run_at = models.DateTimeField("最近运行", null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = verbose_name_plural = "扬尘规则"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self):
+        from smartsite.dust import rules
+
+        try:
+            rules.parse(self.code, self.params)
+        except ValidationError as exc:
+            raise ValidationError({"params": exc.messages}) from exc
 
 
 # ---------------------------------------------------------------- readings and means

@@ -12,3 +12,9 @@ from smartsite.dust.models import DustLimit
 
 def load_limits() -> int:
     return load_by_code(DustLimit, "smartsite.dust", "limits.json")
+
+
+def load_rules() -> int:
+    from smartsite.dust.rules import load_rules
+
+    return load_rules()

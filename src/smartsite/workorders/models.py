@@ -115,6 +115,9 @@ class Event(ScopedModel):
     first_seen = models.DateTimeField("首次发现")
     last_seen = models.DateTimeField("最近发现")
     count = models.PositiveIntegerField("次数", default=1)
+    recovered_at = models.DateTimeField(
+        "条件解除时间", null=True, blank=True,
+        help_text="发现条件已不再成立的时间；未派单的事件随之“已自动恢复”，已派单的工单照常闭环")
     evidence = models.JSONField("证据", default=dict, blank=True)
     ignore_reason = models.CharField("忽略原因", max_length=200, blank=True)
     order = models.ForeignKey("WorkOrder", verbose_name="工单", null=True, blank=True,

@@ -131,7 +131,9 @@ def raise_event(*, scenario: str, rule: str, project, dedup_key: str, title: str
                     existing.count += 1
                     existing.last_seen = max(existing.last_seen, occurred_at)
                     existing.evidence = evidence or existing.evidence
-                    existing.save(update_fields=["count", "last_seen", "evidence"])
+                    existing.recovered_at = None  # the condition holds (again)
+                    existing.save(update_fields=["count", "last_seen", "evidence",
+                                                 "recovered_at"])
                     return existing
                 event = Event.objects.create(
                     scenario=scenario, rule=rule, project=project, dedup_key=dedup_key,
@@ -148,6 +150,27 @@ def raise_event(*, scenario: str, rule: str, project, dedup_key: str, title: str
             # Another process opened the same key between our read and insert: update it.
             continue
     raise DomainError(f"事件“{dedup_key}”正在被并发写入，请重试")
+
+
+def recover_events(*, scenario: str, prefixes: Iterable[str], keep: set[str],
+                   now: datetime.datetime | None = None) -> int:
+    """The condition behind a scenario's open events has ended for every dedup key starting
+    with one of `prefixes` that is not in `keep`: a new event becomes 已自动恢复; a dispatched
+    one is marked (its order still closes through its loop). Returns how many recovered."""
+    now = _now(now)
+    q = Q()
+    for prefix in prefixes:
+        q |= Q(dedup_key__startswith=prefix)
+    ended = (Event.objects.filter(q, scenario=scenario, state__in=OPEN_EVENT_STATES,
+                                  recovered_at__isnull=True)
+             .exclude(dedup_key__in=keep))
+    with transaction.atomic():
+        ids = list(ended.select_for_update().values_list("pk", flat=True))
+        Event.objects.filter(pk__in=ids, state=EventState.NEW).update(
+            state=EventState.RECOVERED, recovered_at=now)
+        Event.objects.filter(pk__in=ids).exclude(state=EventState.RECOVERED).update(
+            recovered_at=now)
+    return len(ids)
 
 
 @transaction.atomic

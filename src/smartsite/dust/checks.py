@@ -1,0 +1,87 @@
+"""The dust scenario's automatic verifications (workorders.checks): what the data can prove
+about a disposed order. Each is `check(order, at) -> bool`; the parameters are the
+`verification` rule's (dust.rules)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, F, Max
+
+from smartsite.dust import rules
+from smartsite.dust.models import Inspection, MinuteMean, Monitor, PeriodMean, SprayReading
+from smartsite.workorders import checks
+
+
+def _monitors(order) -> list[Monitor]:
+    mns = {e.subject for e in order.events.all() if e.subject}
+    return list(Monitor.objects.filter(project=order.project_id, mn__in=mns))
+
+
+@checks.register("dust.valid_data_24h")
+def valid_data_24h(order, at: datetime.datetime) -> bool:
+    """Each monitor of the order has sent valid PM10 data for the last `hours` (at least
+    `coverage` of the minutes) — and, for an exceedance, stayed within the day's limit rule
+    for that time."""
+    p = rules.params("verification")
+    since = at - datetime.timedelta(hours=p["hours"])
+    monitors = _monitors(order)
+    if not monitors or since < order.opened_at:
+        return False  # (a window reaching back before the order proves nothing about the fix)
+    needed = int(p["hours"] * 60 * p["coverage"])
+    counts = dict(MinuteMean.objects.filter(monitor__in=monitors, bucket__gt=since,
+                                            bucket__lte=at, n_pm10__gt=0)
+                  .values_list("monitor").annotate(n=Count("bucket")))
+    if any(counts.get(m.pk, 0) < needed for m in monitors):
+        return False
+    if order.kind != "exceedance":
+        return True
+    from smartsite.dust.models import DustLimit
+
+    limit = DustLimit.in_force("pm10", at.date())
+    if limit is None:
+        return True
+    over = (PeriodMean.objects.filter(monitor__in=monitors, period=limit.averaging_seconds,
+                                      bucket__gte=since, bucket__lt=at, n_pm10__gt=0)
+            .filter(sum_pm10__gt=F("n_pm10") * limit.limit)
+            .values_list("monitor").annotate(n=Count("bucket")))
+    return all(n <= limit.max_exceedances_per_day for _m, n in over)
+
+
+@checks.register("dust.monitors_reporting")
+def monitors_reporting(order, at: datetime.datetime) -> bool:
+    """不装少装 fixed: as many monitors as the site needs are sending data."""
+    from smartsite.dust.siting import required_monitors
+
+    p = rules.params("verification")
+    since = at - datetime.timedelta(minutes=p["reporting_minutes"])
+    reporting = (MinuteMean.objects.filter(monitor__project=order.project_id,
+                                           monitor__active=True, bucket__gt=since, bucket__lte=at)
+                 .values("monitor").distinct().count())
+    return reporting >= required_monitors(order.project)
+
+
+@checks.register("dust.inspection_recorded")
+def inspection_recorded(order, at: datetime.datetime) -> bool:
+    """未年检 fixed: every monitor of the order has a passed annual inspection in force."""
+    monitors = _monitors(order)
+    if not monitors:
+        return False
+    valid = dict(Inspection.objects.filter(monitor__in=monitors, kind="annual", passed=True)
+                 .values_list("monitor").annotate(until=Max("expires_on")))
+    day = at.date()
+    return all(valid.get(m.pk) and valid[m.pk] >= day for m in monitors)
+
+
+@checks.register("dust.spray_linked")
+def spray_linked(order, at: datetime.datetime) -> bool:
+    """喷雾未联动 fixed: a linked spray or fog cannon of each monitor has reported running
+    since the order was opened."""
+    monitors = _monitors(order)
+    if not monitors:
+        return False
+    ran = set(SprayReading.objects.filter(device__monitor__in=monitors, device__active=True,
+                                          running=True, data_time__gte=order.opened_at,
+                                          data_time__lte=at)
+              .values_list("device__monitor", flat=True))
+    return all(m.pk in ran for m in monitors)

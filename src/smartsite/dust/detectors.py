@@ -1,0 +1,443 @@
+"""What each dust rule finds in the data (the parameters come from `dust.rules`).
+
+A detector reads the monitors' stored means, live state and registry in a few set-based
+queries (never a query per monitor) and returns `Finding`s: the conditions that hold *now*.
+`sync()` turns them into events — a new key opens an event (and, through the rule's loop
+policy, a work order); a key that is still there updates its event — and recovers the open
+events of the same detector whose condition has ended (design.md §1: events deduplicate and
+recover by themselves).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, Max, Min, Q
+
+from smartsite.core.choices import ProjectStatus
+from smartsite.core.models import Project
+from smartsite.dust.metrics import to_energy
+from smartsite.dust.models import (
+    DustLimit,
+    Inspection,
+    MinuteMean,
+    Monitor,
+    MonitorStatus,
+    PeriodMean,
+    SprayDevice,
+    SprayReading,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUARTER = datetime.timedelta(minutes=15)
+MINUTE = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # the event's dedup key; starts with the detector's prefix
+    project_id: int
+    subject: str  # the monitor's MN, or the project's permit number
+    title: str
+    evidence: dict
+    severity: str = "warning"
+    occurred_at: datetime.datetime | None = None
+
+
+@dataclass
+class Context:
+    """What several detectors of one run share (read once)."""
+
+    now: datetime.datetime
+    _limits: dict = field(default_factory=dict)
+
+    @cached_property
+    def day_start(self) -> datetime.datetime:
+        local = self.now.astimezone(SHANGHAI)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    @cached_property
+    def quarter_end(self) -> datetime.datetime:
+        """The end of the last complete 15-minute period."""
+        t = self.now.astimezone(datetime.UTC)
+        return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
+
+    @cached_property
+    def monitors(self) -> dict[int, dict]:
+        """Active monitors of projects under construction: {id: {mn, project_id, …}}."""
+        rows = (Monitor.objects.filter(active=True, project__status=ProjectStatus.ACTIVE)
+                .values("pk", "mn", "project_id", "created", "longitude", "latitude",
+                        "project__name"))
+        return {r["pk"]: r for r in rows}
+
+    def limit(self, particulate: str) -> DustLimit | None:
+        if particulate not in self._limits:
+            self._limits[particulate] = DustLimit.in_force(particulate,
+                                                          self.now.astimezone(SHANGHAI).date())
+        return self._limits[particulate]
+
+    def quarters(self, particulate: str, min_samples: int) -> dict[int, list[tuple]]:
+        """{monitor: [(bucket, mean), …]} of today's complete, valid means of the limit's
+        period, oldest first (cached per particulate)."""
+        key = ("quarters", particulate, min_samples)
+        if key not in self._limits:
+            limit = self.limit(particulate)
+            period = limit.averaging_seconds if limit else 900
+            n, s = f"n_{particulate}", f"sum_{particulate}"
+            rows = (PeriodMean.objects
+                    .filter(period=period, bucket__gte=self.day_start,
+                            bucket__lte=self.quarter_end - datetime.timedelta(seconds=period),
+                            **{f"{n}__gte": min_samples})
+                    .values_list("monitor_id", "bucket", n, s).order_by("monitor_id", "bucket"))
+            out: dict[int, list[tuple]] = defaultdict(list)
+            for monitor_id, bucket, count, total in rows:
+                if monitor_id in self.monitors:
+                    out[monitor_id].append((bucket, total / count))
+            self._limits[key] = out
+        return self._limits[key]
+
+
+def _local(t: datetime.datetime) -> str:
+    return t.astimezone(SHANGHAI).strftime("%H:%M")
+
+
+def _monitor_finding(ctx: Context, monitor_id: int, prefix: str, title: str, evidence: dict,
+                     **kwargs) -> Finding:
+    m = ctx.monitors[monitor_id]
+    return Finding(key=f"dust:{prefix}:{m['mn']}", project_id=m["project_id"], subject=m["mn"],
+                   title=f"{title}：{m['project__name']} 设备 {m['mn'][-6:]}",
+                   evidence={"mn": m["mn"], **evidence}, **kwargs)
+
+
+# ---------------------------------------------------------------- concentration and noise
+
+
+def exceedance_starts(series: list[tuple], limit: float) -> list[datetime.datetime]:
+    """Buckets where a run of means above the limit begins."""
+    starts, before = [], False
+    for bucket, mean in series:
+        above = mean > limit
+        if above and not before:
+            starts.append(bucket)
+        before = above
+    return starts
+
+
+def exceedance(ctx: Context, p: dict) -> list[Finding]:
+    """DB31/964-2016: more of today's 15-minute means above the limit than the standard
+    allows. Ends (recovers) once the last `recover_quarters` means are all within it."""
+    limit = ctx.limit(p["particulate"])
+    if limit is None:
+        return []
+    findings = []
+    for monitor_id, series in ctx.quarters(p["particulate"], p["min_samples"]).items():
+        over = [(b, v) for b, v in series if v > limit.limit]
+        if len(over) <= limit.max_exceedances_per_day:
+            continue
+        tail = series[-p["recover_quarters"]:]
+        if len(tail) == p["recover_quarters"] and all(v <= limit.limit for _b, v in tail):
+            continue
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "exceedance", f"{limit.get_particulate_display()}超标",
+            {"limit": limit.limit, "particulate": limit.particulate, "standard": limit.standard,
+             "allowed_per_day": limit.max_exceedances_per_day, "count_today": len(over),
+             "quarters": [[_local(b), round(v, 1)] for b, v in over][-12:]},
+            severity="serious", occurred_at=over[limit.max_exceedances_per_day][0] + QUARTER))
+    return findings
+
+
+def noise(ctx: Context, p: dict) -> list[Finding]:
+    """GB 12523: the last complete 15-minute Leq above the day or night limit, or at night a
+    maximum more than `night_max_over` above the night limit."""
+    bucket = ctx.quarter_end - QUARTER
+    hour = bucket.astimezone(SHANGHAI).hour
+    day = p["day_starts_hour"] <= hour < p["night_starts_hour"]
+    limit = p["day_limit"] if day else p["night_limit"]
+    rows = (PeriodMean.objects.filter(period=900, bucket=bucket, n_noise__gte=p["min_samples"])
+            .filter(Q(sum_noise__gt=F("n_noise") * to_energy(limit))
+                    | Q(max_noise__gt=limit + p["night_max_over"]) if not day
+                    else Q(sum_noise__gt=F("n_noise") * to_energy(limit)))
+            .values_list("monitor_id", "n_noise", "sum_noise", "max_noise"))
+    from smartsite.dust.metrics import from_energy
+
+    findings = []
+    for monitor_id, n, total, top in rows:
+        if monitor_id not in ctx.monitors:
+            continue
+        leq = from_energy(total / n)
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "noise", "夜间噪声超标" if not day else "昼间噪声超标",
+            {"period": "昼间" if day else "夜间", "limit": limit, "leq": round(leq, 1),
+             "max": round(top, 1) if top is not None else None, "quarter": _local(bucket),
+             "standard": "GB 12523"}, occurred_at=bucket + QUARTER))
+    return findings
+
+
+# ---------------------------------------------------------------- devices and registry
+
+
+def offline(ctx: Context, p: dict) -> list[Finding]:
+    """No data for `minutes` (or never, once registered that long ago)."""
+    cutoff = ctx.now - datetime.timedelta(minutes=p["minutes"])
+    last = dict(MonitorStatus.objects.filter(monitor__in=list(ctx.monitors))
+                .values_list("monitor_id", "last_data_time"))
+    findings = []
+    for monitor_id, m in ctx.monitors.items():
+        seen = last.get(monitor_id)
+        if seen is not None and seen >= cutoff:
+            continue
+        if seen is None and m["created"] >= cutoff:
+            continue
+        since = seen or m["created"]
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "offline", "监测设备离线",
+            {"last_data_time": seen.isoformat() if seen else None,
+             "minutes": int((ctx.now - since).total_seconds() // 60), "threshold": p["minutes"]},
+            occurred_at=since + datetime.timedelta(minutes=p["minutes"])))
+    return findings
+
+
+def missing_monitor(ctx: Context, p: dict) -> list[Finding]:
+    """不装少装: a project under construction with fewer active monitors than its table needs."""
+    from smartsite.dust.siting import required_monitors
+
+    counts = dict(Monitor.objects.filter(active=True).values_list("project")
+                  .annotate(n=Count("pk")))
+    findings = []
+    for project in Project.objects.filter(status=ProjectStatus.ACTIVE).only(
+            "pk", "name", "permit_no", "site_area_m2", "geofence"):
+        need, have = required_monitors(project, p), counts.get(project.pk, 0)
+        if have >= need:
+            continue
+        findings.append(Finding(
+            key=f"dust:missing:{project.pk}", project_id=project.pk, subject=project.permit_no,
+            title=f"{'未安装' if not have else '少装'}扬尘监测设备：{project.name}（应装 {need} 台，"
+                  f"已装 {have} 台）",
+            evidence={"required": need, "installed": have,
+                      "site_area_m2": float(project.site_area_m2 or 0)}))
+    return findings
+
+
+def spray_unlinked(ctx: Context, p: dict) -> list[Finding]:
+    """喷雾未联动: today's latest exceedance began `minutes` ago or more and no linked spray
+    or fog cannon of the monitor reported running since it began."""
+    limit = ctx.limit("pm10")
+    if limit is None:
+        return []
+    wait = datetime.timedelta(minutes=p["minutes"])
+    begun: dict[int, datetime.datetime] = {}
+    for monitor_id, series in ctx.quarters("pm10", 1).items():
+        starts = exceedance_starts(series, limit.limit)
+        if starts and starts[-1] + QUARTER + wait <= ctx.now:
+            begun[monitor_id] = starts[-1]
+    if not begun:
+        return []
+    devices = defaultdict(list)
+    for d in SprayDevice.objects.filter(monitor__in=list(begun), active=True):
+        devices[d.monitor_id].append(d)
+    first_run = dict(SprayReading.objects.filter(
+        device__monitor__in=list(begun), device__active=True, running=True,
+        data_time__gte=min(begun.values())).values_list("device__monitor").annotate(
+        latest=Max("data_time")))
+    findings = []
+    for monitor_id, start in begun.items():
+        ran = first_run.get(monitor_id)
+        if ran is not None and ran >= start:
+            continue
+        names = [str(d) for d in devices.get(monitor_id, [])]
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "spray", "超标后喷淋雾炮未联动开启",
+            {"exceedance_from": _local(start), "within_minutes": p["minutes"],
+             "sprays": names or "未登记联动的喷淋/雾炮"},
+            occurred_at=start + QUARTER + wait))
+    return findings
+
+
+def inspection(ctx: Context, p: dict) -> list[Finding]:
+    """未年检: no valid annual inspection (expired, or none recorded); a warning (no order) when
+    it expires within `warn_days`."""
+    today = ctx.now.astimezone(SHANGHAI).date()
+    expires = dict(Inspection.objects.filter(monitor__in=list(ctx.monitors), kind="annual",
+                                             passed=True)
+                   .values_list("monitor").annotate(until=Max("expires_on")))
+    findings = []
+    for monitor_id in ctx.monitors:
+        until = expires.get(monitor_id)
+        if until is not None and until >= today:
+            if (until - today).days <= p["warn_days"]:
+                findings.append(_monitor_finding(
+                    ctx, monitor_id, "inspection_due", f"年检将于 {until:%Y-%m-%d} 到期",
+                    {"expires_on": until.isoformat(), "days_left": (until - today).days},
+                    severity="info"))
+            continue
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "inspection", "监测设备未年检",
+            {"expires_on": until.isoformat() if until else None,
+             "reason": f"年检已于 {until:%Y-%m-%d} 过期" if until else "无年检记录"}))
+    return findings
+
+
+# ---------------------------------------------------------------- data that is not true
+
+
+def flat_line(ctx: Context, p: dict) -> list[Finding]:
+    """PM10 minute means that have not moved for `hours` (over `coverage` of the window)."""
+    minutes = p["hours"] * 60
+    rows = (MinuteMean.objects
+            .filter(bucket__gt=ctx.now - datetime.timedelta(hours=p["hours"]),
+                    bucket__lte=ctx.now, n_pm10__gt=0)
+            .annotate(v=F("sum_pm10") / F("n_pm10"))
+            .values("monitor_id").annotate(n=Count("bucket"), low=Min("v"), high=Max("v"))
+            .filter(n__gte=int(minutes * p["coverage"])))
+    findings = []
+    for r in rows:
+        if r["monitor_id"] in ctx.monitors and r["high"] - r["low"] <= p["tolerance"]:
+            findings.append(_monitor_finding(
+                ctx, r["monitor_id"], "flat", "数据异常：PM10 长时间恒定不变",
+                {"hours": p["hours"], "value": round(r["low"], 1), "minutes": r["n"],
+                 "pattern": "flat_line"}, severity="serious"))
+    return findings
+
+
+def cross_site(ctx: Context, p: dict) -> list[Finding]:
+    """Monitors of different projects whose PM10 minute means are identical minute by minute
+    (at least `min_points` of the last `minutes`)."""
+    rows = (MinuteMean.objects
+            .filter(bucket__gt=ctx.now - datetime.timedelta(minutes=p["minutes"]),
+                    bucket__lte=ctx.now, n_pm10__gt=0)
+            .values_list("monitor_id", "bucket", "sum_pm10", "n_pm10").order_by("monitor_id", "bucket"))
+    series: dict[int, list] = defaultdict(list)
+    for monitor_id, bucket, total, n in rows:
+        if monitor_id in ctx.monitors:
+            series[monitor_id].append((bucket, round(total / n, 1)))
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for monitor_id, points in series.items():
+        if len(points) >= p["min_points"] and len({v for _b, v in points}) > 1:
+            groups[tuple(points)].append(monitor_id)  # (a flat line is flat_line's case)
+    findings = []
+    for members in groups.values():
+        projects = {ctx.monitors[m]["project_id"] for m in members}
+        if len(projects) < 2:
+            continue
+        for monitor_id in members:
+            twins = [ctx.monitors[m]["mn"] for m in members if m != monitor_id]
+            findings.append(_monitor_finding(
+                ctx, monitor_id, "copy", "数据异常：与其他工地设备数据完全相同",
+                {"same_as": twins, "minutes": len(series[monitor_id]), "pattern": "cross_site"},
+                severity="serious"))
+    return findings
+
+
+def drop_at_exceedance(ctx: Context, p: dict) -> list[Finding]:
+    """Today, at least `min_times` times: a minute mean at `approach` × the limit or more,
+    and the next minute clean air (below `clean` and `ratio` of the one before)."""
+    limit = ctx.limit("pm10")
+    if limit is None:
+        return []
+    high = limit.limit * p["approach"]
+    suspects = [m for m in (PeriodMean.objects
+                            .filter(period=86400, bucket__gte=ctx.day_start - datetime.timedelta(hours=1),
+                                    max_pm10__gte=high)
+                            .values_list("monitor_id", flat=True)) if m in ctx.monitors]
+    if not suspects:
+        return []
+    rows = (MinuteMean.objects.filter(monitor__in=suspects, bucket__gte=ctx.day_start,
+                                      bucket__lte=ctx.now, n_pm10__gt=0)
+            .values_list("monitor_id", "bucket", "sum_pm10", "n_pm10").order_by("monitor_id", "bucket"))
+    drops: dict[int, list] = defaultdict(list)
+    before: tuple | None = None
+    for monitor_id, bucket, total, n in rows:
+        value = total / n
+        if before and before[0] == monitor_id and bucket - before[1] == MINUTE:
+            prev = before[2]
+            if prev >= high and value <= p["clean"] and value <= p["ratio"] * prev:
+                drops[monitor_id].append([_local(bucket), round(prev, 1), round(value, 1)])
+        before = (monitor_id, bucket, value)
+    return [_monitor_finding(ctx, monitor_id, "drop", "数据异常：浓度超标时骤降至洁净水平",
+                             {"drops": found[-10:], "count_today": len(found),
+                              "pattern": "drop_at_exceedance"}, severity="serious")
+            for monitor_id, found in drops.items() if len(found) >= p["min_times"]]
+
+
+def outside_site(ctx: Context, p: dict) -> list[Finding]:
+    """A monitor whose position — registered, or reported by the device (our HJ 212 profile's
+    `Lng`/`Lat` items) — lies more than `tolerance_m` outside its site's geofence."""
+    from smartsite.core import geo
+
+    reported = {monitor_id: values for monitor_id, values in MonitorStatus.objects.filter(
+        monitor__in=list(ctx.monitors), values__has_key="lng").values_list("monitor", "values")}
+    fences = dict(Project.objects.filter(
+        pk__in={m["project_id"] for m in ctx.monitors.values()}, geofence__isnull=False)
+        .values_list("pk", "geofence"))
+    findings = []
+    for monitor_id, m in ctx.monitors.items():
+        fence = fences.get(m["project_id"])
+        if not fence:
+            continue
+        values = reported.get(monitor_id) or {}
+        where, source = (values.get("lng"), values.get("lat")), "设备上报"
+        if where[0] is None:
+            where, source = (m["longitude"], m["latitude"]), "登记"
+        if where[0] is None or where[1] is None:
+            continue
+        outside = geo.metres_outside(fence, where[0], where[1])
+        if outside > p["tolerance_m"]:
+            findings.append(_monitor_finding(
+                ctx, monitor_id, "outside", "数据异常：设备位置在工地电子围栏外",
+                {"position": list(where), "source": source, "metres_outside": round(outside),
+                 "pattern": "outside_site"}, severity="serious"))
+    return findings
+
+
+DETECTORS = {
+    "exceedance": exceedance, "noise": noise, "offline": offline,
+    "missing_monitor": missing_monitor, "spray_unlinked": spray_unlinked,
+    "inspection": inspection, "flat_line": flat_line, "cross_site": cross_site,
+    "drop_at_exceedance": drop_at_exceedance, "outside_site": outside_site,
+}
+#: The dedup-key prefixes each detector owns (its events recover when it no longer finds them).
+PREFIXES = {
+    "exceedance": ("dust:exceedance:",), "noise": ("dust:noise:",), "offline": ("dust:offline:",),
+    "missing_monitor": ("dust:missing:",), "spray_unlinked": ("dust:spray:",),
+    "inspection": ("dust:inspection:", "dust:inspection_due:"), "flat_line": ("dust:flat:",),
+    "cross_site": ("dust:copy:",), "drop_at_exceedance": ("dust:drop:",),
+    "outside_site": ("dust:outside:",),
+}
+#: Event rule (and order kind) of a finding's key prefix.
+EVENT_RULE = {"dust:inspection_due:": "inspection_due"}
+
+
+def sync(code: str, findings: list[Finding], now: datetime.datetime) -> tuple[int, int]:
+    """Raise (or update) an event per finding; recover this detector's other open events.
+    Returns (events raised or updated, events recovered)."""
+    from smartsite.dust.rules import RULES
+    from smartsite.workorders.services import raise_event, recover_events
+
+    projects = Project.objects.in_bulk({f.project_id for f in findings})
+    kind = RULES[code][1]
+    for f in findings:
+        prefix = f.key.rsplit(":", 1)[0] + ":"
+        event = raise_event(scenario="dust", rule=EVENT_RULE.get(prefix, kind),
+                            project=projects[f.project_id], dedup_key=f.key, title=f.title,
+                            severity=f.severity, subject=f.subject,
+                            evidence={**f.evidence, "rule": code},
+                            occurred_at=min(f.occurred_at or now, now), now=now)
+        if event.count == 1:
+            _evidence_snapshot(event)
+    recovered = recover_events(scenario="dust", prefixes=PREFIXES[code],
+                               keep={f.key for f in findings}, now=now)
+    return len(findings), recovered
+
+
+def _evidence_snapshot(event) -> None:
+    """Ask the video scenario for a camera snapshot of a new event (when it is installed)."""
+    try:
+        from smartsite.video.services import request_snapshot
+    except ImportError:
+        return
+    if event.rule in ("exceedance", "spray_unlinked", "tamper", "noise"):
+        request_snapshot(event)
