@@ -1,0 +1,174 @@
+"""The camera REST routes (mounted at /api/v1/): cameras (read-only), their snapshots, and
+PTZ and snapshot actions.
+
+Reads start from `scoped()` (absent or out of scope → the same 404). No credential ever
+appears in the output: only whether credentials are set.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from smartsite.core.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    In,
+    LocalTime,
+    Pagination,
+    ProjectBrief,
+    filter_params,
+    filtered,
+    pk_param,
+)
+from smartsite.video import filtersets, selectors, services
+
+__all__ = ["router"]
+
+router = Router()
+
+ACTION_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
+
+
+def _actor(request):
+    return request.auth
+
+
+class CameraOut(Schema):
+    id: int
+    name: str = Field(description="名称")
+    project: ProjectBrief = Field(description="项目")
+    monitor_mn: str | None = Field(None, description="关联监测设备的 MN")
+    location: str = Field(description="安装位置")
+    rtsp_url: str = Field(description="视频流地址（不含用户名和密码）")
+    onvif_address: str = Field(description="ONVIF 地址（主机:端口），空为未配置")
+    has_credentials: bool = Field(description="是否已保存用户名和密码（加密保存，接口不返回）")
+    ptz_capable: bool = Field(description="支持云台")
+    record: bool = Field(description="录像")
+    active: bool = Field(description="启用")
+    live_playlist: str = Field(description="实时画面 HLS 播放列表（浏览器会话访问）")
+    created: LocalTime = Field(description="登记时间")
+
+    @staticmethod
+    def resolve_monitor_mn(obj):
+        return obj.monitor.mn if obj.monitor_id else None
+
+    @staticmethod
+    def resolve_live_playlist(obj):
+        return reverse("video:live_playlist", args=[obj.pk])
+
+
+class SnapshotOut(Schema):
+    id: int
+    camera: int = Field(description="摄像头编号")
+    event: int | None = Field(None, description="事件编号（事件抓拍）")
+    source: str = Field(description="来源：manual 手动 / event 事件")
+    taken_at: LocalTime = Field(description="抓拍时间")
+    width: int
+    height: int
+    size: int = Field(description="字节数")
+    image: str = Field(description="JPEG 地址")
+
+    @staticmethod
+    def resolve_camera(obj):
+        return obj.camera_id
+
+    @staticmethod
+    def resolve_event(obj):
+        return obj.event_id
+
+    @staticmethod
+    def resolve_image(obj):
+        return obj.get_absolute_url()
+
+
+class MoveIn(In):
+    pan: float = Field(0.0, description="水平速度，-1（左）到 1（右）")
+    tilt: float = Field(0.0, description="垂直速度，-1（下）到 1（上）")
+    zoom: float = Field(0.0, description="变焦速度，-1（缩小）到 1（放大）")
+
+
+class PresetIn(In):
+    name: str = Field(description="预置位名称（1–40 个字符）")
+
+
+class PresetOut(Schema):
+    token: str = Field(description="预置位标识")
+    name: str = Field(description="名称")
+
+
+class DoneOut(Schema):
+    message: str
+
+
+CameraParams = filter_params(filtersets.CameraFilterSet)
+
+
+@router.get("/cameras", response={200: list[CameraOut], **READ_ERRORS}, tags=["cameras"],
+            summary="摄像头")
+@paginate(Pagination)
+def list_cameras(request, filters: Query[CameraParams]):
+    return filtered(request, filtersets.CameraFilterSet, selectors.cameras(_actor(request)))
+
+
+@router.get("/cameras/{pk}", response={200: CameraOut, **READ_ERRORS}, tags=["cameras"],
+            summary="摄像头详情")
+def get_camera(request, pk: int = pk_param()):
+    return selectors.camera_or_404(_actor(request), pk)
+
+
+@router.get("/cameras/{pk}/snapshots", response={200: list[SnapshotOut], **READ_ERRORS},
+            tags=["cameras"], summary="摄像头的抓拍（新的在前）")
+@paginate(Pagination)
+def list_snapshots(request, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    return camera.snapshots.all()
+
+
+@router.post("/cameras/{pk}/snapshots", response={201: SnapshotOut, **ACTION_ERRORS},
+             tags=["cameras"], summary="立即抓拍一张（需几秒；摄像头离线时 409 并说明原因）")
+def take_snapshot(request, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    return 201, services.take_snapshot(camera, actor=_actor(request))
+
+
+@router.post("/cameras/{pk}/ptz/move", response={200: DoneOut, **ACTION_ERRORS},
+             tags=["cameras"], summary="云台连续转动（2 秒内未收到停止指令则自动停止）")
+def ptz_move(request, payload: MoveIn, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    services.ptz_move(camera, actor=_actor(request), pan=payload.pan, tilt=payload.tilt,
+                      zoom=payload.zoom)
+    return {"message": "云台转动中"}
+
+
+@router.post("/cameras/{pk}/ptz/stop", response={200: DoneOut, **ACTION_ERRORS},
+             tags=["cameras"], summary="云台停止")
+def ptz_stop(request, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    services.ptz_stop(camera, actor=_actor(request))
+    return {"message": "已停止"}
+
+
+@router.get("/cameras/{pk}/ptz/presets", response={200: list[PresetOut], **ACTION_ERRORS},
+            tags=["cameras"], summary="云台预置位")
+def ptz_presets(request, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    return [p.__dict__ for p in services.ptz_presets(camera, actor=_actor(request))]
+
+
+@router.post("/cameras/{pk}/ptz/presets", response={201: PresetOut, **ACTION_ERRORS},
+             tags=["cameras"], summary="把当前位置保存为预置位")
+def ptz_set_preset(request, payload: PresetIn, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    token = services.ptz_set_preset(camera, actor=_actor(request), name=payload.name)
+    return 201, {"token": token, "name": payload.name}
+
+
+@router.post("/cameras/{pk}/ptz/presets/{token}/goto", response={200: DoneOut, **ACTION_ERRORS},
+             tags=["cameras"], summary="转到预置位")
+def ptz_goto(request, token: str, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    services.ptz_goto(camera, actor=_actor(request), token=token)
+    return {"message": "已转到预置位"}

@@ -1,0 +1,211 @@
+"""PTZ (云台) over ONVIF with onvif-zeep-async: continuous move, stop, presets, status.
+
+Each command opens the device (GetServices → media GetProfiles → the first profile's token),
+sends one PTZ request and closes; the whole exchange is bounded by
+VIDEO_ONVIF_TIMEOUT_SECONDS. Every failure becomes a `PtzError` with a Chinese message
+(offline, timed out, wrong credentials, refused); nothing is retried behind the user's back.
+Callers are synchronous (views, API, services), so each command runs its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from smartsite.core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class PtzError(DomainError):
+    """The PTZ command did not reach the camera or the camera refused it; nothing changed."""
+
+    code, status = "video.ptz", 409
+
+
+@dataclass(frozen=True)
+class Preset:
+    token: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Position:
+    pan: float
+    tilt: float
+    zoom: float
+    moving: bool
+
+
+def _require(camera) -> None:
+    if not camera.active:
+        raise PtzError("该摄像头已停用", code="video.ptz_inactive")
+    if not camera.ptz_capable or not camera.onvif_host:
+        raise PtzError("该摄像头不支持云台控制（未登记为云台摄像头或缺少 ONVIF 地址）",
+                       code="video.ptz_unsupported")
+
+
+def _credentials(camera) -> tuple[str, str]:
+    try:
+        return camera.username, camera.password
+    except Exception as exc:  # InvalidToken
+        raise PtzError("无法解密该摄像头的用户名和密码（密钥已更换），请在编辑页重新填写") from exc
+
+
+def _explain(exc: BaseException, camera) -> PtzError:
+    import aiohttp
+    import zeep.exceptions
+    from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
+
+    address = camera.onvif_address
+    timeout = settings.VIDEO_ONVIF_TIMEOUT_SECONDS
+    if isinstance(exc, asyncio.TimeoutError | ONVIFTimeoutError):
+        return PtzError(f"摄像头（ONVIF {address}）在 {timeout} 秒内没有响应，可能离线",
+                        code="video.ptz_timeout")
+    if isinstance(exc, ONVIFAuthError):
+        return PtzError("摄像头拒绝了 ONVIF 用户名或密码", code="video.ptz_auth")
+    if isinstance(exc, zeep.exceptions.Fault):
+        text = " ".join(str(x) for x in (exc.message, exc.code, *(exc.subcodes or [])))
+        if "NotAuthorized" in text or "not authorized" in text.lower() or "auth" in text.lower():
+            return PtzError("摄像头拒绝了 ONVIF 用户名或密码", code="video.ptz_auth")
+        return PtzError(f"摄像头拒绝了该云台指令：{(exc.message or '').strip()[:100]}",
+                        code="video.ptz_refused")
+    if isinstance(exc, aiohttp.ClientError | OSError | zeep.exceptions.TransportError):
+        return PtzError(f"无法连接摄像头（ONVIF {address}），摄像头离线或地址不可达",
+                        code="video.ptz_offline")
+    if isinstance(exc, ONVIFError):
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and cause is not exc:
+            return _explain(cause, camera)
+        return PtzError(f"摄像头的 ONVIF 服务出错：{str(exc)[:100]}", code="video.ptz_error")
+    return PtzError(f"云台指令失败：{type(exc).__name__}", code="video.ptz_error")
+
+
+async def _session(camera):
+    from onvif import ONVIFCamera
+
+    user, password = _credentials(camera)
+    device = ONVIFCamera(camera.onvif_host, camera.onvif_port or 80, user or None,
+                         password or None, no_cache=True)
+    try:
+        await device.update_xaddrs()
+        media = await device.create_media_service()
+        profiles = await media.GetProfiles()
+        if not profiles:
+            raise PtzError("摄像头没有媒体配置（Profile），无法控制云台")
+        ptz = await device.create_ptz_service()
+    except BaseException:
+        await device.close()
+        raise
+    return device, ptz, profiles[0].token
+
+
+def _run(camera, action):
+    """Run `action(ptz, profile_token)` against the camera within the timeout."""
+    _require(camera)
+
+    async def go():
+        device, ptz, token = await _session(camera)
+        try:
+            return await action(ptz, token)
+        finally:
+            await device.close()
+
+    async def bounded():
+        return await asyncio.wait_for(go(), settings.VIDEO_ONVIF_TIMEOUT_SECONDS)
+
+    try:
+        return _in_loop(bounded)
+    except PtzError:
+        raise
+    except Exception as exc:
+        log.info("PTZ to camera %s failed: %r", camera.pk, exc)
+        raise _explain(exc, camera) from exc
+
+
+def _in_loop(factory):
+    """asyncio.run(factory()), also from a thread that already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(factory())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def continuous_move(camera, *, pan: float = 0.0, tilt: float = 0.0, zoom: float = 0.0,
+                    seconds: float = 2.0) -> None:
+    """Start moving at the given speeds (-1…1); the camera stops by itself after `seconds`
+    if no Stop arrives (a lost Stop never leaves it spinning)."""
+
+    async def action(ptz, token):
+        await ptz.ContinuousMove({
+            "ProfileToken": token,
+            "Velocity": {"PanTilt": {"x": pan, "y": tilt}, "Zoom": {"x": zoom}},
+            "Timeout": datetime.timedelta(seconds=seconds),
+        })
+
+    _run(camera, action)
+
+
+def stop(camera) -> None:
+    async def action(ptz, token):
+        await ptz.Stop({"ProfileToken": token, "PanTilt": True, "Zoom": True})
+
+    _run(camera, action)
+
+
+def presets(camera) -> list[Preset]:
+    async def action(ptz, token):
+        found = await ptz.GetPresets({"ProfileToken": token})
+        return [Preset(str(p.token), str(p.Name or p.token)) for p in (found or [])]
+
+    return _run(camera, action)
+
+
+def goto_preset(camera, token: str) -> None:
+    async def action(ptz, profile):
+        await ptz.GotoPreset({"ProfileToken": profile, "PresetToken": token})
+
+    _run(camera, action)
+
+
+def set_preset(camera, name: str) -> str:
+    """Save the current position as a preset called `name`; returns its token."""
+
+    async def action(ptz, profile):
+        result = await ptz.SetPreset({"ProfileToken": profile, "PresetName": name})
+        return str(result)
+
+    return _run(camera, action)
+
+
+def status(camera) -> Position:
+    async def action(ptz, token):
+        st = await ptz.GetStatus({"ProfileToken": token})
+        pos = st.Position
+        moving = st.MoveStatus is not None and "MOVING" in (
+            str(st.MoveStatus.PanTilt), str(st.MoveStatus.Zoom))
+        return Position(float(pos.PanTilt.x), float(pos.PanTilt.y), float(pos.Zoom.x), moving)
+
+    return _run(camera, action)
