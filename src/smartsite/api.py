@@ -33,6 +33,7 @@ from smartsite.core.api import router as core_router
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
 from smartsite.dust.api import router as dust_router
+from smartsite.video.api import router as video_router
 from smartsite.workorders.api import router as workorders_router
 
 __all__ = ["api", "app_name", "urlpatterns"]
@@ -137,6 +138,7 @@ api = SmartsiteAPI(
 api.add_router("/", core_router)
 api.add_router("/", workorders_router)
 api.add_router("/", dust_router)
+api.add_router("/", video_router)
 
 # Mounted with `path("api/v1/", include("smartsite.api"))`; the namespace is ninja's
 # urls_namespace, which its docs page reverses ("api-v1:openapi-json").

@@ -14,5 +14,6 @@ urlpatterns = [
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
     path("", include("smartsite.workorders.urls")),
     path("monitors/", include("smartsite.dust.urls")),
+    path("cameras/", include("smartsite.video.urls")),
     path("", include("smartsite.core.urls")),
 ]
