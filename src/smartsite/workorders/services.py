@@ -18,7 +18,6 @@ state change appends a hash-chained `OrderAction` in the same transaction and bu
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import logging
 import operator
@@ -37,6 +36,7 @@ from smartsite.core.choices import AuditAction, PartyRole, RoleKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.models import AuditEntry, Enterprise, ProjectParty, Role
 from smartsite.core.scoping import grant_for, scoped
+from smartsite.core.uploads import IMAGE_TYPES, check_upload
 from smartsite.exchange import services as outbox
 from smartsite.workorders import batch as timer_batch
 from smartsite.workorders import checks
@@ -91,8 +91,6 @@ COURT_ACTIONS = {Action.ACCEPT, Action.DISPATCH, Action.DISPOSE, Action.VERIFY_P
 #: Human actions of the supervising regulators (city, or the project's district).
 REGULATOR_ACTIONS = {Action.REASSIGN, Action.SUSPEND, Action.RESUME}
 
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
 def _now(now: datetime.datetime | None) -> datetime.datetime:
@@ -480,7 +478,7 @@ def act(order: WorkOrder, action: str, actor, *, version: int, comment: str = ""
         if action == Action.ACCEPT and current.assignee_id is not None:
             who = "您" if current.assignee_id == actor.pk else "他人"
             raise DomainError(f"工单已由{who}接单", field="action")
-        checked = [_check_file(f) for f in files]
+        checked = [check_upload(f) for f in files]
         if "photo" in needs and not any(ct in IMAGE_TYPES for ct, _ in checked):
             raise DomainError(f"“{Action(action).label}”必须上传现场照片", field="files")
         entry = _transition(current, action, actor, now, comment=comment, to_level=to_level)
@@ -489,41 +487,13 @@ def act(order: WorkOrder, action: str, actor, *, version: int, comment: str = ""
 
 
 def _attach(entry: OrderAction, files: list, checked: list[tuple[str, str]]) -> None:
-    """Store uploads (already passed through `_check_file`) on a history entry."""
+    """Store uploads (already passed through `core.uploads.check_upload`) on a history entry."""
     for upload, (content_type, digest) in zip(files, checked, strict=True):
         upload.seek(0)
         OrderAttachment.objects.create(action=entry, file=upload,
                                        name=getattr(upload, "name", "file")[-200:],
                                        content_type=content_type, size=upload.size,
                                        sha256=digest)
-
-
-def _check_file(upload) -> tuple[str, str]:
-    """(content type, sha256) of an upload, judged by its bytes, not its name."""
-    name = getattr(upload, "name", "文件")
-    if upload.size > MAX_ATTACHMENT_BYTES:
-        raise DomainError(f"附件“{name}”超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB",
-                          field="files")
-    head = upload.read(16)
-    upload.seek(0)
-    if head.startswith(b"\xff\xd8\xff"):
-        content_type = "image/jpeg"
-    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
-        content_type = "image/png"
-    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        content_type = "image/webp"
-    elif head.startswith(b"%PDF-"):
-        content_type = "application/pdf"
-    elif head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        raise DomainError(f"附件“{name}”是 HEIC 格式（苹果手机默认），请在相机设置中选择"
-                          "“兼容性最佳”后重拍，或转换为 JPEG 后上传", field="files")
-    else:
-        raise DomainError(f"附件“{name}”不是 JPEG/PNG/WebP 图片或 PDF 文件", field="files")
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    return content_type, digest.hexdigest()
 
 
 def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_level="",
@@ -826,7 +796,7 @@ def record_penalty(order: WorkOrder, actor, *, version: int, basis, amount, deci
                               field="decision_number")
         decided_on = _decision_date(decided_on, now)
         party = _penalised_party(party, basis, current.project)
-        checked = [_check_file(f) for f in files]
+        checked = [check_upload(f) for f in files]
         try:
             with transaction.atomic():
                 penalty = Penalty.objects.create(
