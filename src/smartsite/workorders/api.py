@@ -325,7 +325,8 @@ class EventDetailOut(EventOut):
 class NotificationOut(Schema):
     id: int
     text: str = Field(description="内容")
-    order: OrderRef = Field(description="工单")
+    order: OrderRef | None = Field(None, description="工单（不涉及工单的通知为 null）")
+    link: str = Field("", description="不涉及工单的通知所指的页面（如运维月报）")
     created: LocalTime = Field(description="时间")
     read: bool = Field(description="已读")
     read_at: LocalTime | None = Field(None, description="已读时间")

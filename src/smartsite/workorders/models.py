@@ -312,12 +312,15 @@ class Timer(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notification for one user (the unread count in the header)."""
+    """An in-app notification for one user (the unread count in the header): about a work
+    order, or (`link`, no order) about something else to act on, e.g. a monthly O&M review."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户",
                              on_delete=models.CASCADE, related_name="notifications")
     order = models.ForeignKey(WorkOrder, verbose_name="工单", on_delete=models.CASCADE,
-                              related_name="notifications")
+                              related_name="notifications", null=True, blank=True)
+    link = models.CharField("链接", max_length=200, blank=True,
+                            help_text="不涉及工单的通知打开的页面")
     text = models.CharField("内容", max_length=300)
     created = models.DateTimeField("时间")
     read_at = models.DateTimeField("已读时间", null=True, blank=True)

@@ -399,7 +399,7 @@ def notifications(request):
 def notification_open(request, pk):
     note = get_object_or_404(Notification.objects.filter(user=request.user), pk=pk)
     services.mark_read(request.user, [note.pk])
-    return redirect(note.order)
+    return redirect(note.link or note.order)
 
 
 @login_required
