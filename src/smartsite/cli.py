@@ -5,6 +5,7 @@
     smartsite migrate    create or upgrade the database schema
     smartsite seed       load reference data and a simulated city into the database
     smartsite worker     fire due work-order timers (run one or more)
+    smartsite video-recorder  record the cameras with recording on (one per data directory)
     smartsite simulate   keep simulated findings arriving (the demo runs one)
     smartsite devices    the simulated monitors as HJ 212 devices (the demo runs them)
     smartsite verify-orders  check the hash chains of every order's history
@@ -285,6 +286,14 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_video_recorder(args) -> int:
+    _setup_django()
+    from smartsite.video.recorder import Recorder
+
+    Recorder(interval=args.interval).run(once=args.once)
+    return 0
+
+
 def cmd_gateway(args) -> int:
     _setup_django()
     import asyncio
@@ -429,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=500, help="timers per transaction")
     p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("video-recorder", help="record the cameras with recording on (docs/video.md)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between checks")
+    p.add_argument("--once", action="store_true", help="one round, then stop what it started")
+    p.set_defaults(func=cmd_video_recorder)
 
     p = sub.add_parser("gateway", help="receive HJ 212-2017 monitor data over TCP (and MQTT)")
     p.add_argument("--host", default=None, help="listen address (default SMARTSITE_HJ212_HOST)")
