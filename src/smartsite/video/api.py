@@ -5,8 +5,6 @@ Reads start from `scoped()` (absent or out of scope → the same 404). No creden
 appears in the output: only whether credentials are set.
 """
 
-from __future__ import annotations
-
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate

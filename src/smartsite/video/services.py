@@ -139,10 +139,11 @@ def delete_camera(camera: Camera, *, actor) -> None:
         raise Conflict("该摄像头的抓拍已作为事件证据，不能删除；如不再使用，请将其停用",
                        code="video.camera_has_evidence")
     files = [video_root() / s.file for s in camera.snapshots.all()]
+    camera_id = camera.pk
     with transaction.atomic():
         audit.record(actor, camera, AuditAction.DELETE, audit.diff(_audit_snapshot(camera), None))
         camera.delete()
-    live.remove_camera(camera.pk)
+    live.remove_camera(camera_id)
     for path in files:
         path.unlink(missing_ok=True)
 

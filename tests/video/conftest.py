@@ -1,0 +1,111 @@
+"""Real parts for the video tests: ffmpeg, an RTSP server on loopback serving a generated test
+pattern (support.rtsp_server), and an ONVIF device speaking SOAP (support.onvif_device).
+No ffmpeg process outlives a test: live streams are stopped and the server kills its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.onvif_device import OnvifDevice
+from support.rtsp_server import RtspServer
+
+from conftest import require_service
+
+USER, PASSWORD = "admin", "Cam-Pa55!"
+
+
+@pytest.fixture(autouse=True)
+def video_settings(settings, tmp_path):
+    """A data directory of the test's own and short timings."""
+    settings.DATA_DIR = tmp_path
+    settings.VIDEO_HLS_SEGMENT_SECONDS = 1
+    settings.VIDEO_RECORD_SEGMENT_SECONDS = 2
+    settings.VIDEO_LIVE_IDLE_SECONDS = 30
+    settings.VIDEO_LIVE_START_SECONDS = 20
+    settings.VIDEO_RTSP_TIMEOUT_SECONDS = 3
+    settings.VIDEO_ONVIF_TIMEOUT_SECONDS = 3
+    settings.VIDEO_SNAPSHOT_BACKOFF_SECONDS = 30
+    settings.VIDEO_SNAPSHOT_MAX_ATTEMPTS = 3
+    yield settings
+    from smartsite.video import live
+
+    live.stop_all()
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_installed():
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        require_service("ffmpeg", "apt-get install ffmpeg")
+    return True
+
+
+@pytest.fixture
+def rtsp(ffmpeg_installed):
+    server = RtspServer(user=USER, password=PASSWORD).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def onvif():
+    device = OnvifDevice(user=USER, password=PASSWORD).start()
+    yield device
+    device.stop()
+
+
+@pytest.fixture
+def camera(cast, rtsp, onvif):
+    """A PTZ camera on project A, registered by its contractor with the right credentials."""
+    from smartsite.video import services
+
+    return services.register_camera(
+        project=cast.project_a, name="东门塔吊", location="东门", rtsp_url=rtsp.url("cam1"),
+        username=USER, password=PASSWORD, onvif_host="127.0.0.1", onvif_port=onvif.port,
+        ptz_capable=True, actor=cast.contractor_a)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ffprobe(path: Path | str) -> dict:
+    import json
+
+    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                           "stream=codec_name,width,height:format=duration,format_name",
+                           "-of", "json", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def rgb_frame(jpeg: Path, width: int = 320, height: int = 240) -> bytes:
+    """The JPEG decoded to raw RGB by ffmpeg."""
+    done = subprocess.run(["ffmpeg", "-v", "error", "-i", str(jpeg), "-f", "rawvideo",
+                           "-pix_fmt", "rgb24", "-"], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout) == width * height * 3
+    return done.stdout
+
+
+def ffmpeg_pids() -> set[int]:
+    """Every ffmpeg process on the machine (to prove none leaked)."""
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0]
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if cmd.endswith(b"ffmpeg") and state not in ("Z", "X"):
+                out.add(int(entry))
+    return out
