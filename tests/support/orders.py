@@ -38,8 +38,8 @@ DUST_DATA_VALID = {"value": False}
 
 
 def dust_check_stand_in(order, now):
-    """Stands in for the dust scenario's check until that scenario exists (registered per
-    test by the `dust_check` fixture, so other tests see the real registry)."""
+    """Stands in for the dust scenario's check in the loop tests (registered per test by the
+    `dust_check` fixture, which puts the real one back afterwards)."""
     return DUST_DATA_VALID["value"]
 
 

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
-from smartsite.dust.services import ReadingRow
+from smartsite.dust.services import ReadingRow, SprayRow
+
+#: HJ 212-2017 CN 2021: the running state of pollution-control facilities, `SBn-RS=` with
+#: 0 关闭, 1 运行, 2 校准, 3 维护, 4 报警, 5 反吹. Our spray and fog cannons report here.
+FACILITY_STATE_CN = 2021
+FACILITY_STATES = {"0": "关闭", "1": "运行", "2": "校准", "3": "维护", "4": "报警", "5": "反吹"}
+_FACILITY = re.compile(r"^SB[0-9]{1,3}$")
+#: Our profile's position items (docs/hj212.md): WGS-84 degrees, e.g. `Lng-Rtd=121.47`.
+POSITION_CODES = ("Lng", "Lat")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FUTURE_TOLERANCE = datetime.timedelta(hours=1)  # device clocks drift; an hour ahead is not data
@@ -37,14 +46,12 @@ class MonitorInfo:
     particulate_scale: float  # 1000 when the monitor reports mg/m³
     project_id: int
     district_id: int | None
+    sprays: dict[str, int] = field(default_factory=dict)  # SBn code → linked spray device id
 
 
-def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | None,
-                values: dict[str, dict[str, str]], *, now: datetime.datetime) -> ReadingRow:
-    """The row for one data packet (CN 2011/2051/2061/2031). `local_time` is the packet's
-    DataTime (Beijing time, naive). Codes we do not store are ignored."""
-    if cn not in DATA_CNS:
-        raise BadReading(f"CN={cn} is not a data upload (expected one of {sorted(DATA_CNS)})")
+def _data_time(local_time: datetime.datetime | None, now: datetime.datetime) -> datetime.datetime:
+    """The packet's DataTime as aware UTC, or BadReading (missing, before 2000, in the future,
+    older than the retention)."""
     if local_time is None:
         raise BadReading("CP has no DataTime")
     if local_time.year < 2000:  # (and year 1 would not survive the conversion to UTC)
@@ -56,6 +63,54 @@ def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | N
     if keep > 0 and data_time < now - datetime.timedelta(days=keep):
         raise BadReading(f"DataTime {local_time:%Y-%m-%d %H:%M:%S} is older than the "
                          f"{settings.READING_RETENTION_DAYS} days readings are kept")
+    return data_time
+
+
+def spray_rows(monitor: MonitorInfo, local_time: datetime.datetime | None,
+               values: dict[str, dict[str, str]], *, now: datetime.datetime) -> list[SprayRow]:
+    """The facility states of a CN 2021 packet, one row per linked spray device. Every `SBn`
+    must be registered on the monitor (so a typo is refused, not silently dropped)."""
+    data_time = _data_time(local_time, now)
+    rows = []
+    for code, items in values.items():
+        if not _FACILITY.match(code):
+            continue
+        state = items.get("RS")
+        if state is None:
+            continue  # e.g. SB1-RT (running time) only
+        if state not in FACILITY_STATES:
+            raise BadReading(f"{code}-RS={state!r} is not a facility state (0–5)")
+        device = monitor.sprays.get(code)
+        if device is None:
+            raise BadReading(f"{code} is not a spray/fog cannon linked to this monitor")
+        rows.append(SprayRow(device, data_time, state == "1"))
+    if not rows:
+        raise BadReading("CN=2021 carries no SBn-RS facility state")
+    return rows
+
+
+def reported_position(values: dict[str, dict[str, str]]) -> tuple[float, float] | None:
+    """(longitude, latitude) from our profile's `Lng-Rtd`/`Lat-Rtd` items, or None."""
+    found = [values.get(code, {}).get("Rtd") for code in POSITION_CODES]
+    if found == [None, None]:
+        return None
+    try:
+        lng, lat = (float(v) for v in found)  # (None → TypeError)
+    except (TypeError, ValueError):
+        raise BadReading(f"position Lng-Rtd={found[0]!r} Lat-Rtd={found[1]!r} is not a pair of "
+                         "numbers") from None
+    if not (math.isfinite(lng) and math.isfinite(lat) and -180 <= lng <= 180 and -90 <= lat <= 90):
+        raise BadReading(f"position Lng-Rtd={found[0]} Lat-Rtd={found[1]} is outside -180–180/-90–90")
+    return lng, lat
+
+
+def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | None,
+                values: dict[str, dict[str, str]], *, now: datetime.datetime) -> ReadingRow:
+    """The row for one data packet (CN 2011/2051/2061/2031). `local_time` is the packet's
+    DataTime (Beijing time, naive). Codes we do not store are ignored."""
+    if cn not in DATA_CNS:
+        raise BadReading(f"CN={cn} is not a data upload (expected one of {sorted(DATA_CNS)})")
+    data_time = _data_time(local_time, now)
     field = "Rtd" if cn == REALTIME_CN else "Avg"
     stored: list[float | None] = [None] * len(METRICS)
     flags = [NO_VALUE] * len(METRICS)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from smartsite.core import audit
@@ -25,6 +26,7 @@ from smartsite.dust.models import (
     Monitor,
     MonitorConnection,
     MonitorStatus,
+    SprayDevice,
 )
 from smartsite.dust.partitions import is_postgres
 
@@ -52,6 +54,19 @@ class ReadingRow:
         return self.monitor_id, self.cn, self.data_time
 
 
+@dataclass(slots=True)
+class SprayRow:
+    """One reported state of a linked spray/fog cannon (HJ 212 CN 2021 `SBn-RS`)."""
+
+    device_id: int
+    data_time: datetime.datetime  # aware
+    running: bool
+
+    @property
+    def key(self) -> tuple[int, datetime.datetime]:
+        return self.device_id, self.data_time
+
+
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     stored: int
@@ -67,16 +82,47 @@ def ingest(rows: Sequence[ReadingRow], *, received_at: datetime.datetime | None 
         return IngestResult(0, 0)
     received_at = received_at or timezone.now()
     unique: dict[tuple, ReadingRow] = {}
+    sprays: dict[tuple, SprayRow] = {}
     for row in rows:
-        unique.setdefault(row.key, row)
-    with transaction.atomic():
-        if is_postgres():
-            stored = _store_postgres(unique.values(), received_at)
+        if isinstance(row, SprayRow):
+            sprays.setdefault(row.key, row)
         else:
-            stored = _store_sqlite(unique.values(), received_at)
-        if stored:
-            _add_to_means()
+            unique.setdefault(row.key, row)
+    stored = 0
+    with transaction.atomic():
+        if unique:
+            if is_postgres():
+                stored = _store_postgres(unique.values(), received_at)
+            else:
+                stored = _store_sqlite(unique.values(), received_at)
+            if stored:
+                _add_to_means()
+        if sprays:
+            stored += _store_sprays(sprays.values())
     return IngestResult(stored, len(rows) - stored)
+
+
+def _store_sprays(rows: Iterable[SprayRow]) -> int:
+    """Store spray states (a re-sent one adds nothing) and move each device's current state
+    forward (never back: a late packet does not overwrite a newer state)."""
+    rows = list(rows)
+    stored = 0
+    with connection.cursor() as cur:
+        for r in rows:
+            cur.execute("INSERT INTO dust_sprayreading (device_id, data_time, running) "
+                        "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                        [r.device_id, connection.ops.adapt_datetimefield_value(r.data_time),
+                         r.running])
+            stored += cur.rowcount
+    latest: dict[int, SprayRow] = {}
+    for r in rows:
+        if r.device_id not in latest or r.data_time > latest[r.device_id].data_time:
+            latest[r.device_id] = r
+    for r in latest.values():
+        SprayDevice.objects.filter(pk=r.device_id).filter(
+            Q(state_at__isnull=True) | Q(state_at__lt=r.data_time)).update(
+            running=r.running, state_at=r.data_time)
+    return stored
 
 
 _COLS = ", ".join(READING_COLUMNS)

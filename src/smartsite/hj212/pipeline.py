@@ -35,9 +35,16 @@ from typing import Protocol
 
 from smartsite.dust.choices import RejectReason
 from smartsite.dust.metrics import METRICS
-from smartsite.dust.models import Monitor, MonitorStatus
+from smartsite.dust.models import Monitor, MonitorStatus, SprayDevice
 from smartsite.dust.partitions import ensure_partitions
-from smartsite.dust.readings import BadReading, MonitorInfo, reading_row
+from smartsite.dust.readings import (
+    FACILITY_STATE_CN,
+    BadReading,
+    MonitorInfo,
+    reading_row,
+    reported_position,
+    spray_rows,
+)
 from smartsite.dust.services import (
     Rejection,
     StatusUpdate,
@@ -215,7 +222,12 @@ class Pipeline:
             return Outcome.HANDLED
         try:
             cn = int(packet.cn)
-            row = reading_row(monitor, cn, packet.data_time(), packet.values(), now=now)
+            values = packet.values()
+            if cn == FACILITY_STATE_CN:  # linked spray/fog cannons on or off
+                row, position = tuple(spray_rows(monitor, packet.data_time(), values, now=now)), None
+            else:
+                row = reading_row(monitor, cn, packet.data_time(), values, now=now)
+                position = reported_position(values)
         except (BadReading, ProtocolError) as exc:
             return self.refuse(
                 source,
@@ -226,7 +238,8 @@ class Pipeline:
                 monitor,
             )
         source.attach(monitor.id)
-        self._note_live(monitor.id, source, row, now)
+        self._note_live(monitor.id, source, None if isinstance(row, tuple) else row, now,
+                        position)
         self.pending.append((row, source, packet, token))
         if len(self.pending) >= self.high_water and source not in self.paused:
             source.pause()
@@ -269,7 +282,7 @@ class Pipeline:
             self._reload = asyncio.get_running_loop().create_task(
                 self._safely(self.reload_registry))  # (kept: a task nobody holds may vanish)
 
-    def _note_live(self, monitor_id: int, source: Source, row, now) -> None:
+    def _note_live(self, monitor_id: int, source: Source, row, now, position=None) -> None:
 
         live = self.live.get(monitor_id)
         if live is None:
@@ -283,6 +296,8 @@ class Pipeline:
                 if value is not None:
                     live.values[metric.column] = round(value, 3)
                     live.flags[metric.column] = flag
+            if position is not None:
+                live.values["lng"], live.values["lat"] = position
         if not live.connected or live.peer != source.peer:
             live.connected, live.transport, live.peer = True, source.transport_name, source.peer
             live.connected_since = now
@@ -316,7 +331,8 @@ class Pipeline:
         if not n:
             return True
         batch = [self.pending[i] for i in range(n)]
-        rows = [item[0] for item in batch]
+        rows = [r for item in batch
+                for r in (item[0] if isinstance(item[0], tuple) else (item[0],))]
         delay = 0.5
         while True:
             try:
@@ -417,13 +433,18 @@ def startup_chores() -> None:
 
 def _load_registry():
 
+    sprays: dict[int, dict[str, int]] = collections.defaultdict(dict)
+    for device_id, monitor_id, code in SprayDevice.objects.filter(active=True).values_list(
+            "id", "monitor_id", "sb_code"):
+        sprays[monitor_id][code] = device_id
     monitors = {}
     for m in Monitor.objects.values_list(
         "id", "mn", "password", "active", "particulate_unit", "project_id", "project__district_id"
     ):
         pk, mn, password, active, unit, project_id, district_id = m
         monitors[mn] = MonitorInfo(
-            pk, mn, password, active, 1000.0 if unit == "mg" else 1.0, project_id, district_id
+            pk, mn, password, active, 1000.0 if unit == "mg" else 1.0, project_id, district_id,
+            sprays.get(pk, {})
         )
     peers = {}
     for peer, district in MonitorStatus.objects.exclude(peer="").values_list(

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 CHORES_EVERY = 6 * 3600
+RULES_EVERY = 60  # the dust rules keep their own intervals (DustRule.last_run_at); this polls
 
 
 def _chores() -> None:
@@ -28,11 +29,24 @@ def _chores() -> None:
         log.warning("monitor data maintenance failed: %s", exc)
 
 
+def _rules() -> None:
+    """The dust scenario's detection rules that are due (events, recoveries, orders)."""
+    from smartsite.dust import rules
+
+    try:
+        done = rules.run_due()
+    except Exception as exc:  # a broken rule run never stops the timers; tried next round
+        log.warning("dust rules failed: %s", exc)
+        return
+    if done:
+        log.info("dust rules: %s", ", ".join(f"{code} {n}/{r}" for code, (n, r) in done.items()))
+
+
 def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
     """Loop: fire everything due (in batches), then sleep `interval` seconds. SIGTERM or
     Ctrl-C stop it between batches. Returns the number of timers fired."""
     total = 0
-    chores_due = 0.0
+    chores_due = rules_due = 0.0
     with stop_on_signals() as stop:
         while not stop.requested:
             if not connection.in_atomic_block:  # (inside a caller's transaction: keep it)
@@ -40,6 +54,9 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
             if time.monotonic() >= chores_due:
                 chores_due = time.monotonic() + CHORES_EVERY
                 _chores()
+            if time.monotonic() >= rules_due:
+                rules_due = time.monotonic() + RULES_EVERY
+                _rules()
             fired = services.fire_due_timers(limit=batch)
             total += fired
             sent = outbox.deliver_due()  # webhooks and e-mail, after the timers' messages

@@ -1,0 +1,327 @@
+"""The dust rules end to end: simulated monitors send real HJ 212 packets over TCP to a real
+`smartsite gateway`, the rules run on a fake clock (a day two days back, so every packet is
+in the past), events open orders, and the orders go round their loops — closed by what the
+data proves, or escalated to the district station and the street's enforcement squad."""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from support.gateway import Device, GatewayProcess, wait_for
+from support.monitors import add_monitor
+from support.orders import Site, act, photo
+
+from smartsite.core.choices import AgencyKind
+from smartsite.dust import rules
+from smartsite.dust.models import (
+    DeviceRejection,
+    DustRule,
+    Inspection,
+    MonitorStatus,
+    Reading,
+    SprayDevice,
+    SprayReading,
+)
+from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212 import codec
+from smartsite.workorders import services
+from smartsite.workorders.choices import Action, EventState, OrderState
+from smartsite.workorders.models import Event, WorkOrder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MIN = datetime.timedelta(minutes=1)
+H = datetime.timedelta(hours=1)
+#: Noon (Shanghai) two days ago: the fake clock. Data up to a day after it is still in the past.
+T = (datetime.datetime.now(SHANGHAI).replace(hour=12, minute=0, second=0, microsecond=0)
+     - datetime.timedelta(days=2))
+
+
+@pytest.fixture
+def site(cast, django_user_model, reference):
+    ensure_partitions(T.date() - datetime.timedelta(days=1), T.date() + datetime.timedelta(days=3))
+    return Site(cast, django_user_model)
+
+
+@pytest.fixture
+def gateway(tmp_path, site):
+    """Starts the gateway when called — after the test has registered its monitors."""
+    process = GatewayProcess(tmp_path)
+
+    def start():
+        return process.start()
+
+    yield start
+    if process.proc is not None:
+        process.stop()
+
+
+def monitor(site, n: int, project=None, **extra):
+    m = add_monitor(project or site.project, mn=f"31RULE{n:018d}", **extra)
+    Inspection.objects.create(monitor=m, inspected_on=T.date() - datetime.timedelta(days=100),
+                              expires_on=T.date() + datetime.timedelta(days=265),
+                              body="上海市计量测试技术研究院", certificate_no=f"JJ{n:06d}")
+    return m
+
+
+def send(gw, m, start, values, *, step=MIN, **extra):
+    """One packet per `step` from `start`, PM10 from `values`; waits for every ack."""
+    device = Device(gw.port, m.mn)
+    packets = [device.packet(start + i * step, pm10=v, **extra) for i, v in enumerate(values)]
+    for i in range(0, len(packets), 200):
+        device.send(*packets[i:i + 200])
+    acks = device.read_acks(len(packets), timeout=60)
+    device.close()
+    assert len(acks) == len(packets), gateway.output()
+    return acks
+
+
+def run(now, *codes):
+    """Run the named rules (all of them if none) at `now`."""
+    rules.load_rules()
+    if codes:
+        DustRule.objects.exclude(code__in=codes).update(enabled=False)
+        DustRule.objects.filter(code__in=codes).update(enabled=True)
+    return rules.run_due(now, force=True)
+
+
+def event(key_part):
+    return Event.objects.get(dedup_key__contains=key_part, state__in=["new", "dispatched"])
+
+
+# ---------------------------------------------------------------- exceedance and its loops
+
+
+def test_an_exceeding_day_opens_an_order_and_24_hours_of_clean_data_close_it(site, gateway):
+    m = monitor(site, 1)
+    gw = gateway()
+    # 10:30–11:30: two quarters far above 100 µg/m³, then two clean ones.
+    send(gw, m, T - 90 * MIN, [180] * 30 + [60] * 30)
+    run(T, "exceedance")
+    e = event(f"exceedance:{m.mn}")
+    assert e.severity == "serious" and e.evidence["count_today"] == 2
+    assert [q[1] for q in e.evidence["quarters"]] == [180, 180]
+    order = WorkOrder.objects.get(pk=e.order_id)
+    assert (order.kind, order.loop_level, order.state) == ("exceedance", "small", "pending_disposal")
+    assert order.court_post.code == "project_manager"
+
+    run(T + MIN, "exceedance")  # the same condition: the same event, counted
+    assert Event.objects.filter(dedup_key=e.dedup_key).count() == 1
+    assert event(m.mn).count == 2
+
+    act(order, Action.DISPOSE, site.pm, T + H, comment="已开启喷淋、覆盖裸土", files=[photo()])
+    # The monitor sends 24 h of valid, clean data after the fix.
+    send(gw, m, T + H, [55] * (24 * 60 + 5))
+    services.fire_due_timers(T + 2 * H)  # the hourly check: not 24 h yet
+    assert WorkOrder.objects.get(pk=order.pk).state == OrderState.PENDING_VERIFICATION
+    services.fire_due_timers(T + 26 * H)
+    order.refresh_from_db()
+    assert (order.state, order.closed_level) == (OrderState.CLOSED, "small")
+    last = order.actions.order_by("-seq").first()
+    assert last.action == "verify_pass" and "dust.valid_data_24h" in last.comment
+
+
+def test_one_exceeding_quarter_a_day_is_within_the_standard(site, gateway):
+    m = monitor(site, 2)
+    gw = gateway()
+    send(gw, m, T - 60 * MIN, [190] * 15 + [50] * 45)
+    run(T, "exceedance")
+    assert not Event.objects.filter(dedup_key__contains="exceedance").exists()
+
+
+def test_data_still_dirty_goes_medium_then_large_to_the_street_squad(site, gateway):
+    m = monitor(site, 3)
+    gw = gateway()
+    send(gw, m, T - 45 * MIN, [200] * 45)
+    run(T, "exceedance")
+    order = WorkOrder.objects.get(pk=event(m.mn).order_id)
+    act(order, Action.DISPOSE, site.pm, T + H, comment="已整改", files=[photo()])
+    send(gw, m, T + H, [150] * 60, step=24 * MIN)  # sparse and still over the limit
+    services.fire_due_timers(T + 26 * H)
+    order.refresh_from_db()
+    assert (order.loop_level, order.state) == ("medium", OrderState.PENDING_DISPOSAL)
+    escalation = order.actions.order_by("-seq").first()
+    assert "核查不通过，重新整改" in escalation.comment
+
+    act(order, Action.DISPOSE, site.pm, T + 27 * H, comment="再次整改", files=[photo()])
+    order.refresh_from_db()
+    assert order.court_agency.kind == AgencyKind.SUPERVISION_STATION
+    act(order, Action.VERIFY_REJECT, site.station, T + 28 * H, comment="现场裸土未覆盖")
+    order.refresh_from_db()
+    assert order.loop_level == "large"
+    assert order.court_agency.kind == AgencyKind.ENFORCEMENT_SQUAD
+    assert order.court_agency.region == site.project.street  # 陆家嘴街道's own squad
+
+
+# ---------------------------------------------------------------- devices and registry
+
+
+def test_offline_monitor_raises_and_recovers_when_data_comes_back(site, gateway):
+    m = monitor(site, 4)
+    gw = gateway()
+    send(gw, m, T - 3 * H, [50] * 5)
+    wait_for(lambda: MonitorStatus.objects.filter(monitor=m, last_data_time__isnull=False).exists())
+    run(T, "offline")
+    e = event(f"offline:{m.mn}")
+    assert e.order_id and e.evidence["threshold"] == 60
+    send(gw, m, T - 2 * MIN, [50, 51])
+    wait_for(lambda: MonitorStatus.objects.filter(monitor=m, last_data_time__gte=T - MIN).exists())
+    run(T + MIN, "offline")
+    e.refresh_from_db()
+    assert e.recovered_at is not None and e.state == EventState.DISPATCHED  # its order goes on
+
+
+def test_a_site_without_enough_monitors_gets_a_missing_monitor_order(site):
+    run(T, "missing_monitor")
+    e = Event.objects.get(dedup_key=f"dust:missing:{site.project.pk}")
+    assert e.evidence == {"required": 1, "installed": 0, "site_area_m2": 0.0,
+                          "rule": "missing_monitor"}
+    assert WorkOrder.objects.get(pk=e.order_id).kind == "missing_monitor"
+    monitor(site, 5)
+    run(T + H, "missing_monitor")
+    e.refresh_from_db()
+    assert e.recovered_at is not None
+
+
+def test_spray_that_does_not_start_after_an_exceedance(site, gateway):
+    linked, lazy = monitor(site, 6), monitor(site, 7)
+    for m in (linked, lazy):
+        SprayDevice.objects.create(monitor=m, name="大门雾炮", sb_code="SB1")
+    gw = gateway()
+    for m in (linked, lazy):
+        send(gw, m, T - 60 * MIN, [40] * 15 + [160] * 45)
+    # Only the linked one reports its fog cannon running, 3 minutes into the exceedance.
+    device = Device(gw.port, linked.mn)
+    state = codec.data_packet(mn=linked.mn, pw=device.pw, cn="2021",
+                              data_time=(T - 42 * MIN).astimezone(SHANGHAI).replace(tzinfo=None),
+                              values={"SB1": {"RS": "1"}})
+    device.send(state)
+    assert [a.cn for a in device.read_acks(1)] == ["9014"]
+    assert SprayReading.objects.filter(device__monitor=linked, running=True).count() == 1
+    assert SprayDevice.objects.get(monitor=linked).running is True
+    # A code the monitor has no spray for is refused with the reason.
+    device.send(codec.data_packet(mn=linked.mn, pw=device.pw, cn="2021",
+                                  data_time=(T - 40 * MIN).astimezone(SHANGHAI).replace(tzinfo=None),
+                                  values={"SB9": {"RS": "1"}}))
+    wait_for(lambda: DeviceRejection.objects.filter(mn=linked.mn, reason="bad_data").exists())
+    assert "SB9" in DeviceRejection.objects.get(mn=linked.mn).detail
+    device.close()
+
+    run(T, "spray_unlinked")
+    assert not Event.objects.filter(dedup_key=f"dust:spray:{linked.mn}").exists()
+    e = event(f"spray:{lazy.mn}")
+    assert e.evidence["within_minutes"] == 10 and e.evidence["sprays"] == ["大门雾炮（SB1）"]
+    order = WorkOrder.objects.get(pk=e.order_id)
+    assert order.kind == "spray_unlinked"
+
+
+def test_inspection_expired_opens_an_order_and_due_soon_only_warns(site):
+    expired, soon = monitor(site, 8), monitor(site, 9)
+    Inspection.objects.filter(monitor=expired).update(expires_on=T.date() - datetime.timedelta(days=1))
+    Inspection.objects.filter(monitor=soon).update(expires_on=T.date() + datetime.timedelta(days=12))
+    run(T, "inspection")
+    e = event(f"inspection:{expired.mn}")
+    assert e.order_id and "过期" in e.evidence["reason"]
+    warning = event(f"inspection_due:{soon.mn}")
+    assert warning.order_id is None and warning.severity == "info"
+    assert warning.evidence["days_left"] == 12
+    # The new certificate is recorded: the automatic check passes and the event recovers.
+    Inspection.objects.create(monitor=expired, inspected_on=T.date(),
+                              expires_on=T.date() + datetime.timedelta(days=365),
+                              body="上海市计量测试技术研究院", certificate_no="JJ-NEW")
+    order = WorkOrder.objects.get(pk=e.order_id)
+    act(order, Action.DISPOSE, site.pm, T + H, comment="已年检", files=[photo()])
+    services.fire_due_timers(T + H)
+    order.refresh_from_db()
+    assert (order.state, order.closed_level) == (OrderState.CLOSED, "small")
+    e.refresh_from_db()
+    assert e.state == EventState.CLOSED  # closed with its order
+    run(T + H, "inspection")
+    assert not Event.objects.filter(dedup_key=e.dedup_key, state__in=["new", "dispatched"]).exists()
+
+
+# ---------------------------------------------------------------- tampering
+
+
+def test_a_flat_line_for_hours_is_flagged(site, gateway):
+    flat, live = monitor(site, 10), monitor(site, 11)
+    gw = gateway()
+    send(gw, flat, T - 3 * H, [55.0] * 180)
+    send(gw, live, T - 3 * H, [50 + i % 7 for i in range(180)])
+    run(T, "flat_line")
+    e = event(f"flat:{flat.mn}")
+    assert e.rule == "tamper" and e.evidence["value"] == 55.0 and e.order_id
+    assert not Event.objects.filter(dedup_key=f"dust:flat:{live.mn}").exists()
+
+
+def test_identical_data_on_two_sites_is_flagged(site, gateway):
+    here, there = monitor(site, 12), monitor(site, 13, project=site.cast.project_a)
+    gw = gateway()
+    series = [40 + (i * 7) % 23 for i in range(40)]
+    send(gw, here, T - 40 * MIN, series)
+    send(gw, there, T - 40 * MIN, series)
+    run(T, "cross_site")
+    assert event(f"copy:{here.mn}").evidence["same_as"] == [there.mn]
+    assert event(f"copy:{there.mn}").evidence["same_as"] == [here.mn]
+
+
+def test_a_drop_to_clean_air_as_the_limit_is_reached_is_flagged(site, gateway):
+    m = monitor(site, 14)
+    gw = gateway()
+    send(gw, m, T - 60 * MIN, ([70, 85, 98, 20, 22, 25] * 10))
+    run(T, "drop_at_exceedance")
+    e = event(f"drop:{m.mn}")
+    assert e.evidence["count_today"] == 10 and e.evidence["drops"][0][1:] == [98, 20]
+
+
+def test_a_monitor_reporting_a_position_outside_its_site_is_flagged(site, gateway):
+    site.project.geofence = {"type": "Polygon", "coordinates": [[
+        [121.500, 31.230], [121.503, 31.230], [121.503, 31.233], [121.500, 31.233],
+        [121.500, 31.230]]]}
+    site.project.save()
+    m = monitor(site, 15)
+    gw = gateway()
+    away = {"Lng": {"Rtd": "121.52"}, "Lat": {"Rtd": "31.25"}}
+    send(gw, m, T - 5 * MIN, [50] * 5, **away)
+    wait_for(lambda: MonitorStatus.objects.filter(monitor=m, values__has_key="lng").exists())
+    run(T, "outside_site")
+    e = event(f"outside:{m.mn}")
+    assert e.evidence["source"] == "设备上报" and e.evidence["metres_outside"] > 2000
+    # Back on site: the event recovers.
+    send(gw, m, T - MIN, [50], Lng={"Rtd": "121.501"}, Lat={"Rtd": "31.231"})
+    wait_for(lambda: MonitorStatus.objects.filter(monitor=m, values__lng=121.501).exists())
+    run(T + MIN, "outside_site")
+    e.refresh_from_db()
+    assert e.recovered_at is not None
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_rule_parameters_are_checked(site):
+    rules.load_rules()
+    rule = DustRule.objects.get(code="offline")
+    for bad, message in (({"minutes": "sixty"}, "应为数字"), ({"minutes": 1}, "之间"),
+                         ({"nonsense": 1}, "没有参数")):
+        rule.params = bad
+        with pytest.raises(Exception) as caught:
+            rule.full_clean()
+        assert message in str(caught.value)
+    assert DustRule.objects.get(code="offline").params == {}
+
+
+def test_a_monitor_position_outside_its_site_is_refused(site):
+    from django.core.exceptions import ValidationError
+
+    site.project.geofence = {"type": "Polygon", "coordinates": [[
+        [121.500, 31.230], [121.503, 31.230], [121.503, 31.233], [121.500, 31.233],
+        [121.500, 31.230]]]}
+    site.project.save()
+    with pytest.raises(ValidationError) as caught:
+        add_monitor(site.project, mn="31RULEOUTSIDE", longitude=121.52, latitude=31.25)
+    assert "电子围栏外" in str(caught.value)
+    add_monitor(site.project, mn="31RULEGATE", longitude=121.5001, latitude=31.2301)
+    assert Reading.objects.count() == 0
