@@ -239,7 +239,8 @@ class OnvifDevice:
         name = request.findtext("tptz:PresetName", "", NS)
         token = str(max((int(t) for t in self.presets), default=0) + 1)
         self.presets[token] = (name, self.position)
-        return f"<tptz:SetPresetResponse><tptz:PresetToken>{token}</tptz:PresetToken></tptz:SetPresetResponse>"
+        return (f"<tptz:SetPresetResponse><tptz:PresetToken>{token}</tptz:PresetToken>"
+                "</tptz:SetPresetResponse>")
 
     def op_ContinuousMove(self, request) -> str:
         self._profile(request)
