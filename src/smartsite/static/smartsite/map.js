@@ -26,6 +26,8 @@
   }
   function overview(el) {
     var statuses = JSON.parse(el.dataset.statuses || "[]");
+    // Where a click on a point goes ("{id}" is the point's id) and how big points are drawn.
+    var link = el.dataset.link || "/projects/{id}/", size = Number(el.dataset.symbolSize || 8);
     Promise.all([loadDistricts(el.dataset.districts),
                  fetch(el.dataset.points, {credentials: "same-origin"}).then(function (r) { return r.json(); })])
       .then(function (res) {
@@ -33,9 +35,11 @@
         var chart = echarts.init(el);
         // "ready" once drawn (after the entry animation), so screenshots show the points.
         chart.on("finished", function () { el.dataset.ready = String(res[1].points.length); });
-        var series = statuses.map(function (s) {
+        var series = statuses.filter(function (s) {  // data-hide-empty: no legend for absent states
+          return !el.dataset.hideEmpty || res[1].points.some(function (p) { return p[4] === s[0]; });
+        }).map(function (s) {
           return {
-            name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: 8,
+            name: s[1], type: "scatter", coordinateSystem: "geo", symbolSize: size,
             itemStyle: {color: s[2]},
             data: res[1].points.filter(function (p) { return p[4] === s[0]; })
               .map(function (p) { return {name: p[3], value: [p[0], p[1]], id: p[2]}; })
@@ -49,7 +53,7 @@
                 el.dataset.fit ? fitTo(res[1].points, res[0]) : {}),
           series: series
         });
-        chart.on("click", function (p) { if (p.data && p.data.id) { window.location = "/projects/" + p.data.id + "/"; } });
+        chart.on("click", function (p) { if (p.data && p.data.id) { window.location = link.replace("{id}", p.data.id); } });
         window.addEventListener("resize", function () { chart.resize(); });
 
       });
