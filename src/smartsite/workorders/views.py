@@ -21,7 +21,7 @@ from smartsite.core.errors import Conflict, DomainError, SmartsiteError
 from smartsite.core.generic import Column, ObjectListView
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
-from smartsite.workorders import filtersets, queries, services
+from smartsite.workorders import filtersets, panels, queries, services
 from smartsite.workorders.choices import (
     Action,
     EventState,
@@ -197,10 +197,12 @@ def _order_or_404(request, pk) -> WorkOrder:
 def _order_page(request, order, *, mobile=False, status=200, form=None, error=None,
                 conflict=False, penalty_data=None, penalty_error=None):
     """The order page (or its phone layout), optionally with a refused form's input and
-    message; the desktop page also carries the penalties and their form."""
+    message; both carry the penalties and their form, the phone layout also the scenario's
+    evidence panel (`panels`)."""
     context = _detail_context(request, order, form=form, error=error, conflict=conflict)
-    if not mobile:
-        context.update(_penalty_context(request, order, data=penalty_data, error=penalty_error))
+    context.update(_penalty_context(request, order, data=penalty_data, error=penalty_error))
+    if mobile:
+        context["panel"] = panels.render(request, order)
     template = "workorders/mobile_order.html" if mobile else "workorders/order.html"
     return render(request, template, context, status=status)
 
@@ -252,6 +254,7 @@ def penalty_add(request, pk):
     """立案处罚: record a penalty decision on the order (services.record_penalty checks it)."""
     order = _order_or_404(request, pk)
     data = request.POST
+    mobile = data.get("view") == "mobile"
     try:
         party = None
         if data.get("party"):
@@ -268,11 +271,11 @@ def penalty_add(request, pk):
                                 decided_on=data.get("decided_on", ""), party=party,
                                 note=data.get("note", ""), files=request.FILES.getlist("files"))
     except SmartsiteError as exc:
-        return _order_page(request, _order_or_404(request, pk), status=exc.status,
-                           conflict=isinstance(exc, Conflict), penalty_data=data,
-                           penalty_error=exc.message)
+        return _order_page(request, _order_or_404(request, pk), mobile=mobile,
+                           status=exc.status, conflict=isinstance(exc, Conflict),
+                           penalty_data=data, penalty_error=exc.message)
     messages.success(request, f"已登记立案处罚：{data.get('decision_number', '').strip()}")
-    return redirect(order)
+    return redirect(reverse("workorders:mobile_order", args=[pk]) if mobile else order)
 
 
 @login_required
