@@ -16,6 +16,7 @@ def navigation(request):
         ("home", "首页"),
         ("workorders:todo", "事件中心"),
         ("workorders:order_list", "处置中心"),
+        ("dust:dashboard", "扬尘总览"),
         ("dust:monitor_list", "监测设备"),
         ("core:project_list", "项目"),
         ("core:enterprise_list", "企业"),

@@ -9,3 +9,4 @@ class DustConfig(AppConfig):
 
     def ready(self):
         from smartsite.dust import checks  # noqa: F401  (registers the automatic verifications)
+        from smartsite.dust import order_panels  # noqa: F401  (the evidence on the phone view)

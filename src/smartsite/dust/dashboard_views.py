@@ -1,0 +1,131 @@
+"""The dust dashboards: the city/district overview (扬尘总览) with its map points, and a
+project's dust page (项目扬尘). Thin callers of `dust.dashboard` (all reads from `scoped()`)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone
+
+from smartsite.core.models import Project
+from smartsite.core.scoping import grant_for, scoped
+from smartsite.dust import dashboard, selectors
+from smartsite.dust.choices import Connectivity, Particulate
+from smartsite.dust.models import DustLimit
+
+#: The O&M helper's partial; included on the project page once it exists.
+UPKEEP_TEMPLATE = "dust/partials/upkeep_summary.html"
+#: A project page draws at most this many 24 h charts (a site has one to three monitors).
+MAX_CHARTS = 6
+
+
+def _window(request) -> int:
+    raw = request.GET.get("days", "")
+    return int(raw) if raw.isdigit() and int(raw) in dashboard.WINDOWS else \
+        dashboard.DEFAULT_WINDOW
+
+
+@login_required
+def dashboard_page(request):
+    """扬尘总览: the map, order counts by kind and loop, top projects, district ranking."""
+    now = timezone.now()
+    window = _window(request)
+    data = dashboard.overview(request.user, now, window)
+    grant = grant_for(request.user)
+    band_list = dashboard.bands(data.limit)
+    return render(request, "dust/dashboard.html", {
+        "title": "扬尘总览",
+        "o": data,
+        "bands": [(b.value, b.label, b.colour, data.band_counts.get(b.value, 0))
+                  for b in band_list],
+        "statuses_json": json.dumps([[b.value, b.label, b.colour] for b in band_list],
+                                    ensure_ascii=False),
+        "windows": dashboard.WINDOWS,
+        "sees_all": grant.sees_all,
+        "scope_label": "全市" if grant.sees_all else "本辖区",
+    })
+
+
+@login_required
+def dashboard_points(request):
+    """The monitors of the user's scope as map points ([lon, lat, id, tooltip, band]); with
+    ?project=<id>, one project's (404 if it is not visible)."""
+    now = timezone.now()
+    project = None
+    if "project" in request.GET:
+        raw = request.GET["project"]
+        project = get_object_or_404(scoped(request.user, Project.objects.all()),
+                                    pk=int(raw) if raw.isdigit() and len(raw) < 19 else -1)
+    limit = DustLimit.in_force(Particulate.PM10, timezone.localdate(now))
+    rows = dashboard.monitor_rows(request.user, now, limit, project=project)
+    points = dashboard.map_points(rows)
+    if project is not None and not points and project.longitude is not None:
+        points = [[project.longitude, project.latitude, None, project.name, "site"]]
+    return JsonResponse({"points": points})
+
+
+def _upkeep(project, today) -> dict | None:
+    """The O&M summary partial and its data, if the O&M pages are installed."""
+    try:
+        get_template(UPKEEP_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    month = today.replace(day=1)
+    summary = getattr(selectors, "upkeep_summary", None)
+    return {"template": UPKEEP_TEMPLATE, "month": month,
+            "summary": summary(project, month) if summary else None}
+
+
+@login_required
+def project_dust(request, pk):
+    """项目扬尘: a project's monitors with live values and 24 h charts, today's spray linkage
+    against the exceedance periods, its dust events and orders, and O&M."""
+    project = get_object_or_404(
+        scoped(request.user, Project.objects.select_related("district", "street")), pk=pk)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    limit = DustLimit.in_force(Particulate.PM10, today)
+    monitors = list(selectors.monitors(request.user).filter(project=project).order_by("mn"))
+    cards = []
+    for monitor in monitors:
+        state = selectors.connectivity_of(monitor, now)
+        quarters = selectors.quarter_means(monitor, today, limit) if limit else []
+        over = sum(1 for _b, v in quarters if v > limit.limit) if limit else 0
+        cards.append({
+            "monitor": monitor, "connectivity": state,
+            "connectivity_label": Connectivity(state).label,
+            "connectivity_colour": Connectivity.colour(state),
+            "values": selectors.current_values(monitor)[:4],
+            "last_seen": getattr(selectors.status_of(monitor), "last_seen", None),
+            "over": over,
+            "compliant": limit is None or over <= limit.max_exceedances_per_day,
+            "chart_id": f"chart-{monitor.pk}",
+        })
+    charts = {c["chart_id"]: selectors.minute_series(c["monitor"], now)
+              for c in cards[:MAX_CHARTS] if c["monitor"].active}
+    events = list(dashboard.project_events(request.user, project))
+    orders = list(dashboard.project_orders(request.user, project))
+    labels = dashboard.kind_labels()
+    for o in orders:
+        o.kind_label = labels.get(o.kind, o.policy.kind_label)
+    return render(request, "dust/project_dust.html", {
+        "title": f"{project.name} · 扬尘监测",
+        "project": project,
+        "limit": limit,
+        "today": today,
+        "now": now,
+        "cards": cards,
+        "charts": charts,
+        "limit_value": limit.limit if limit else None,
+        "timeline": dashboard.spray_timeline(project, [m for m in monitors if m.active], today,
+                                             now, limit),
+        "events": events,
+        "orders": orders,
+        "open_orders": sum(1 for o in orders if o.state in dashboard.OPEN_ORDER_STATES),
+        "upkeep": _upkeep(project, today),
+    })

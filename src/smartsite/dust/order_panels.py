@@ -1,0 +1,91 @@
+"""The dust evidence on an order's phone page (the 街镇城管执法中队 officer's view): each
+event's findings (the exceedance periods against the limit, the other evidence in words),
+the monitor's live values, camera snapshots of the event when the video scenario is
+installed, and the site on the offline map. Registered with `workorders.panels`."""
+
+from __future__ import annotations
+
+import json
+
+from django.apps import apps
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from smartsite.dust import dashboard, selectors
+from smartsite.dust.choices import Connectivity, Particulate
+from smartsite.dust.models import DustLimit
+from smartsite.workorders import panels
+from smartsite.workorders.templatetags.workorders import evidence_label
+
+#: Evidence keys the panel shows in its own way (not as "key: value").
+SHOWN_APART = {"quarters", "rule", "mn", "drops"}
+
+
+def _snapshots(user, events) -> list[dict]:
+    """The camera snapshots attached to `events` (smartsite.video), newest first."""
+    if not apps.is_installed("smartsite.video"):
+        return []
+    try:
+        snapshot = apps.get_model("video", "Snapshot")
+    except LookupError:
+        return []
+    from smartsite.core.scoping import scoped
+
+    out = []
+    for s in scoped(user, snapshot.objects.filter(event__in=events)).select_related(
+            "camera").order_by("-taken_at")[:6]:
+        try:
+            url = s.get_absolute_url()
+        except NoReverseMatch:
+            continue  # the video pages are not routed (yet)
+        out.append({"url": url, "taken_at": s.taken_at, "camera": str(s.camera)})
+    return out
+
+
+def _event(e, monitors: dict) -> dict:
+    evidence = e.evidence or {}
+    limit = evidence.get("limit")
+    quarters = []
+    for item in evidence.get("quarters") or []:
+        if isinstance(item, list | tuple) and len(item) == 2:
+            at, value = item
+            over = isinstance(value, int | float) and isinstance(limit, int | float) \
+                and value > limit
+            quarters.append({"at": at, "value": value,
+                             "over": round(value - limit, 1) if over else None})
+    facts = [(evidence_label(k), v if not isinstance(v, list | dict)
+              else json.dumps(v, ensure_ascii=False))
+             for k, v in evidence.items() if k not in SHOWN_APART]
+    return {"event": e, "quarters": quarters, "facts": facts,
+            "monitor": monitors.get(evidence.get("mn") or e.subject)}
+
+
+@panels.register("dust")
+def dust_panel(request, order) -> str:
+    events = list(order.events.all()[:20])
+    mns = {(e.evidence or {}).get("mn") or e.subject for e in events} - {"", None}
+    now = timezone.now()
+    monitors = {}
+    for m in selectors.monitors(request.user).filter(mn__in=mns):
+        state = selectors.connectivity_of(m, now)
+        monitors[m.mn] = {"monitor": m, "values": selectors.current_values(m)[:3],
+                          "label": Connectivity(state).label,
+                          "colour": Connectivity.colour(state)}
+    project = order.project
+    limit = DustLimit.in_force(Particulate.PM10, timezone.localdate(now))
+    statuses = [*([b.value, b.label, b.colour] for b in dashboard.bands(limit)),
+                ["site", "工地", "#1d4ed8"]]
+    try:
+        points = reverse("dust:dashboard_points") + f"?project={project.pk}"
+    except NoReverseMatch:  # pragma: no cover - the dust pages are always routed
+        points = ""
+    return render_to_string("dust/partials/order_evidence.html", {
+        "order": order, "project": project,
+        "items": [_event(e, monitors) for e in events],
+        "snapshots": _snapshots(request.user, events),
+        "points_url": points,
+        "statuses_json": json.dumps(statuses, ensure_ascii=False),
+        "has_position": project.longitude is not None or any(
+            m["monitor"].longitude is not None for m in monitors.values()),
+    }, request=request)
