@@ -90,8 +90,8 @@ async def _session(camera):
     from onvif import ONVIFCamera
 
     user, password = _credentials(camera)
-    device = ONVIFCamera(camera.onvif_host, camera.onvif_port or 80, user or None,
-                         password or None, no_cache=True)
+    device = ONVIFCamera(camera.onvif_host, camera.onvif_port or 80, user or "", password or "",
+                         no_cache=True)
     try:
         await device.update_xaddrs()
         media = await device.create_media_service()
