@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from smartsite.core.models import Project
@@ -69,16 +70,21 @@ def dashboard_points(request):
     return JsonResponse({"points": points})
 
 
-def _upkeep(project, today) -> dict | None:
-    """The O&M summary partial and its data, if the O&M pages are installed."""
-    try:
-        get_template(UPKEEP_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    month = today.replace(day=1)
+def _upkeep(request, project, now) -> str:
+    """The O&M helper's summary card (`UPKEEP_TEMPLATE` rendered with
+    `selectors.upkeep_summary(project, month)`), or "" while the O&M pages are not installed."""
     summary = getattr(selectors, "upkeep_summary", None)
-    return {"template": UPKEEP_TEMPLATE, "month": month,
-            "summary": summary(project, month) if summary else None}
+    if summary is None:
+        return ""
+    try:
+        template = get_template(UPKEEP_TEMPLATE)
+    except TemplateDoesNotExist:
+        return ""
+    try:
+        return template.render(summary(project, timezone.localdate(now).replace(day=1), now),
+                               request)
+    except NoReverseMatch:  # the O&M pages' routes are not hooked in yet
+        return ""
 
 
 @login_required
@@ -127,5 +133,5 @@ def project_dust(request, pk):
         "events": events,
         "orders": orders,
         "open_orders": sum(1 for o in orders if o.state in dashboard.OPEN_ORDER_STATES),
-        "upkeep": _upkeep(project, today),
+        "upkeep": _upkeep(request, project, now),
     })
