@@ -156,6 +156,22 @@ def test_data_still_dirty_goes_medium_then_large_to_the_street_squad(site, gatew
     assert order.court_agency.region == site.project.street  # 陆家嘴街道's own squad
 
 
+def test_noise_above_the_day_limit_opens_an_order_and_recovers(site, gateway):
+    loud, quiet = monitor(site, 16), monitor(site, 17)
+    gw = gateway()
+    send(gw, loud, T - 15 * MIN, [50] * 15, LA={"Rtd": 78.0, "Flag": "N"})
+    send(gw, quiet, T - 15 * MIN, [50] * 15, LA={"Rtd": 64.0, "Flag": "N"})
+    run(T, "noise")
+    e = event(f"noise:{loud.mn}")
+    assert e.evidence["period"] == "昼间" and e.evidence["limit"] == 70 and e.evidence["leq"] == 78
+    assert WorkOrder.objects.get(pk=e.order_id).kind == "noise"
+    assert not Event.objects.filter(dedup_key=f"dust:noise:{quiet.mn}").exists()
+    send(gw, loud, T, [50] * 15, LA={"Rtd": 62.0, "Flag": "N"})
+    run(T + 15 * MIN, "noise")
+    e.refresh_from_db()
+    assert e.recovered_at is not None
+
+
 # ---------------------------------------------------------------- devices and registry
 
 
