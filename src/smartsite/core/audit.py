@@ -6,6 +6,7 @@ import datetime
 import decimal
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from smartsite.core.models import AuditEntry, Project
 
@@ -20,6 +21,8 @@ def _plain(value):
         return str(value)
     if isinstance(value, models.Model):
         return value.pk
+    if isinstance(value, FieldFile):  # an upload: its stored name
+        return value.name or ""
     return value
 
 

@@ -237,3 +237,10 @@ def get_means(request, params: Query[MeansParams], pk: int = pk_param()):
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
+
+
+# ================================================================ upkeep (inspections, O&M, monthly reviews)
+
+from smartsite.dust.upkeep_api import router as upkeep_router  # noqa: E402
+
+router.add_router("", upkeep_router)

@@ -74,3 +74,16 @@ class ReviewState(ColouredChoices):
 
     COLOURS = enum.nonmember({"pending": "#d97706", "approved": "#16a34a",
                               "rejected": "#dc2626"})
+
+
+class InspectionStatus(ColouredChoices):
+    """A monitor's annual inspection as the monitor page shows it (the 未年检 rule's view:
+    the latest passed annual inspection's expiry; `warn_days` of that rule ahead)."""
+
+    VALID = "valid", "有效"
+    EXPIRING = "expiring", "即将到期"
+    EXPIRED = "expired", "已过期"
+    NONE = "none", "无记录"
+
+    COLOURS = enum.nonmember({"valid": "#16a34a", "expiring": "#d97706", "expired": "#dc2626",
+                              "none": "#64748b"})

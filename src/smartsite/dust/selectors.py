@@ -266,3 +266,16 @@ def means(monitor: Monitor, period: int, since: datetime.datetime, until: dateti
         qs = PeriodMean.objects.filter(monitor=monitor, period=period)
     fields = [*_mean_fields(columns), "samples", *(f"max_{c}" for c in columns)]
     return qs.filter(bucket__gte=since, bucket__lt=until).only(*fields).order_by("bucket")
+
+
+# ---------------------------------------------------------------- upkeep (设备运维)
+
+
+def upkeep_summary(project, month: datetime.date | None = None,
+                   now: datetime.datetime | None = None) -> dict:
+    """The context of `dust/partials/upkeep_summary.html` for one project the caller fetched
+    through `scoped()`: inspections by status, open faults, the month's O&M statistics and
+    its review state (`upkeep_selectors.upkeep_summary`)."""
+    from smartsite.dust import upkeep_selectors
+
+    return upkeep_selectors.upkeep_summary(project, month, now)
