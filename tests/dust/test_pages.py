@@ -359,6 +359,9 @@ def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
     ({"password": "1234567"}, "password", "访问密码（PW）最多 6 位"),
     ({"password": "12;456"}, "password", "访问密码（PW）不能含有 “;”"),
     ({"project": "PROJECT_B"}, "project", "只能选择您有权登记监测设备的项目"),
+    ({"longitude": "121.47"}, "longitude", "经度和纬度须同时填写"),
+    ({"longitude": "10", "latitude": "10"}, "longitude", "不在上海市范围内"),
+    ({"installed_on": "2999-01-01"}, "installed_on", "安装日期不能晚于今天"),
 ])
 def test_the_form_refuses_bad_input_with_its_message_and_changes_nothing(
         monitors, login, cast, changes, field, message):

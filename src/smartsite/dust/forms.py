@@ -20,13 +20,15 @@ class MonitorForm(forms.ModelForm):
 
     class Meta:
         model = Monitor
-        fields = ["mn", "password", "project", "location", "kind", "particulate_unit", "vendor",
-                  "installed_on", "active"]
+        fields = ["mn", "password", "project", "location", "longitude", "latitude", "kind",
+                  "particulate_unit", "vendor", "model_name", "installed_on", "active"]
         widgets = {
             "installed_on": DATE,
             "mn": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
                                          "placeholder": "如 31010600000000000000A001"}),
             "password": forms.TextInput(attrs={"autocomplete": "off", "placeholder": "6 位"}),
+            "longitude": forms.NumberInput(attrs={"step": "0.000001", "placeholder": "如 121.473700"}),
+            "latitude": forms.NumberInput(attrs={"step": "0.000001", "placeholder": "如 31.230400"}),
         }
         error_messages = {
             "mn": {"unique": "该设备编码（MN）已登记给另一台设备，MN 不能重复",
