@@ -47,7 +47,7 @@
         });
         chart.setOption({
           tooltip: {trigger: "item", formatter: function (p) { return p.seriesType === "scatter" ? p.name + "（" + p.seriesName + "）" : p.name; }},
-          legend: {top: 0, left: 0},
+          legend: el.dataset.legend === "off" ? {show: false} : {top: 0, left: 0},  // data-legend="off": the page has its own
           geo: Object.assign({map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
                 itemStyle: {areaColor: "#eef2ff", borderColor: "#94a3b8"}, emphasis: {itemStyle: {areaColor: "#dbeafe"}}},
                 el.dataset.fit ? fitTo(res[1].points, res[0]) : {}),
