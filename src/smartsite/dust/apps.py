@@ -8,5 +8,7 @@ class DustConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from smartsite.dust import checks  # noqa: F401  (registers the automatic verifications)
-        from smartsite.dust import order_panels  # noqa: F401  (the evidence on the phone view)
+        from smartsite.dust import (  # noqa: F401
+            checks,  # registers the automatic verifications
+            order_panels,  # the evidence on the officer's phone view
+        )
