@@ -3,6 +3,7 @@ project's dust page (项目扬尘). Thin callers of `dust.dashboard` (all reads 
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -128,6 +129,8 @@ def project_dust(request, pk):
         "cards": cards,
         "charts": charts,
         "limit_value": limit.limit if limit else None,
+        "chart_window": [selectors.chart_ms(now - datetime.timedelta(hours=24)),
+                         selectors.chart_ms(now)],
         "timeline": dashboard.spray_timeline(project, [m for m in monitors if m.active], today,
                                              now, limit),
         "events": events,

@@ -19,7 +19,39 @@ from smartsite.workorders import panels
 from smartsite.workorders.templatetags.workorders import evidence_label
 
 #: Evidence keys the panel shows in its own way (not as "key: value").
-SHOWN_APART = {"quarters", "rule", "mn", "drops"}
+SHOWN_APART = {"quarters", "rule", "mn", "drops", "particulate"}
+#: The words (and units) of the evidence the dust detectors write (dust.detectors).
+DUST_EVIDENCE = {
+    "limit": ("限值", ""), "standard": ("依据标准", ""), "allowed_per_day": ("每日允许超标", " 次"),
+    "count_today": ("今日超标", " 个时段"), "period": ("时段", ""), "leq": ("等效声级", " dB(A)"),
+    "max": ("最大声级", " dB(A)"), "quarter": ("时段起", ""),
+    "last_data_time": ("最近数据时间", ""), "minutes": ("持续", " 分钟"),
+    "threshold": ("判定阈值", " 分钟"), "required": ("应装", " 台"), "installed": ("已装", " 台"),
+    "site_area_m2": ("占地面积", " m²"), "exceedance_from": ("超标开始", ""),
+    "within_minutes": ("应在", " 分钟内联动"), "sprays": ("联动设备", ""),
+    "expires_on": ("年检有效期至", ""), "days_left": ("剩余", " 天"), "reason": ("原因", ""),
+    "hours": ("持续", " 小时"), "value": ("数值", ""), "pattern": ("异常类型", ""),
+    "same_as": ("与之相同的设备", ""), "position": ("位置（经纬度）", ""),
+    "source": ("位置来源", ""), "metres_outside": ("在围栏外", " 米"),
+}
+PATTERNS = {"flat_line": "长时间恒定", "cross_site": "与其他工地数据相同",
+            "drop_at_exceedance": "超标时骤降", "outside_site": "位置在围栏外"}
+
+
+def _fact(key: str, value, evidence: dict) -> tuple[str, str]:
+    label, unit = DUST_EVIDENCE.get(key, (evidence_label(key), ""))
+    if key == "limit" and isinstance(value, int | float):
+        unit = " µg/m³" if evidence.get("particulate") or "quarters" in evidence else " dB(A)"
+    if key == "pattern":
+        value = PATTERNS.get(value, value)
+    if isinstance(value, list):
+        value = "、".join(map(str, value)) if key != "position" else \
+            ", ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    elif value is None:
+        value, unit = "—", ""
+    return label, f"{value}{unit}"
 
 
 def _snapshots(user, events) -> list[dict]:
@@ -54,9 +86,7 @@ def _event(e, monitors: dict) -> dict:
                 and value > limit
             quarters.append({"at": at, "value": value,
                              "over": round(value - limit, 1) if over else None})
-    facts = [(evidence_label(k), v if not isinstance(v, list | dict)
-              else json.dumps(v, ensure_ascii=False))
-             for k, v in evidence.items() if k not in SHOWN_APART]
+    facts = [_fact(k, v, evidence) for k, v in evidence.items() if k not in SHOWN_APART]
     return {"event": e, "quarters": quarters, "facts": facts,
             "monitor": monitors.get(evidence.get("mn") or e.subject)}
 

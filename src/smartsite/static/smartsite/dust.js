@@ -21,7 +21,7 @@
     return chart;
   }
 
-  var series = data("charts-data") || {}, limit = data("limit-data");
+  var series = data("charts-data") || {}, limit = data("limit-data"), span = data("window-data") || [];
   Object.keys(series).forEach(function (id) {
     var el = document.getElementById(id), s = series[id];
     if (!el) return;
@@ -40,7 +40,7 @@
       tooltip: { trigger: "axis" },
       legend: { top: 0, data: ["PM10", "PM2.5", "噪声"] },
       grid: { left: narrow ? 40 : 56, right: narrow ? 40 : 56, top: 36, bottom: 28 },
-      xAxis: { type: "time", axisLabel: { hideOverlap: true, formatter: { hour: "{HH}:{mm}", day: "{MM}-{dd}", minute: "{HH}:{mm}" } } },
+      xAxis: { type: "time", min: span[0], max: span[1], axisLabel: { hideOverlap: true, formatter: { hour: "{HH}:{mm}", day: "{MM}-{dd}", minute: "{HH}:{mm}" } } },
       yAxis: [{ type: "value", name: "µg/m³", min: 0, max: function (v) { return Math.max(v.max, limit || 0) * 1.1 | 0; },
                 splitLine: { lineStyle: { type: "dashed" } } },
               { type: "value", name: "dB(A)", position: "right", scale: true, splitLine: { show: false } }],
