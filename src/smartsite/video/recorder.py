@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime
 import fcntl
 import logging
@@ -218,10 +219,15 @@ class Segment:
     start: datetime.datetime
     duration: float
     run: str  # the list it came from: a new run starts a discontinuity
+    #: When the next segment starts, if that is earlier than start + duration: names are the
+    #: wall clock at opening, durations are media time, so neighbours may overlap by a frame
+    #: or a second; a range is matched against [start, end).
+    next_start: datetime.datetime | None = None
 
     @property
     def end(self) -> datetime.datetime:
-        return self.start + datetime.timedelta(seconds=self.duration)
+        end = self.start + datetime.timedelta(seconds=self.duration)
+        return min(end, self.next_start) if self.next_start else end
 
 
 def _start_of(name: str) -> datetime.datetime | None:
@@ -270,7 +276,8 @@ def segments(camera_id: int) -> list[Segment]:
             continue  # still being written
         if duration > 0:
             out.append(Segment(path.name, start, duration, run))
-    return out
+    return [dataclasses.replace(seg, next_start=nxt.start) if nxt.start > seg.start else seg
+            for seg, nxt in zip(out, out[1:], strict=False)] + out[-1:]
 
 
 def overlapping(camera_id: int, start: datetime.datetime, end: datetime.datetime) -> list[Segment]:
