@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import datetime
 import fcntl
+import itertools
 import logging
 import math
 import re
@@ -277,7 +278,7 @@ def segments(camera_id: int) -> list[Segment]:
         if duration > 0:
             out.append(Segment(path.name, start, duration, run))
     return [dataclasses.replace(seg, next_start=nxt.start) if nxt.start > seg.start else seg
-            for seg, nxt in zip(out, out[1:], strict=False)] + out[-1:]
+            for seg, nxt in itertools.pairwise(out)] + out[-1:]
 
 
 def overlapping(camera_id: int, start: datetime.datetime, end: datetime.datetime) -> list[Segment]:
