@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000/ [out_dir]
 
 For each login: the home map, 事件中心, 处置中心 and its first order, the project list and the
-first project, the people and enterprise lists, notifications and the phone view. Prints each
+first project, the people and enterprise lists, notifications, the phone view, the monitor
+pages, and the dust overview with the dust page of its worst project. Prints each
 page's HTTP status and load time and any script error or failed request, and exits non-zero
 if there was one. The README's screenshots come from here.
 """
@@ -24,7 +25,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 PAGES = [("home", "/"), ("events", "/events/"), ("orders", "/orders/"),
          ("projects", "/projects/"), ("people", "/people/"), ("enterprises", "/enterprises/"),
          ("notifications", "/notifications/"), ("mobile", "/m/"), ("monitors", "/monitors/"),
-         ("exceedances", "/monitors/exceedances/"), ("rejections", "/monitors/rejections/")]
+         ("exceedances", "/monitors/exceedances/"), ("rejections", "/monitors/rejections/"),
+         ("dust-dashboard", "/monitors/dashboard/")]
 
 
 def demo_usernames() -> list[tuple[str, str]]:
@@ -71,6 +73,10 @@ def main(base: str, out: Path) -> int:
                     link = page.locator("#results tbody tr a").first
                     if link.count():
                         pages.append((name.rstrip("s"), link.get_attribute("href")))
+                if name == "dust-dashboard":  # the worst project's dust page
+                    link = page.locator("#top-projects tbody tr a").first
+                    if link.count():
+                        pages.append(("dust-project", link.get_attribute("href")))
             context.close()
         browser.close()
     for problem in problems:
