@@ -29,7 +29,10 @@ empty (stage "N d + year": daily reading partitions 400 days back, minute means 
   for the day and the DB31/964-2016 PM10 limit, its per-monitor counts
   (`exceedance_counts`) and the first page of 50 rows with monitor, project and district;
 * raw readings: one monitor's 24 h of `Reading` rows, oldest first (the natural ORM query);
-* baseline: one monitor fetched by primary key (the round trip and ORM floor).
+* baseline: one monitor fetched by primary key (the round trip and ORM floor);
+* with `--rules`: each dust detector (`dust.detectors`, issue #6) over the whole city at the
+  query day's last minute — what `smartsite worker` runs on its interval (detection only; no
+  inspections or spray devices are registered here, so `inspection` finds every monitor).
 
 "warm" repeats the same monitor (浦东新区's station for the district list) on one connection;
 "cold-ish" opens a new database connection each run (catalog and plan caches empty) and, for
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-year", action="store_true",
                         help="skip the last stage (a year of empty partitions added)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--rules", action="store_true",
+                        help="also time the dust rules' detectors over the city (issue #6)")
     args = parser.parse_args(argv)
     if args.days < 2:
         parser.error("--days must be at least 2 (the first stage is 1 day)")
@@ -362,7 +367,22 @@ class StorageBench:
             return User.objects.get(pk=pudong)
 
         exceedance_qs = selectors.exceedances(pudong_user(), self.day, limit)
+        rule_queries = {}
+        if self.args.rules:
+            from smartsite.dust import detectors, rules
+
+            at = self.now - datetime.timedelta(minutes=1)  # the query day's last minute
+
+            def detect(code, fresh=False):
+                if fresh:
+                    connection.close()
+                return detectors.DETECTORS[code](detectors.Context(at), rules.params(code))
+
+            rule_queries = {f"rule {code}: detection, city": (
+                lambda c=code: detect(c), lambda i, c=code: detect(c, fresh=True), [])
+                for code in detectors.DETECTORS}
         return {
+            **rule_queries,
             "chart: minute_series, 24 h": (
                 lambda: chart(warm_monitor), lambda i: chart(fresh_monitor(i)),
                 [MinuteMean.objects.filter(monitor=warm_monitor, bucket__gt=since,

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/live/", views.monitor_live, name="monitor_live"),
     path("<int:pk>/edit/", views.monitor_edit, name="monitor_edit"),
     path("", include("smartsite.dust.upkeep_urls")),  # inspections, sprays, O&M, reviews
+    path("", include("smartsite.dust.rule_views")),  # rules/, rules/<code>/edit/
 ]
