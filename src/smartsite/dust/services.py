@@ -572,6 +572,47 @@ def end_maintenance(record: MaintenanceRecord, *, actor, ended_at) -> Maintenanc
     return current
 
 
+# ---------------------------------------------------------------- rules (扬尘规则)
+
+
+def update_rule(rule, *, actor, params, source: str, enabled: bool):
+    """Change a detection rule's parameters, source or switch as a city administrator;
+    validated by `rules.parse` (nothing saved when refused) and audited. `params` is a dict
+    or its JSON text; only values that differ from the defaults need be given."""
+    from django.core.exceptions import ValidationError
+
+    from smartsite.core import permissions as core_permissions
+    from smartsite.core.errors import DomainError, Forbidden
+    from smartsite.dust import rules
+
+    try:
+        core_permissions.require_city_admin(actor)
+    except Forbidden:
+        raise Forbidden("只有市级管理员可以修改扬尘规则") from None
+    if isinstance(params, str):
+        try:
+            params = json.loads(params or "{}")
+        except json.JSONDecodeError as exc:
+            raise DomainError(f"参数不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误",
+                              field="params") from None
+    try:
+        rules.parse(rule.code, params)
+    except ValidationError as exc:
+        raise DomainError("；".join(exc.messages), field="params") from None
+    source = (source or "").strip()
+    if not source:
+        raise DomainError("请填写依据（标准条款或取值理由）", field="source")
+    before = audit.snapshot(rule)
+    rule.params, rule.source, rule.enabled = params, source, bool(enabled)
+    changes = audit.diff(before, audit.snapshot(rule))
+    if not changes:
+        raise DomainError("没有修改任何内容")
+    with transaction.atomic():
+        rule.save(update_fields=["params", "source", "enabled"])
+        audit.record(actor, rule, AuditAction.UPDATE, changes)
+    return rule
+
+
 # ---------------------------------------------------------------- monthly reviews (运维月报)
 
 
@@ -718,44 +759,3 @@ def monthly_chores(now: datetime.datetime | None = None) -> ReviewsGenerated | N
     if not missing:
         return None
     return generate_monthly_reviews(month, now)
-
-
-# ---------------------------------------------------------------- rules (扬尘规则)
-
-
-def update_rule(rule, *, actor, params, source: str, enabled: bool):
-    """Change a detection rule's parameters, source or switch as a city administrator;
-    validated by `rules.parse` (nothing saved when refused) and audited. `params` is a dict
-    or its JSON text; only values that differ from the defaults need be given."""
-    from django.core.exceptions import ValidationError
-
-    from smartsite.core import permissions as core_permissions
-    from smartsite.core.errors import DomainError, Forbidden
-    from smartsite.dust import rules
-
-    try:
-        core_permissions.require_city_admin(actor)
-    except Forbidden:
-        raise Forbidden("只有市级管理员可以修改扬尘规则") from None
-    if isinstance(params, str):
-        try:
-            params = json.loads(params or "{}")
-        except json.JSONDecodeError as exc:
-            raise DomainError(f"参数不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误",
-                              field="params") from None
-    try:
-        rules.parse(rule.code, params)
-    except ValidationError as exc:
-        raise DomainError("；".join(exc.messages), field="params") from None
-    source = (source or "").strip()
-    if not source:
-        raise DomainError("请填写依据（标准条款或取值理由）", field="source")
-    before = audit.snapshot(rule)
-    rule.params, rule.source, rule.enabled = params, source, bool(enabled)
-    changes = audit.diff(before, audit.snapshot(rule))
-    if not changes:
-        raise DomainError("没有修改任何内容")
-    with transaction.atomic():
-        rule.save(update_fields=["params", "source", "enabled"])
-        audit.record(actor, rule, AuditAction.UPDATE, changes)
-    return rule
