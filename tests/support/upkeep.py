@@ -7,9 +7,9 @@ import random
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from support.monitors import add_monitor
 
 from smartsite.core.validators import make_uscc
+from support.monitors import add_monitor
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -6,7 +6,6 @@ Reads start from `scoped()` (absent or out of scope → the same 404); writes go
 input; nothing changed either way).
 """
 
-from __future__ import annotations
 
 import datetime
 import json
