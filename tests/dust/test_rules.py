@@ -172,6 +172,17 @@ def test_noise_above_the_day_limit_opens_an_order_and_recovers(site, gateway):
     assert e.recovered_at is not None
 
 
+def test_at_night_the_lower_limit_applies(site, gateway):
+    m = monitor(site, 18)
+    gw = gateway()
+    night = T + 11 * H  # 23:00 Shanghai
+    send(gw, m, night - 15 * MIN, [50] * 15, LA={"Rtd": 60.0, "Flag": "N"})
+    run(night, "noise")
+    e = event(f"noise:{m.mn}")
+    assert (e.evidence["period"], e.evidence["limit"], e.evidence["leq"]) == ("夜间", 55, 60)
+    assert e.title.startswith("夜间噪声超标")
+
+
 # ---------------------------------------------------------------- devices and registry
 
 

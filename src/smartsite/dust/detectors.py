@@ -20,7 +20,7 @@ from django.db.models import Count, F, Max, Min, Q
 
 from smartsite.core.choices import ProjectStatus
 from smartsite.core.models import Project
-from smartsite.dust.metrics import to_energy
+from smartsite.dust.metrics import from_energy, to_energy
 from smartsite.dust.models import (
     DustLimit,
     Inspection,
@@ -157,13 +157,12 @@ def noise(ctx: Context, p: dict) -> list[Finding]:
     hour = bucket.astimezone(SHANGHAI).hour
     day = p["day_starts_hour"] <= hour < p["night_starts_hour"]
     limit = p["day_limit"] if day else p["night_limit"]
-    rows = (PeriodMean.objects.filter(period=900, bucket=bucket, n_noise__gte=p["min_samples"])
-            .filter(Q(sum_noise__gt=F("n_noise") * to_energy(limit))
-                    | Q(max_noise__gt=limit + p["night_max_over"]) if not day
-                    else Q(sum_noise__gt=F("n_noise") * to_energy(limit)))
+    too_loud = Q(sum_noise__gt=F("n_noise") * to_energy(limit))  # the energy mean above it
+    if not day:
+        too_loud |= Q(max_noise__gt=limit + p["night_max_over"])
+    rows = (PeriodMean.objects.filter(too_loud, period=900, bucket=bucket,
+                                      n_noise__gte=p["min_samples"])
             .values_list("monitor_id", "n_noise", "sum_noise", "max_noise"))
-    from smartsite.dust.metrics import from_energy
-
     findings = []
     for monitor_id, n, total, top in rows:
         if monitor_id not in ctx.monitors:
@@ -239,13 +238,13 @@ def spray_unlinked(ctx: Context, p: dict) -> list[Finding]:
     devices = defaultdict(list)
     for d in SprayDevice.objects.filter(monitor__in=list(begun), active=True):
         devices[d.monitor_id].append(d)
-    first_run = dict(SprayReading.objects.filter(
+    last_run = dict(SprayReading.objects.filter(
         device__monitor__in=list(begun), device__active=True, running=True,
         data_time__gte=min(begun.values())).values_list("device__monitor").annotate(
         latest=Max("data_time")))
     findings = []
     for monitor_id, start in begun.items():
-        ran = first_run.get(monitor_id)
+        ran = last_run.get(monitor_id)
         if ran is not None and ran >= start:
             continue
         names = [str(d) for d in devices.get(monitor_id, [])]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from shapely.geometry import shape
+
 from smartsite.core import geo
 
 
@@ -46,7 +48,7 @@ def required_monitors(project, params: dict | None = None) -> int:
     params = params or rules.params("missing_monitor")
     area = float(project.site_area_m2 or 0)
     if not area and project.geofence:
-        area = geo.area_m2(geo.parse_geofence(project.geofence))
+        area = geo.area_m2(shape(project.geofence))  # (stored fences were checked on save)
     required = params["minimum"]
     for lower, count in params["by_area"]:
         if area >= lower:
