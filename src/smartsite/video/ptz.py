@@ -14,6 +14,7 @@ import datetime
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -105,6 +106,19 @@ async def _session(camera):
     return device, ptz, profiles[0].token
 
 
+async def _warm_wsdl() -> None:
+    """Parse the bundled WSDLs once per process, before the command's clock starts: the
+    first parse takes a second or more on a busy machine, which is not the camera's delay.
+    (onvif-zeep-async caches parsed documents by path in `_cached_document`.)"""
+    try:
+        from onvif.client import _WSDL_PATH, _cached_document
+        from onvif.definition import SERVICES
+    except ImportError:  # a later onvif-zeep-async: the timeout then includes the parse
+        return
+    for name in ("devicemgmt", "media", "ptz"):
+        await _cached_document(str(Path(_WSDL_PATH) / SERVICES[name]["wsdl"]))
+
+
 def _run(camera, action):
     """Run `action(ptz, profile_token)` against the camera within the timeout."""
     _require(camera)
@@ -117,6 +131,7 @@ def _run(camera, action):
             await device.close()
 
     async def bounded():
+        await asyncio.wait_for(_warm_wsdl(), 60)
         return await asyncio.wait_for(go(), settings.VIDEO_ONVIF_TIMEOUT_SECONDS)
 
     try:
