@@ -10,6 +10,7 @@ from django.db import close_old_connections, connection
 
 from smartsite.exchange import services as outbox
 from smartsite.lifecycle import stop_on_signals
+from smartsite.video import jobs as video_jobs
 from smartsite.workorders import services
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
             fired = services.fire_due_timers(limit=batch)
             total += fired
             sent = outbox.deliver_due()  # webhooks and e-mail, after the timers' messages
+            video_jobs.run_once()  # idle live streams stop, event snapshots (docs/video.md)
             if fired or sent:
                 log.info("fired %d timers, attempted %d deliveries", fired, sent)
                 continue  # more may be due
