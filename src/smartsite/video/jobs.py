@@ -36,10 +36,16 @@ def request_for_new_events(now=None, *, limit: int = 200) -> int:
     return count
 
 
+def _snapshots() -> int:
+    # A few per round: a grab takes seconds (an offline camera up to the RTSP timeout) and the
+    # worker's timers wait meanwhile; the rest are taken in the next rounds.
+    return services.take_due_snapshots(limit=3)
+
+
 def run_once(now=None) -> int:
     """One round of every video unit; returns how much work was found. Never raises."""
     found = 0
-    for unit in (live.reap_idle, request_for_new_events, services.take_due_snapshots):
+    for unit in (live.reap_idle, request_for_new_events, _snapshots):
         try:
             found += unit() or 0
         except Exception:  # one failing unit never stops the worker or the others
