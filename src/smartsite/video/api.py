@@ -6,7 +6,7 @@ appears in the output: only whether credentials are set.
 """
 
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from smartsite.core.api import (
@@ -129,7 +129,7 @@ def list_snapshots(request, pk: int = pk_param()):
              tags=["cameras"], summary="立即抓拍一张（需几秒；摄像头离线时 409 并说明原因）")
 def take_snapshot(request, pk: int = pk_param()):
     camera = selectors.camera_or_404(_actor(request), pk)
-    return 201, services.take_snapshot(camera, actor=_actor(request))
+    return Status(201, services.take_snapshot(camera, actor=_actor(request)))
 
 
 @router.post("/cameras/{pk}/ptz/move", response={200: DoneOut, **ACTION_ERRORS},
@@ -161,7 +161,7 @@ def ptz_presets(request, pk: int = pk_param()):
 def ptz_set_preset(request, payload: PresetIn, pk: int = pk_param()):
     camera = selectors.camera_or_404(_actor(request), pk)
     token = services.ptz_set_preset(camera, actor=_actor(request), name=payload.name)
-    return 201, {"token": token, "name": payload.name}
+    return Status(201, {"token": token, "name": payload.name})
 
 
 @router.post("/cameras/{pk}/ptz/presets/{token}/goto", response={200: DoneOut, **ACTION_ERRORS},
