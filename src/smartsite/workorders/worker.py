@@ -21,13 +21,20 @@ RULES_EVERY = 60  # the dust rules keep their own intervals (DustRule.last_run_a
 
 
 def _chores() -> None:
-    """Housekeeping of the monitor data: partitions a week ahead, retention behind."""
+    """Housekeeping of the monitor data: partitions a week ahead, retention behind; last
+    month's O&M reviews."""
     from smartsite.dust import partitions
 
     try:
         partitions.maintain()
     except Exception as exc:  # never stops the timers; tried again next round
         log.warning("monitor data maintenance failed: %s", exc)
+    try:  # last month's O&M reviews, once the month has ended (one cheap query otherwise)
+        from smartsite.dust.services import monthly_chores
+
+        monthly_chores()
+    except Exception as exc:
+        log.warning("monthly O&M reviews failed: %s", exc)
 
 
 def _rules() -> None:
