@@ -16,11 +16,12 @@
   }
   // A user who sees part of the city (a district, a street, a company's sites) gets the map
   // framed on their projects, with a margin; the city sees all of Shanghai.
-  function fitTo(points, districts) {
+  // data-min-span (degrees, default 0.04): the smallest area a fit shows (one site: its surroundings).
+  function fitTo(points, districts, minSpan) {
     if (!points.length) { return {}; }
     var all = extent(districts.features.map(function (f) { return f.geometry.coordinates; }));
     var box = extent(points.map(function (p) { return [p[0], p[1]]; }));
-    var w = Math.max(box[1][0] - box[0][0], 0.04), h = Math.max(box[1][1] - box[0][1], 0.04);
+    var w = Math.max(box[1][0] - box[0][0], minSpan), h = Math.max(box[1][1] - box[0][1], minSpan);
     var zoom = 0.8 * Math.min((all[1][0] - all[0][0]) / w, (all[1][1] - all[0][1]) / h);
     return {center: [(box[0][0] + box[1][0]) / 2, (box[0][1] + box[1][1]) / 2], zoom: Math.max(1, zoom)};
   }
@@ -50,7 +51,7 @@
           legend: el.dataset.legend === "off" ? {show: false} : {top: 0, left: 0},  // data-legend="off": the page has its own
           geo: Object.assign({map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
                 itemStyle: {areaColor: "#eef2ff", borderColor: "#94a3b8"}, emphasis: {itemStyle: {areaColor: "#dbeafe"}}},
-                el.dataset.fit ? fitTo(res[1].points, res[0]) : {}),
+                el.dataset.fit ? fitTo(res[1].points, res[0], Number(el.dataset.minSpan || 0.04)) : {}),
           series: series
         });
         chart.on("click", function (p) { if (p.data && p.data.id) { window.location = link.replace("{id}", p.data.id); } });
