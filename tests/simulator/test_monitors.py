@@ -14,6 +14,7 @@ import pytest
 from django.db import transaction
 
 from smartsite.core.choices import ProjectStatus
+from smartsite.core.models import Project
 from smartsite.dust.models import (
     DustLimit,
     MinuteMean,
@@ -22,6 +23,7 @@ from smartsite.dust.models import (
     PeriodMean,
     Reading,
 )
+from smartsite.dust.siting import required_monitors
 from smartsite.simulator import city, orders
 from smartsite.simulator import monitors as sim
 
@@ -54,8 +56,10 @@ def _throwaway_registry():
         facts = dict(report=report, digest=registry_digest(), monitors=[
             (m.mn, m.password, m.project.permit_no, m.project.status, m.particulate_unit,
              m.vendor, m.location, m.active,
-             [orders.monitor_mn(m.project, i) for i in range(2)]) for m in monitors],
-            readings=Counter(Reading.objects.values_list("monitor__mn", flat=True)))
+             [orders.monitor_mn(m.project, i) for i in range(3)]) for m in monitors],
+            readings=Counter(Reading.objects.values_list("monitor__mn", flat=True)),
+            need={p.permit_no: required_monitors(p) for p in Project.objects.filter(
+                status=ProjectStatus.ACTIVE)})
         transaction.set_rollback(True)
     return facts
 
@@ -79,17 +83,20 @@ def seeded(registries, django_db_setup, django_db_blocker):
 # -- registration ---------------------------------------------------------------------------
 
 
-def test_the_demo_city_gets_270_monitors_one_or_two_on_each_active_site(registries, db):
+def test_each_active_site_gets_the_monitors_its_area_needs_but_a_few_left_with_one(registries, db):
     first, _ = registries
-    monitors = first["monitors"]
-    assert first["report"].monitors == len(monitors) == city.SCALES["demo"].dust_monitors
+    monitors, need = first["monitors"], first["need"]
+    assert first["report"].monitors == len(monitors) > 300
     assert {m[3] for m in monitors} == {ProjectStatus.ACTIVE}
     per_project = Counter(permit for _, _, permit, *_ in monitors)
-    assert set(per_project.values()) == {1, 2}
+    short = {permit for permit, n in per_project.items() if n < need[permit]}
+    assert short == set(first["report"].short) and 2 <= len(short) <= 10
+    assert all(per_project[permit] == 1 for permit in short)
+    assert any(need[permit] == 3 for permit in short)  # a large site with only one
+    assert set(per_project) == set(need)
     for mn, _pw, permit, *_rest, candidates in monitors:
-        # the MNs the simulated dust findings use for the project
-        index = 0 if per_project[permit] == 1 else candidates.index(mn)
-        assert mn == candidates[index]
+        # the first two are the MNs the simulated dust findings use for the project
+        assert mn in candidates or per_project[permit] == 3
 
 
 def test_monitors_have_six_digit_passwords_units_vendors_and_a_few_are_stopped(registries, db):
@@ -102,12 +109,15 @@ def test_monitors_have_six_digit_passwords_units_vendors_and_a_few_are_stopped(r
     assert len({m[5] for m in monitors}) >= 4 and all(m[5] and m[6] for m in monitors)
     stopped = [m for m in monitors if not m[7]]
     assert 1 <= len(stopped) <= 5
-    # a stopped monitor sent nothing in the last hour; every other one a reading a minute but
-    # the one whose link is down (quiet for the last 35 minutes)
+    # a stopped monitor sent nothing in the last hour, nor did the dead ones (silent for 1.5
+    # hours or more); every other one a reading a minute but the one whose link is down
+    # (quiet for the last 35 minutes)
     readings = first["readings"]
-    assert all(readings[m[0]] == 0 for m in stopped)
+    dead = first["report"].planted["dead"]
+    assert all(readings[m[0]] == 0 for m in stopped) and 2 <= dead <= 6
     assert Counter(readings[m[0]] for m in monitors if m[7]) == {
-        60: len(monitors) - len(stopped) - 1, 60 - sim.OUTAGE_SILENT_MINUTES + 1: 1}
+        60: len(monitors) - len(stopped) - 1 - dead, 60 - sim.OUTAGE_SILENT_MINUTES + 1: 1,
+        0: dead}
 
 
 def test_the_same_seed_gives_the_same_monitors_and_readings(registries, db):
@@ -130,9 +140,12 @@ def test_every_monitor_has_a_reading_a_minute_for_the_last_24_hours(seeded, db):
     assert seeded.monitors == Monitor.objects.count() == 40 and seeded.readings == sum(counts.values())
     for mn, monitor in _by_mn().items():
         quiet = sim.OUTAGE_SILENT_MINUTES - 1 if mn == the_plan.outage else 0
+        if mn in the_plan.dead:
+            quiet = sim.dead_minutes(SEED, mn) - 1
         assert counts[mn] == 24 * 60 - quiet, mn
         assert MinuteMean.objects.filter(monitor=monitor).count() == counts[mn]
-        assert PeriodMean.objects.filter(monitor=monitor, period=3600).count() == 24
+        if mn not in the_plan.dead:
+            assert PeriodMean.objects.filter(monitor=monitor, period=3600).count() == 24
 
 
 def test_the_list_shows_the_monitors_online_and_the_silent_one_offline(seeded, db):
@@ -140,7 +153,7 @@ def test_the_list_shows_the_monitors_online_and_the_silent_one_offline(seeded, d
     recent = NOW - datetime.timedelta(minutes=10)  # MONITOR_OFFLINE_MINUTES
     online = set(MonitorStatus.objects.filter(last_seen__gte=recent)
                  .values_list("monitor__mn", flat=True))
-    assert online == set(_by_mn()) - {the_plan.outage}
+    assert online == set(_by_mn()) - {the_plan.outage} - the_plan.dead
     status = MonitorStatus.objects.get(monitor__mn=the_plan.outage)
     assert NOW - status.last_seen > datetime.timedelta(minutes=30)
     assert set(status.values) >= {"pm10", "pm25", "tsp", "noise", "temperature", "humidity"}
@@ -166,7 +179,8 @@ def _local_hour(bucket) -> int:
 
 
 def test_noise_is_louder_by_day_than_at_night(seeded, db):
-    for monitor in Monitor.objects.all():
+    the_plan, _ = sim.load_profiles(SEED)
+    for monitor in Monitor.objects.exclude(mn__in=the_plan.dead):
         hours = {_local_hour(h.bucket): h.mean("noise")
                  for h in PeriodMean.objects.filter(monitor=monitor, period=3600)}
         day = [hours[h] for h in range(8, 17) if h != 12]

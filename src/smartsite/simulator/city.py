@@ -94,7 +94,7 @@ class Scale:
     name: str
     projects: int
     pit_share: float  # share of projects with a foundation pit
-    dust_monitors: int  # added by the dust scenario
+    dust_monitors: int  # `seed_monitors(count=…)`; by default each site gets what it needs
     people_target: int  # people on key posts (an outcome, checked by the benchmark)
     planted: int  # how many of each deliberate anomaly
 

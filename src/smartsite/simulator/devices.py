@@ -16,7 +16,16 @@ Devices that misbehave the way real ones do (`monitors.Plan`):
 * one whose mobile link drops for `OUTAGE_TICKS` intervals every `OUTAGE_PERIOD`, starting
   with one: offline meanwhile, it keeps measuring and catches up when the link returns;
 * one whose modem leaks a line of chatter now and then, and sometimes a frame with a bad CRC
-  (refused by the gateway, so not acknowledged, so sent again).
+  (refused by the gateway, so not acknowledged, so sent again);
+* tampering: one whose PM10 is stuck at one value (`Plan.flat`), one that relays another
+  site's data (`Plan.copier`: the same values at the same seconds as `Plan.copy_source`), one
+  reporting a position far outside its site (`Plan.outside`);
+* the dead monitors (`Plan.dead`, no power on site) have no device at all: offline.
+
+Every device reports its position (our profile's `Lng-Rtd`/`Lat-Rtd` items in each CN=2011
+upload), and one with linked sprays their state as CN=2021 `SBn-RS` (1 running, 0 off) when
+it starts and whenever it changes (`monitors.spray_running`: on a few minutes after its own
+PM10 goes above the limit, off ten minutes after it falls back; never for `Plan.spray_fails`).
 
 Data time: a device's k-th upload is stamped `start + phase + k · max(interval, 1 s)`. At
 intervals of a second or more that is the wall clock; below (tests) the devices' clocks run
@@ -53,7 +62,10 @@ class DeviceSpec:
     mn: str
     pw: str
     profile: sim.Profile
-    behaviour: str = "normal"  # normal | impostor | outage | noisy
+    behaviour: str = "normal"  # normal | impostor | outage | noisy | flat | copier | outside
+    sprays: tuple[str, ...] = ()  # SBn codes of the linked sprays it reports
+    position: tuple[float, float] | None = None  # what it reports as Lng/Lat
+    copy_of: str = ""  # the copier: the MN whose data (and clock phase) it copies
 
     @property
     def counted(self) -> bool:
@@ -62,15 +74,27 @@ class DeviceSpec:
 
 
 def fleet_specs(seed: int) -> list[DeviceSpec]:
-    """A device per active monitor of the database, plus the impostor (by MN)."""
+    """A device per active monitor of the database but the dead ones, plus the impostor (by
+    MN)."""
+    from smartsite.dust.models import SprayDevice
+    from smartsite.simulator.dust_registry import reported_position
+
     the_plan, profiles = sim.load_profiles(seed)
+    sprays: dict[int, list[str]] = {}
+    for monitor_id, code in SprayDevice.objects.filter(active=True).values_list(
+            "monitor_id", "sb_code").order_by("monitor_id", "sb_code"):
+        sprays.setdefault(monitor_id, []).append(code)
+    roles = {the_plan.outage: "outage", the_plan.noisy: "noisy", the_plan.flat: "flat",
+             the_plan.copier: "copier", the_plan.outside: "outside"}
     specs = []
     for mn, (monitor, profile) in profiles.items():
-        if not monitor.active:
+        if not monitor.active or mn in the_plan.dead:
             continue
-        behaviour = ("outage" if mn == the_plan.outage else
-                     "noisy" if mn == the_plan.noisy else "normal")
-        specs.append(DeviceSpec(mn, monitor.password, profile, behaviour))
+        behaviour = roles.get(mn, "normal")
+        specs.append(DeviceSpec(mn, monitor.password, profile, behaviour,
+                                tuple(sprays.get(monitor.pk, ())),
+                                reported_position(monitor, the_plan),
+                                the_plan.copy_source if behaviour == "copier" else ""))
         if mn == the_plan.impostor_target:
             wrong = IMPOSTOR_PASSWORD if monitor.password != IMPOSTOR_PASSWORD else "888888"
             specs.append(DeviceSpec(mn, wrong, profile, "impostor"))
@@ -93,6 +117,11 @@ class Device:
     def __init__(self, fleet: Fleet, spec: DeviceSpec, rng: random.Random) -> None:
         self.fleet, self.spec, self.rng = fleet, spec, rng
         self.phase = rng.uniform(0, fleet.interval)
+        if spec.copy_of:  # the same seconds as the device it copies (`Fleet.run` seeds it so)
+            self.phase = random.Random(f"{fleet.seed}:{spec.copy_of}:normal").uniform(
+                0, fleet.interval)
+        self.spraying: bool | None = None  # the sprays' state last reported
+        self.states = 0  # CN 2021 state reports made
         self.outbox: dict[str, _Upload] = {}  # QN -> upload, oldest first
         self.writer: asyncio.StreamWriter | None = None
         self.link_up = spec.behaviour != "outage"
@@ -109,17 +138,39 @@ class Device:
         if self.spec.behaviour == "outage":
             self.set_link(k % OUTAGE_PERIOD >= OUTAGE_TICKS)
         t = math.floor(fleet.wall_start + self.phase * fleet.speed + k * fleet.step)
-        values, flags = sim.sample(self.spec.profile, t)
-        packet = codec.data_packet(
-            mn=self.spec.mn, pw=self.spec.pw, cn="2011", values=sim.cp_values(values, flags),
-            data_time=datetime.datetime.fromtimestamp(t, UTC), flag=codec.FLAG_2017 | codec.FLAG_A)
+        spec = self.spec
+        values, flags = sim.sample(spec.profile, t)
+        items = sim.cp_values(values, flags)
+        if spec.position is not None:
+            items["Lng"], items["Lat"] = {"Rtd": spec.position[0]}, {"Rtd": spec.position[1]}
+        at = datetime.datetime.fromtimestamp(t, UTC)
+        packet = codec.data_packet(mn=spec.mn, pw=spec.pw, cn="2011", values=items,
+                                   data_time=at, flag=codec.FLAG_2017 | codec.FLAG_A)
+        self._deliver(self._queue(packet))
+        self.generated += 1
+        if spec.sprays:
+            running = sim.spray_running(spec.profile, t)
+            if running != self.spraying:
+                self.spraying = running
+                self.states += 1
+                state = codec.data_packet(  # (its own QN: a millisecond after the upload's)
+                    mn=spec.mn, pw=spec.pw, cn="2021", data_time=at,
+                    qn=codec.make_qn(at + datetime.timedelta(milliseconds=1)),
+                    values={code: {"RS": "1" if running else "0"} for code in spec.sprays},
+                    flag=codec.FLAG_2017 | codec.FLAG_A)
+                self._deliver(self._queue(state))
+
+    def _queue(self, packet) -> _Upload:
+        fleet = self.fleet
         upload = _Upload(codec.encode(packet))
         self.outbox[packet.qn] = upload
-        self.generated += 1
         limit = fleet.impostor_outbox if self.spec.behaviour == "impostor" else fleet.outbox_limit
         while len(self.outbox) > limit:  # the logger's memory is full: the oldest goes
             del self.outbox[next(iter(self.outbox))]
             self.dropped += 1
+        return upload
+
+    def _deliver(self, upload: _Upload) -> None:
         if self.writer is not None:
             if self.spec.behaviour == "noisy":
                 self._chatter(upload)
@@ -378,4 +429,5 @@ def run(*, host: str, port: int, interval: float, seed: int, ack_timeout: float 
     return fleet
 
 
-_LABELS = {"impostor": "密码错误的第二台采集器", "outage": "间歇断网", "noisy": "偶发乱码"}
+_LABELS = {"impostor": "密码错误的第二台采集器", "outage": "间歇断网", "noisy": "偶发乱码",
+           "flat": "PM10 恒定不变", "copier": "复制他处工地数据", "outside": "上报位置在工地外"}

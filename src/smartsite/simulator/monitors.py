@@ -30,6 +30,7 @@ readings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import gc
@@ -51,12 +52,13 @@ from smartsite.dust.choices import Particulate, ParticulateUnit
 from smartsite.dust.metrics import METRICS, REALTIME_CN
 from smartsite.dust.models import DustLimit, Monitor
 from smartsite.simulator import names
-from smartsite.simulator.city import SCALES, rng_for
+from smartsite.simulator.city import rng_for
 from smartsite.simulator.orders import monitor_mn
 from smartsite.simulator.users import DEMO_DOMAIN
 
-__all__ = ["CODES", "HOURS", "Plan", "Profile", "SeedReport", "cp_values", "load_profiles",
-           "plan", "profile", "sample", "seed_monitors"]
+__all__ = ["CODES", "HOURS", "Plan", "Profile", "SeedReport", "cp_values", "dead_minutes",
+           "load_profiles", "plan", "pm10_ug", "profile", "sample", "seed_monitors",
+           "spray_running"]
 
 #: Hours of readings `seed_monitors` back-fills by default.
 HOURS = 24
@@ -72,6 +74,14 @@ EXCEED_SHARE = 0.02  # monitors with a daily dust burst above the limit
 STOPPED_SHARE = 0.008  # registered but stopped (停用)
 MG_SHARE = 0.18  # monitors set up to report mg/m³
 OUTAGE_SILENT_MINUTES = 35  # how long the outage device has been quiet when seeding ends
+SHORT_SHARE = 0.03  # of the sites that need two or more monitors: only one installed (不装少装)
+#: The planted tampering, dead and spray-failure cases need a city-sized fleet (a handful of
+#: monitors in a test keeps only the three device roles).
+PLANT_MIN = 20
+DEAD_SHARE = 0.01  # monitors silent for hours (no power on site): offline at start
+SPRAY_FAIL_SHARE = 0.4  # of the bursting monitors: their linked fog cannon never starts
+FLAT_PM10 = 38.0  # µg/m³ the flat-line device sends for ever
+SPRAY_HOLD = 10  # minutes a linked spray keeps running after the last high 3-minute mean
 
 LOCATIONS = names.Weighted(
     ["大门出入口", "主出入口洗车平台旁", "东侧围挡", "西侧围挡", "南侧围挡", "北侧围挡（临近居民区）",
@@ -186,15 +196,50 @@ class Plan:
     impostor_target: str | None = None  # a second device sends with this MN and a wrong PW
     outage: str | None = None  # its link drops now and then (it keeps measuring, re-sends)
     noisy: str | None = None  # a garbage line now and then, sometimes a frame with a bad CRC
+    spray_fails: frozenset[str] = frozenset()  # bursting monitors whose fog cannon never starts
+    flat: str | None = None  # PM10 stuck at FLAT_PM10 for ever (a tampered sensor)
+    copier: str | None = None  # relays `copy_source`'s data: another site's values
+    copy_source: str | None = None
+    outside: str | None = None  # reports a position far outside its site
+    dead: frozenset[str] = frozenset()  # silent for hours when seeding ends; no live device
 
 
-def plan(seed: int, monitors: Iterable[tuple[str, bool]]) -> Plan:
-    """The `Plan` for monitors given as (MN, active)."""
-    active = sorted(mn for mn, on in monitors if on)
+def plan(seed: int, monitors: Iterable[tuple]) -> Plan:
+    """The `Plan` for monitors given as (MN, active) or (MN, active, project id, unit); the
+    copy pair needs the last two (two sites, one unit)."""
+    monitors = list(monitors)
+    active = sorted(m[0] for m in monitors if m[1])
     exceed = sorted(active, key=lambda mn: _key(seed, "exceed", mn))
+    exceed = exceed[:max(1, round(len(exceed) * EXCEED_SHARE))]
     roles = [*sorted(active, key=lambda mn: _key(seed, "device", mn))[:3], None, None, None]
-    return Plan(exceed=frozenset(exceed[:max(1, round(len(exceed) * EXCEED_SHARE))]),
-                impostor_target=roles[0], outage=roles[1], noisy=roles[2])
+    the_plan = Plan(exceed=frozenset(exceed), impostor_target=roles[0], outage=roles[1],
+                    noisy=roles[2])
+    if len(active) < PLANT_MIN:
+        return the_plan
+    fails = sorted(exceed, key=lambda mn: _key(seed, "spray", mn))
+    taken = set(exceed) | set(roles[:3])
+    free = [mn for mn in sorted(active, key=lambda mn: _key(seed, "tamper", mn))
+            if mn not in taken]
+    where = {m[0]: (m[2], m[3]) for m in monitors if len(m) >= 4}
+    flat, outside, copier, *rest = free
+
+    def fits(mn: str) -> bool:  # another site, the same unit (so the stored values match)
+        if copier not in where or mn not in where:
+            return True
+        return where[mn][0] != where[copier][0] and where[mn][1] == where[copier][1]
+
+    source = next((mn for mn in rest if fits(mn)), None)
+    rest = [mn for mn in rest if mn != source]
+    dead = rest[:max(2, round(len(active) * DEAD_SHARE))]
+    return dataclasses.replace(
+        the_plan, spray_fails=frozenset(fails[:max(1, round(len(fails) * SPRAY_FAIL_SHARE))]),
+        flat=flat, outside=outside, copier=copier if source else None, copy_source=source,
+        dead=frozenset(dead))
+
+
+def dead_minutes(seed: int, mn: str) -> int:
+    """How long a dead monitor (`Plan.dead`) has been silent when seeding ends: 1.5–20 h."""
+    return 90 + _key(seed, "dead", mn) % 1110
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +266,11 @@ class Profile:
     burst: float = 0.0  # µg/m³ added during the burst
     zero_check: int = -1  # local minute of day of the nightly zero check (-1: none)
     flaky_noise: float = 0.0  # share of noise values flagged B
+    flat: float = 0.0  # particulate stuck at this PM10 (µg/m³) when > 0 (`Plan.flat`)
+    twin: Profile | None = None  # sends this profile's data instead (`Plan.copier`)
+    trigger: float = 100.0  # PM10 (µg/m³) whose 3-minute mean starts the linked sprays
+    spray_delay: int = 2  # minutes the linked spray controller lags the readings
+    spray_fails: bool = False  # the linked sprays never start (`Plan.spray_fails`)
 
 
 def profile(seed: int, mn: str, *, unit: str = ParticulateUnit.UG, the_plan: Plan = Plan(),
@@ -237,6 +287,10 @@ def profile(seed: int, mn: str, *, unit: str = ParticulateUnit.UG, the_plan: Pla
         extra["zero_check"] = rng.randrange(60, 240)
     if rng.random() < 0.05:
         extra["flaky_noise"] = rng.uniform(0.01, 0.04)
+    if mn == the_plan.flat:
+        extra.update(flat=FLAT_PM10, zero_check=-1)
+    extra.update(trigger=limit or 100.0, spray_delay=2 + _key(seed, "spray", mn) % 3,
+                 spray_fails=mn in the_plan.spray_fails)
     return Profile(
         mn=mn, scale=1000.0 if unit == ParticulateUnit.MG else 1.0, region=_key(seed, "region"),
         noise_key=_key(seed, "noise", mn), jitter_key=_key(seed, "jitter", mn),
@@ -261,6 +315,8 @@ def sample(p: Profile, t: float) -> tuple[tuple[float, ...], str]:
     """What monitor `p` reports at `t` (epoch seconds): values in `metrics.METRICS` order as
     the device sends them (particulate in its own unit, rounded like a data logger) and one
     HJ 212 data flag per value."""
+    if p.twin is not None:
+        return sample(p.twin, t)
     second = int(t)
     local = second + LOCAL_OFFSET
     m = (local // 60) % 1440
@@ -283,6 +339,8 @@ def sample(p: Profile, t: float) -> tuple[tuple[float, ...], str]:
         pm25, pm10, tsp, dust_flag = 1.0 + 2 * u1, 2.0 + 3 * u2, 3.0 + 4 * u2, "C"
     elif 0 <= m - _maintenance(p.day_key, local // 86400) < 40:
         dust_flag = "M"
+    if p.flat:
+        pm25, pm10, tsp, dust_flag = p.flat * 0.6, p.flat, p.flat * 1.6, "N"
 
     noise = p.night_db + (p.day_db - p.night_db) * _NOISE[m] + 4.0 * (u3 - 0.5)
     if act > 0.5 and u5 > 0.985:
@@ -308,6 +366,24 @@ def sample(p: Profile, t: float) -> tuple[tuple[float, ...], str]:
     return values, dust_flag * 3 + noise_flag + "NNNNN"
 
 
+def pm10_ug(p: Profile, t: float) -> float:
+    """The PM10 (µg/m³) monitor `p` measures at `t`."""
+    return sample(p, t)[0][1] * p.scale
+
+
+def spray_running(p: Profile, t: float, pm10=None) -> bool:
+    """Whether `p`'s linked sprays run at `t`: the controller, `spray_delay` minutes behind
+    the readings, starts them when a 3-minute mean of PM10 goes above `trigger` and stops
+    them `SPRAY_HOLD` minutes after the last such mean. A pure function of `t` (the live
+    device and the back-fill agree); `pm10(t)` may serve the readings from a cache."""
+    if p.spray_fails:
+        return False
+    pm10 = pm10 or (lambda at: pm10_ug(p, at))
+    base = int(t) - 60 * p.spray_delay
+    pm = [pm10(base - 60 * i) for i in range(SPRAY_HOLD + 3)]
+    return any(pm[j] + pm[j + 1] + pm[j + 2] > 3 * p.trigger for j in range(SPRAY_HOLD + 1))
+
+
 def cp_values(values: Sequence[float], flags: str) -> dict[str, dict[str, object]]:
     """The CP items of a CN=2011 upload: {code: {"Rtd": value, "Flag": flag}}."""
     return {code: {"Rtd": v, "Flag": f} for code, v, f in zip(CODES, values, flags, strict=True)}
@@ -328,10 +404,14 @@ def pm10_limit() -> float | None:
 def load_profiles(seed: int) -> tuple[Plan, dict[str, tuple[Monitor, Profile]]]:
     """The plan and every registered monitor's profile, by MN."""
     monitors = list(Monitor.objects.order_by("mn"))
-    the_plan = plan(seed, [(m.mn, m.active) for m in monitors])
+    the_plan = plan(seed, [(m.mn, m.active, m.project_id, m.particulate_unit) for m in monitors])
     limit = pm10_limit()
-    return the_plan, {m.mn: (m, profile(seed, m.mn, unit=m.particulate_unit, the_plan=the_plan,
-                                        limit=limit)) for m in monitors}
+    out = {m.mn: (m, profile(seed, m.mn, unit=m.particulate_unit, the_plan=the_plan,
+                             limit=limit)) for m in monitors}
+    if the_plan.copier:
+        monitor, p = out[the_plan.copier]
+        out[the_plan.copier] = monitor, dataclasses.replace(p, twin=out[the_plan.copy_source][1])
+    return the_plan, out
 
 
 # ---------------------------------------------------------------- seeding
@@ -346,12 +426,20 @@ class SeedReport:
     readings: int = 0
     hours: int = 0
     exceed: list[str] = field(default_factory=list)
+    short: list[str] = field(default_factory=list)  # permit numbers of the sites left short
+    planted: dict[str, int] = field(default_factory=dict)  # dust_registry.plant's counts
+    spray_states: int = 0
+    events: dict[str, int] = field(default_factory=dict)  # open dust events by rule
     seconds: float = 0.0
 
     def summary(self) -> str:
+        p = self.planted
         return (f"{self.monitors:,} 台扬尘噪声监测设备（{self.projects:,} 个在建项目，"
-                f"停用 {self.stopped} 台，{self.mg} 台以 mg/m³ 上报），"
-                f"补录近 {self.hours} 小时数据 {self.readings:,} 条")
+                f"{len(self.short)} 个少装，停用 {self.stopped} 台，{self.mg} 台以 mg/m³ 上报；"
+                f"年检到期预警 {p.get('inspection_due', 0)} 台、过期 {p.get('inspection_expired', 0)}"
+                f" 台、未检 {p.get('inspection_none', 0)} 台；联动喷淋雾炮 {p.get('sprays', 0)} 台），"
+                f"补录近 {self.hours} 小时数据 {self.readings:,} 条、喷淋状态 {self.spray_states:,} 条"
+                + (f"，回放规则后在办扬尘事件 {sum(self.events.values())} 个" if self.events else ""))
 
 
 def simulated_city() -> bool:
@@ -368,26 +456,43 @@ def _vendors(rng: random.Random) -> names.Weighted:
 
 
 def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
-                  hours: int = HOURS, now: datetime.datetime | None = None) -> SeedReport:
-    """Register `count` (default: the scale's `dust_monitors`) monitors on the active projects
-    and back-fill `hours` of readings up to `now` (default: the clock). For a database whose
-    monitors table is empty; registration is one transaction, each batch of readings another."""
+                  hours: int = HOURS, now: datetime.datetime | None = None,
+                  replay: bool = True) -> SeedReport:
+    """Register monitors on the active projects — as many as each site needs by the 不装少装
+    rule's table but for a few sites left with one (`SHORT_SHARE`), or, with `count`, that
+    many (one per project, the largest sites a second) — with their positions, inspections
+    and sprays (`dust_registry.plant`); back-fill `hours` of readings and spray states up to
+    `now` (default: the clock); then, with `replay`, run the dust rules over that day
+    (`dust_registry.replay`). For a database whose monitors table is empty; registration is
+    one transaction, each batch of readings another."""
+    from smartsite.dust import rules
+    from smartsite.dust.siting import required_monitors
+    from smartsite.simulator import dust_registry
+
     started = time.monotonic()
-    count = SCALES[scale].dust_monitors if count is None else count
     now = (now or timezone.now()).astimezone(UTC)
     rng = rng_for(seed, "dust")
     projects = list(Project.objects.filter(status=ProjectStatus.ACTIVE).order_by("permit_no"))
-    # One per project, the largest sites a second one (never more than two).
-    chosen = projects if count >= len(projects) else sorted(rng.sample(projects, count),
-                                                            key=lambda p: p.permit_no)
-    largest = sorted(projects, key=lambda p: (-(p.site_area_m2 or 0), p.permit_no))
-    second = {p.pk for p in largest[:max(0, count - len(chosen))]}
-    vendor = _vendors(rng)
     report = SeedReport(hours=hours)
+    if count is None:
+        table = rules.params("missing_monitor")
+        need = {p.pk: required_monitors(p, table) for p in projects}
+        short = _short_sites(seed, [p for p in projects if need[p.pk] >= 2], need)
+        per_project = {p.pk: 1 if p.pk in short else need[p.pk] for p in projects}
+        report.short = sorted(p.permit_no for p in projects if p.pk in short)
+        chosen = projects
+    else:
+        # One per project, the largest sites a second one (never more than two).
+        chosen = projects if count >= len(projects) else sorted(rng.sample(projects, count),
+                                                                key=lambda p: p.permit_no)
+        largest = sorted(projects, key=lambda p: (-(p.site_area_m2 or 0), p.permit_no))
+        second = {p.pk for p in largest[:max(0, count - len(chosen))]}
+        per_project = {p.pk: 2 if p.pk in second else 1 for p in chosen}
+    vendor = _vendors(rng)
     registered: list[Monitor] = []
     with transaction.atomic():
         for project in chosen:
-            for index in range(2 if project.pk in second else 1):
+            for index in range(per_project[project.pk]):
                 installed = (project.start_date or now.date()) + datetime.timedelta(
                     days=rng.randint(3, 40))
                 unit = ParticulateUnit.MG if rng.random() < MG_SHARE else ParticulateUnit.UG
@@ -407,36 +512,74 @@ def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
     report.mg = sum(m.particulate_unit == ParticulateUnit.MG for m in registered)
     the_plan, profiles = load_profiles(seed)
     report.exceed = sorted(the_plan.exceed)
-    report.readings = backfill(profiles.values(), the_plan, rng=rng_for(seed, "dust:stopped"),
-                               now=now, hours=hours)
+    report.planted = dict(dust_registry.plant(seed, registered, the_plan, now),
+                          dead=len(the_plan.dead), spray_fails=len(the_plan.spray_fails),
+                          tampering=sum(1 for mn in (the_plan.flat, the_plan.copier,
+                                                     the_plan.outside) if mn))
+    for monitor in registered:  # (the positions just planted)
+        profiles[monitor.mn][0].longitude = monitor.longitude
+        profiles[monitor.mn][0].latitude = monitor.latitude
+    report.readings, report.spray_states = backfill(
+        profiles.values(), the_plan, rng=rng_for(seed, "dust:stopped"), now=now, hours=hours,
+        seed=seed)
+    if replay:
+        bursts = sorted({(p.burst_start, p.burst_minutes) for m, p in profiles.values()
+                         if p.burst_minutes and m.active and m.mn not in the_plan.dead})
+        report.events = dict(dust_registry.replay(now, hours, bursts))
     report.seconds = time.monotonic() - started
     return report
 
 
+def _short_sites(seed: int, candidates: list, need: dict[int, int]) -> set[int]:
+    """The sites left with one monitor though they need more (不装少装): `SHORT_SHARE` of
+    `candidates` (at least two), a third of them from the largest class when there is one.
+    By hash rank, so the choice does not depend on the order of drawing."""
+    if not candidates:
+        return set()
+    n = max(2, round(len(candidates) * SHORT_SHARE))
+    ranked = sorted(candidates, key=lambda p: _key(seed, "short", p.permit_no))
+    top = max(need[p.pk] for p in candidates)
+    large = [p for p in ranked if need[p.pk] == top][:max(1, n // 3)]
+    rest = [p for p in ranked if p not in large][:n - len(large)]
+    return {p.pk for p in large + rest}
+
+
 def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng: random.Random,
-             now: datetime.datetime, hours: int) -> int:
+             now: datetime.datetime, hours: int, seed: int = 0) -> tuple[int, int]:
     """One reading a minute per monitor for the `hours` before `now` (whole minutes) through
-    `services.ingest`, and each monitor's status. Stopped monitors went quiet 2–6 days ago;
-    the outage device half an hour ago."""
+    `services.ingest`, the linked sprays' states (where the window starts and at each change,
+    `spray_running`), and each monitor's status (with the position its device reports).
+    Stopped monitors went quiet 2–6 days ago, the dead ones 1.5–20 hours ago
+    (`dead_minutes`), the outage device half an hour ago. Returns (readings, spray states)."""
+    from smartsite.dust.models import SprayDevice
     from smartsite.dust.partitions import ensure_partitions
+    from smartsite.simulator.dust_registry import reported_position
 
     end = int(now.timestamp()) // 60 * 60
     first = end - hours * 3600
     ensure_partitions((now - datetime.timedelta(hours=hours + 24)).date(),
                       (now + datetime.timedelta(days=1)).date())
     times = [(t, datetime.datetime.fromtimestamp(t, UTC)) for t in range(first, end, 60)]
-    chunk, chunks = [], []
+    sprays: dict[int, list[int]] = {}
+    for device_id, monitor_id in SprayDevice.objects.filter(active=True).values_list(
+            "id", "monitor_id").order_by("id"):
+        sprays.setdefault(monitor_id, []).append(device_id)
+    chunk, chunks, positions = [], [], {}
     for monitor, p in monitors:
         last = end - 60
         if not monitor.active:
             last = end - rng.randint(2 * 1440, 6 * 1440) * 60
         elif monitor.mn == the_plan.outage:
             last = end - OUTAGE_SILENT_MINUTES * 60
+        elif monitor.mn in the_plan.dead:
+            last = end - dead_minutes(seed, monitor.mn) * 60
+        positions[monitor.id] = reported_position(monitor, the_plan)
         chunk.append((monitor.id, p, last))
         if len(chunk) * len(times) >= BATCH:
             chunks.append(chunk)
             chunk = []
     chunks.append(chunk)
+    pm10: dict[int, list[float]] = {}  # µg/m³ a minute, for the spray controllers
 
     def readings(chunk) -> list[services.ReadingRow]:
         rows = []
@@ -444,11 +587,16 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
         gc.disable()  # tens of thousands of new objects, no cycles: spare the collector
         try:
             for ident, p, last in chunk:
+                series = pm10[ident] = []
+                keep = series.append if ident in sprays else None
                 for t, at in times:
                     if t > last:
                         break
                     values, flags = sample(p, t)
-                    append(row(ident, REALTIME_CN, at, stored(p, values), flags))
+                    values = stored(p, values)
+                    if keep:
+                        keep(values[1])
+                    append(row(ident, REALTIME_CN, at, values, flags))
         finally:
             gc.enable()
         return rows
@@ -456,17 +604,45 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
     total = 0
     for chunk in chunks:
         total += services.ingest(readings(chunk)).stored
+    states = []
+    for ident, p, last in (item for chunk in chunks for item in chunk):
+        if ident in sprays and times and last >= first:
+            states += _spray_states(p, sprays[ident], times, pm10[ident])
+    spray_states = services.ingest(states).stored if states else 0
     statuses = []
     for ident, p, last in (item for chunk in chunks for item in chunk):
         values, flags = sample(p, last)
         values = stored(p, values)
+        current = {m.column: round(v, 3) for m, v in zip(METRICS, values, strict=True)}
+        if positions.get(ident):
+            current["lng"], current["lat"] = positions[ident]
         statuses.append(services.StatusUpdate(
             monitor_id=ident, last_seen=datetime.datetime.fromtimestamp(last + 2, UTC),
-            last_data_time=datetime.datetime.fromtimestamp(last, UTC),
-            values={m.column: round(v, 3) for m, v in zip(METRICS, values, strict=True)},
+            last_data_time=datetime.datetime.fromtimestamp(last, UTC), values=current,
             flags={m.column: f for m, f in zip(METRICS, flags, strict=True)},
             connected=False, transport="tcp",
             packets=sum(1 for t, _ in times if t <= last)))
     with transaction.atomic():
         services.save_status(statuses)
-    return total
+    return total, spray_states
+
+
+def _spray_states(p: Profile, devices: list[int], times: list, series: list[float]
+                  ) -> list[services.SprayRow]:
+    """The states a monitor's linked sprays reported over `times` (while its link was up,
+    `series` long): where the window starts, then at each change. The same decisions as
+    `spray_running`, from the minutes just stored."""
+    first = times[0][0]
+
+    def pm(at: int) -> float:
+        i = (at - first) // 60
+        return series[i] if 0 <= i < len(series) else pm10_ug(p, at)
+
+    hot = max(series, default=0.0) > p.trigger and not p.spray_fails
+    rows, before = [], None
+    for t, at in times[:len(series)]:
+        running = hot and spray_running(p, t, pm)
+        if running != before:
+            rows += [services.SprayRow(device, at, running) for device in devices]
+            before = running
+    return rows
