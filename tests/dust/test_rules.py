@@ -201,6 +201,21 @@ def test_offline_monitor_raises_and_recovers_when_data_comes_back(site, gateway)
     assert e.recovered_at is not None and e.state == EventState.DISPATCHED  # its order goes on
 
 
+def test_the_whole_city_going_silent_is_an_outage_not_thousands_of_orders(site):
+    from django.utils import timezone
+
+    from smartsite.dust.services import StatusUpdate, save_status
+
+    fleet = [monitor(site, 100 + i) for i in range(20)]
+    later = timezone.now() + 2 * H
+    save_status([StatusUpdate(m.pk, last_seen=later, last_data_time=later) for m in fleet[1:]])
+    run(later + MIN, "offline")  # one of twenty silent: that site's problem
+    assert Event.objects.filter(dedup_key__startswith="dust:offline:").count() == 1
+    run(later + 3 * H, "offline")  # all twenty silent for hours: the platform lost them
+    assert Event.objects.filter(dedup_key__startswith="dust:offline:").count() == 1
+    assert event(f"offline:{fleet[0].mn}").recovered_at is None  # nor a false recovery
+
+
 def test_a_site_without_enough_monitors_gets_a_missing_monitor_order(site):
     run(T, "missing_monitor")
     e = Event.objects.get(dedup_key=f"dust:missing:{site.project.pk}")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q, Window
+from django.db.models.functions import Lag
 
 from smartsite.core.choices import ProjectStatus
 from smartsite.core.models import Project
@@ -31,10 +32,16 @@ from smartsite.dust.models import (
     SprayDevice,
     SprayReading,
 )
+from smartsite.dust.selectors import monitor_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUARTER = datetime.timedelta(minutes=15)
 MINUTE = datetime.timedelta(minutes=1)
+
+
+class Skip(Exception):
+    """The detector cannot judge this round (e.g. the platform, not the sites, lost the data):
+    nothing is raised and nothing recovers; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,14 @@ class Context:
         return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
 
     @cached_property
+    def active(self):
+        """Active monitors of projects under construction (what the rules watch)."""
+        return Monitor.objects.filter(active=True, project__status=ProjectStatus.ACTIVE)
+
+    @cached_property
     def monitors(self) -> dict[int, dict]:
-        """Active monitors of projects under construction: {id: {mn, project_id, …}}."""
-        rows = (Monitor.objects.filter(active=True, project__status=ProjectStatus.ACTIVE)
+        """The watched monitors: {id: {mn, project_id, …}}."""
+        rows = (self.active
                 .values("pk", "mn", "project_id", "created", "longitude", "latitude",
                         "project__name"))
         return {r["pk"]: r for r in rows}
@@ -80,25 +92,67 @@ class Context:
                                                           self.now.astimezone(SHANGHAI).date())
         return self._limits[particulate]
 
-    def quarters(self, particulate: str, min_samples: int) -> dict[int, list[tuple]]:
-        """{monitor: [(bucket, mean), …]} of today's complete, valid means of the limit's
-        period, oldest first (cached per particulate)."""
-        key = ("quarters", particulate, min_samples)
+    @cached_property
+    def watched(self):
+        """A filter on the means tables: the row's monitor is one of `monitors` — on
+        PostgreSQL an array the planner probes the primary key (monitor, …, bucket) with, one
+        index range per monitor, instead of scanning a whole day's or month's partition
+        (`selectors.monitor_in`)."""
+        return monitor_in(self.active)
+
+    def reaching(self, level: float, particulate: str = "pm10") -> list[int]:
+        """Watched monitors whose valid values reached `level` today (the day row's maximum):
+        only they can have a mean above it, so the minute and quarter queries look at them
+        alone (one day row per monitor instead of the day's 96 quarters or 1,440 minutes)."""
+        key = ("reaching", level, particulate)
+        if key not in self._limits:
+            self._limits[key] = [
+                m for m in PeriodMean.objects.filter(
+                    self.watched, period=86400, bucket=self.day_start,
+                    **{f"max_{particulate}__gte": level}).values_list("monitor_id", flat=True)
+                if m in self.monitors]
+        return self._limits[key]
+
+    def over_limit(self, particulate: str, min_samples: int) -> dict[int, list[datetime.datetime]]:
+        """{monitor: [bucket, …]} of today's complete, valid means of the limit's period that
+        are above the limit (cached per particulate): the few monitors the exceedance rules
+        need to look at more closely."""
+        key = ("over", particulate, min_samples)
         if key not in self._limits:
             limit = self.limit(particulate)
-            period = limit.averaging_seconds if limit else 900
-            n, s = f"n_{particulate}", f"sum_{particulate}"
-            rows = (PeriodMean.objects
-                    .filter(period=period, bucket__gte=self.day_start,
-                            bucket__lte=self.quarter_end - datetime.timedelta(seconds=period),
-                            **{f"{n}__gte": min_samples})
-                    .values_list("monitor_id", "bucket", n, s).order_by("monitor_id", "bucket"))
-            out: dict[int, list[tuple]] = defaultdict(list)
-            for monitor_id, bucket, count, total in rows:
-                if monitor_id in self.monitors:
-                    out[monitor_id].append((bucket, total / count))
+            out: dict[int, list] = defaultdict(list)
+            if limit is not None:
+                n, s = f"n_{particulate}", f"sum_{particulate}"
+                rows = (self._today(limit, min_samples, particulate,
+                                    self.reaching(limit.limit, particulate))
+                        .filter(**{f"{s}__gt": F(n) * limit.limit})
+                        .values_list("monitor_id", "bucket").order_by("monitor_id", "bucket"))
+                for monitor_id, bucket in rows:
+                    out[monitor_id].append(bucket)
             self._limits[key] = out
         return self._limits[key]
+
+    def series(self, particulate: str, min_samples: int, monitor_ids) -> dict[int, list[tuple]]:
+        """{monitor: [(bucket, mean), …]} of today's complete, valid means of the limit's
+        period for `monitor_ids`, oldest first."""
+        limit = self.limit(particulate)
+        n, s = f"n_{particulate}", f"sum_{particulate}"
+        out: dict[int, list[tuple]] = defaultdict(list)
+        if limit is None or not monitor_ids:
+            return out
+        rows = (self._today(limit, min_samples, particulate, monitor_ids)
+                .values_list("monitor_id", "bucket", n, s).order_by("monitor_id", "bucket"))
+        for monitor_id, bucket, count, total in rows:
+            out[monitor_id].append((bucket, total / count))
+        return out
+
+    def _today(self, limit: DustLimit, min_samples: int, particulate: str, monitor_ids=None):
+        period = limit.averaging_seconds
+        where = (Q(monitor__in=list(monitor_ids)) if monitor_ids is not None else self.watched)
+        return PeriodMean.objects.filter(
+            where, period=period, bucket__gte=self.day_start,
+            bucket__lte=self.quarter_end - datetime.timedelta(seconds=period),
+            **{f"n_{particulate}__gte": min_samples})
 
 
 def _local(t: datetime.datetime) -> str:
@@ -134,7 +188,9 @@ def exceedance(ctx: Context, p: dict) -> list[Finding]:
     if limit is None:
         return []
     findings = []
-    for monitor_id, series in ctx.quarters(p["particulate"], p["min_samples"]).items():
+    over_today = ctx.over_limit(p["particulate"], p["min_samples"])
+    candidates = [m for m, over in over_today.items() if len(over) > limit.max_exceedances_per_day]
+    for monitor_id, series in ctx.series(p["particulate"], p["min_samples"], candidates).items():
         over = [(b, v) for b, v in series if v > limit.limit]
         if len(over) <= limit.max_exceedances_per_day:
             continue
@@ -160,7 +216,7 @@ def noise(ctx: Context, p: dict) -> list[Finding]:
     too_loud = Q(sum_noise__gt=F("n_noise") * to_energy(limit))  # the energy mean above it
     if not day:
         too_loud |= Q(max_noise__gt=limit + p["night_max_over"])
-    rows = (PeriodMean.objects.filter(too_loud, period=900, bucket=bucket,
+    rows = (PeriodMean.objects.filter(too_loud, ctx.watched, period=900, bucket=bucket,
                                       n_noise__gte=p["min_samples"])
             .values_list("monitor_id", "n_noise", "sum_noise", "max_noise"))
     findings = []
@@ -197,6 +253,11 @@ def offline(ctx: Context, p: dict) -> list[Finding]:
             {"last_data_time": seen.isoformat() if seen else None,
              "minutes": int((ctx.now - since).total_seconds() // 60), "threshold": p["minutes"]},
             occurred_at=since + datetime.timedelta(minutes=p["minutes"])))
+    if len(ctx.monitors) >= 20 and len(findings) > p["max_share"] * len(ctx.monitors):
+        # Most of the city silent at once is the gateway or the network, not the sites: no
+        # thousands of orders to contractors (and no false recoveries either).
+        raise Skip(f"{len(findings)} of {len(ctx.monitors)} monitors silent for "
+                   f"{p['minutes']} min: a platform outage, not judged per site")
     return findings
 
 
@@ -229,7 +290,7 @@ def spray_unlinked(ctx: Context, p: dict) -> list[Finding]:
         return []
     wait = datetime.timedelta(minutes=p["minutes"])
     begun: dict[int, datetime.datetime] = {}
-    for monitor_id, series in ctx.quarters("pm10", 1).items():
+    for monitor_id, series in ctx.series("pm10", 1, list(ctx.over_limit("pm10", 1))).items():
         starts = exceedance_starts(series, limit.limit)
         if starts and starts[-1] + QUARTER + wait <= ctx.now:
             begun[monitor_id] = starts[-1]
@@ -287,7 +348,7 @@ def flat_line(ctx: Context, p: dict) -> list[Finding]:
     """PM10 minute means that have not moved for `hours` (over `coverage` of the window)."""
     minutes = p["hours"] * 60
     rows = (MinuteMean.objects
-            .filter(bucket__gt=ctx.now - datetime.timedelta(hours=p["hours"]),
+            .filter(ctx.watched, bucket__gt=ctx.now - datetime.timedelta(hours=p["hours"]),
                     bucket__lte=ctx.now, n_pm10__gt=0)
             .annotate(v=F("sum_pm10") / F("n_pm10"))
             .values("monitor_id").annotate(n=Count("bucket"), low=Min("v"), high=Max("v"))
@@ -306,7 +367,7 @@ def cross_site(ctx: Context, p: dict) -> list[Finding]:
     """Monitors of different projects whose PM10 minute means are identical minute by minute
     (at least `min_points` of the last `minutes`)."""
     rows = (MinuteMean.objects
-            .filter(bucket__gt=ctx.now - datetime.timedelta(minutes=p["minutes"]),
+            .filter(ctx.watched, bucket__gt=ctx.now - datetime.timedelta(minutes=p["minutes"]),
                     bucket__lte=ctx.now, n_pm10__gt=0)
             .values_list("monitor_id", "bucket", "sum_pm10", "n_pm10").order_by("monitor_id", "bucket"))
     series: dict[int, list] = defaultdict(list)
@@ -338,24 +399,24 @@ def drop_at_exceedance(ctx: Context, p: dict) -> list[Finding]:
     if limit is None:
         return []
     high = limit.limit * p["approach"]
-    suspects = [m for m in (PeriodMean.objects
-                            .filter(period=86400, bucket__gte=ctx.day_start - datetime.timedelta(hours=1),
-                                    max_pm10__gte=high)
-                            .values_list("monitor_id", flat=True)) if m in ctx.monitors]
+    suspects = ctx.reaching(high)
     if not suspects:
         return []
+    # Each valid minute beside the one before it (SQL window functions): only the pairs that
+    # drop are read back.
+    ordered = {"partition_by": [F("monitor_id")], "order_by": F("bucket").asc()}
+    value = F("sum_pm10") / F("n_pm10")
     rows = (MinuteMean.objects.filter(monitor__in=suspects, bucket__gte=ctx.day_start,
                                       bucket__lte=ctx.now, n_pm10__gt=0)
-            .values_list("monitor_id", "bucket", "sum_pm10", "n_pm10").order_by("monitor_id", "bucket"))
+            .annotate(v=value, prev=Window(Lag(value), **ordered),
+                      prev_bucket=Window(Lag("bucket"), **ordered))
+            .filter(prev__gte=high)  # (a condition on `v` would filter before the window)
+            .values_list("monitor_id", "bucket", "prev_bucket", "prev", "v")
+            .order_by("monitor_id", "bucket"))
     drops: dict[int, list] = defaultdict(list)
-    before: tuple | None = None
-    for monitor_id, bucket, total, n in rows:
-        value = total / n
-        if before and before[0] == monitor_id and bucket - before[1] == MINUTE:
-            prev = before[2]
-            if prev >= high and value <= p["clean"] and value <= p["ratio"] * prev:
-                drops[monitor_id].append([_local(bucket), round(prev, 1), round(value, 1)])
-        before = (monitor_id, bucket, value)
+    for monitor_id, bucket, prev_bucket, prev, v in rows:
+        if bucket - prev_bucket == MINUTE and v <= p["clean"] and v <= p["ratio"] * prev:
+            drops[monitor_id].append([_local(bucket), round(prev, 1), round(v, 1)])
     return [_monitor_finding(ctx, monitor_id, "drop", "数据异常：浓度超标时骤降至洁净水平",
                              {"drops": found[-10:], "count_today": len(found),
                               "pattern": "drop_at_exceedance"}, severity="serious")

@@ -82,6 +82,7 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
     "offline": ("设备离线", "offline", {
         "every": Param("运行间隔（分钟）", 1, 1, 1440),
         "minutes": Param("无数据多少分钟视为离线", 60, 5, 10080),
+        "max_share": Param("同时离线超过此比例视为平台故障、不派单", 0.3, 0.01, 1),
     }),
     "missing_monitor": ("不装少装", "missing_monitor", {
         "every": Param("运行间隔（分钟）", 60, 1, 1440),
@@ -191,6 +192,8 @@ def run_due(now: datetime.datetime | None = None, *, force: bool = False) -> dic
         try:
             findings = detectors.DETECTORS[rule.code](context, values)
             done[rule.code] = detectors.sync(rule.code, findings, now)
+        except detectors.Skip as skip:
+            log.warning("dust rule %s skipped: %s", rule.code, skip)
         except Exception:  # one broken rule must not stop the others (or the worker)
             log.exception("dust rule %s failed", rule.code)
             continue
