@@ -393,7 +393,8 @@ class Fleet:
 
     def summary(self) -> str:
         counted = [d for d in self.devices if d.spec.counted]
-        return (f"生成 {sum(d.generated for d in counted):,} 包，"
+        return (f"生成 {sum(d.generated + d.states for d in counted):,} 包"
+                f"（其中喷淋状态 {sum(d.states for d in counted):,} 包），"
                 f"已确认 {sum(d.acked for d in counted):,} 包，"
                 f"重发 {sum(d.resent for d in self.devices):,} 次，"
                 f"未确认 {sum(len(d.outbox) for d in counted):,} 包，"
