@@ -170,6 +170,9 @@ MONITOR_OFFLINE_MINUTES = env_int("MONITOR_OFFLINE_MINUTES", 10)
 READING_RETENTION_DAYS = env_int("READING_RETENTION_DAYS", 400)
 MINUTE_MEAN_RETENTION_DAYS = env_int("MINUTE_MEAN_RETENTION_DAYS", 40)
 PERIOD_MEAN_RETENTION_DAYS = env_int("PERIOD_MEAN_RETENTION_DAYS", 3660)
+# Whether this `smartsite worker` runs the dust rules (docs/operations.md): with several
+# workers, one may run them and the others only the timers and the outbox.
+WORKER_RULES = env_bool("WORKER_RULES", True)
 
 # Video (docs/video.md): ffmpeg for live view, recording and snapshots; ONVIF for PTZ.
 VIDEO_FFMPEG = env("VIDEO_FFMPEG", "ffmpeg")  # a name on PATH or a full path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from smartsite.exchange import services as outbox
@@ -62,7 +63,7 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
             if time.monotonic() >= chores_due:
                 chores_due = time.monotonic() + CHORES_EVERY
                 _chores()
-            if time.monotonic() >= rules_due:
+            if settings.WORKER_RULES and time.monotonic() >= rules_due:
                 rules_due = time.monotonic() + RULES_EVERY
                 _rules()
             fired = services.fire_due_timers(limit=batch)
