@@ -18,6 +18,7 @@ def navigation(request):
         ("workorders:order_list", "处置中心"),
         ("dust:dashboard", "扬尘总览"),
         ("dust:monitor_list", "监测设备"),
+        ("video:camera_list", "视频"),
         ("core:project_list", "项目"),
         ("core:enterprise_list", "企业"),
         ("core:person_list", "人员"),
