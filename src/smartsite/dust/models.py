@@ -358,6 +358,11 @@ class MaintenanceRecord(ScopedModel):
             errors.setdefault("started_at", []).append("开始时间不能晚于现在")
         if self.ended_at and self.ended_at > soon:
             errors.setdefault("ended_at", []).append("结束时间不能晚于现在")
+        # (year 1 in Shanghai time does not survive the conversion to UTC on save)
+        for name, label in (("started_at", "开始时间"), ("ended_at", "结束时间")):
+            value = getattr(self, name)
+            if value and value.year < 2000:
+                errors.setdefault(name, []).append(f"{label}不能早于 2000 年")
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             errors.setdefault("ended_at", []).append("结束时间不能早于开始时间")
         if errors:

@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from smartsite.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
+    Id,
     In,
     Invalid,
     LocalTime,
@@ -125,8 +126,8 @@ class MaintenanceIn(In):
 
 
 class MaintenanceParams(Schema):
-    project: int | None = Field(None, ge=1, description="项目编号")
-    monitor: int | None = Field(None, ge=1, description="设备编号")
+    project: Id | None = Field(None, description="项目编号")
+    monitor: Id | None = Field(None, description="设备编号")
     kind: MaintenanceKind | None = Field(None, description="类型")
 
 
@@ -158,7 +159,7 @@ class ReviewOut(Schema):
 
 
 class ReviewParams(Schema):
-    project: int | None = Field(None, ge=1, description="项目编号")
+    project: Id | None = Field(None, description="项目编号")
     state: ReviewState | None = Field(None, description="状态")
     month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="月份（YYYY-MM）")
 
@@ -287,6 +288,8 @@ def list_reviews(request, filters: Query[ReviewParams]):
         year, month = map(int, filters.month.split("-"))
         if not 1 <= month <= 12:
             raise Invalid({"month": ["月份应为 01–12"]}, title="筛选条件有误")
+        if year < 1:
+            raise Invalid({"month": ["年份应为 0001–9999"]}, title="筛选条件有误")
         qs = qs.filter(month=datetime.date(year, month, 1))
     return qs.order_by("-month", "project", "pk")
 

@@ -185,7 +185,7 @@ def review_list(request):
     state = request.GET.get("state", "")
     if state in ReviewState.values:
         qs = qs.filter(state=state)
-    if request.GET.get("project", "").isdigit():
+    if request.GET.get("project", "").isdigit() and len(request.GET["project"]) < 19:
         qs = qs.filter(project=int(request.GET["project"]))
     return render(request, "dust/upkeep/review_list.html", {
         "title": "运维月报", "reviews": qs[:300], "state": state, "states": ReviewState,
