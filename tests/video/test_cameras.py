@@ -80,6 +80,15 @@ def test_a_camera_url_that_is_not_rtsp_is_refused_and_nothing_is_saved(cast, log
     assert exc.value.message_dict["rtsp_url"] == ["摄像头地址必须以 rtsp:// 或 rtsps:// 开头"]
 
 
+@pytest.mark.parametrize("url", ["rtsp://admin:pw@[::1/stream", "rtsp://10.1.2.3:99999/stream",
+                                 "rtsp://10.1.2.3:abc/stream"])
+def test_a_malformed_camera_url_is_refused_on_the_field_not_500(cast, login, url):
+    response = post_form(login(cast.contractor_a), cast.project_a, rtsp_url=url)
+    assert response.status_code == 422
+    assert "摄像头地址格式有误" in response.content.decode()
+    assert not Camera.objects.exists()
+
+
 def test_rtsps_is_accepted(cast):
     camera = services.register_camera(project=cast.project_a, name="加密流",
                                       rtsp_url="rtsps://cam.example.cn:322/live")

@@ -95,8 +95,15 @@ class Camera(ScopedModel):
     def clean(self):
         errors: dict[str, str] = {}
         url = (self.rtsp_url or "").strip()
-        parts = urlsplit(url) if "://" in url else None
-        if parts is None or parts.scheme.lower() not in RTSP_SCHEMES:
+        try:
+            parts = urlsplit(url) if "://" in url else None
+            _port = parts.port if parts is not None else None  # (a bad port raises)
+            malformed = False
+        except ValueError:  # e.g. an unclosed "[" or a port outside 0–65535
+            parts, malformed = None, True
+        if malformed:
+            errors["rtsp_url"] = "摄像头地址格式有误（主机名或端口无效），如 rtsp://192.168.1.64:554/stream1"
+        elif parts is None or parts.scheme.lower() not in RTSP_SCHEMES:
             errors["rtsp_url"] = RTSP_MESSAGE
         elif not parts.hostname:
             errors["rtsp_url"] = "摄像头地址缺少主机名，如 rtsp://192.168.1.64:554/stream1"

@@ -45,7 +45,10 @@ def split_credentials(url: str) -> tuple[str, str, str]:
     url = (url or "").strip()
     if "://" not in url:
         return url, "", ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (an unclosed "["): the model's clean says so
+        return url, "", ""
     if "@" not in parts.netloc:
         return url, "", ""
     userinfo, _, hostport = parts.netloc.rpartition("@")
