@@ -284,6 +284,22 @@ def test_inspection_expired_opens_an_order_and_due_soon_only_warns(site):
     run(T + H, "inspection")
     assert not Event.objects.filter(dedup_key=e.dedup_key, state__in=["new", "dispatched"]).exists()
 
+def test_the_automatic_check_judges_the_inspection_by_the_shanghai_date(site):
+    """A certificate that expired yesterday (Shanghai) does not verify the order between
+    00:00 and 08:00, when the UTC date is still yesterday."""
+    from smartsite.workorders import checks
+
+    m = monitor(site, 40)
+    Inspection.objects.filter(monitor=m).update(expires_on=T.date() - datetime.timedelta(days=1))
+    run(T, "inspection")
+    order = WorkOrder.objects.get(pk=event(f"inspection:{m.mn}").order_id)
+    Inspection.objects.filter(monitor=m).update(expires_on=T.date())  # valid through T's day
+    check = checks.get("dust.inspection_recorded")
+    assert check(order, T.astimezone(datetime.UTC)) is True
+    after_midnight = (T.replace(hour=0, minute=30) + datetime.timedelta(days=1))
+    assert check(order, after_midnight.astimezone(datetime.UTC)) is False
+
+
 
 # ---------------------------------------------------------------- tampering
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Count, F, Max
+from django.utils import timezone
 
 from smartsite.dust import rules
 from smartsite.dust.models import Inspection, MinuteMean, Monitor, PeriodMean, SprayReading
@@ -38,7 +39,7 @@ def valid_data_24h(order, at: datetime.datetime) -> bool:
         return True
     from smartsite.dust.models import DustLimit
 
-    limit = DustLimit.in_force("pm10", at.date())
+    limit = DustLimit.in_force("pm10", timezone.localdate(at))
     if limit is None:
         return True
     over = (PeriodMean.objects.filter(monitor__in=monitors, period=limit.averaging_seconds,
@@ -69,7 +70,7 @@ def inspection_recorded(order, at: datetime.datetime) -> bool:
         return False
     valid = dict(Inspection.objects.filter(monitor__in=monitors, kind="annual", passed=True)
                  .values_list("monitor").annotate(until=Max("expires_on")))
-    day = at.date()
+    day = timezone.localdate(at)  # (expiry dates are Shanghai dates; `at` is UTC)
     return all(valid.get(m.pk) and valid[m.pk] >= day for m in monitors)
 
 
