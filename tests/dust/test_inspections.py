@@ -67,6 +67,23 @@ def test_contractor_records_an_inspection_and_the_monitor_page_shows_it_valid(
                                      project=cast.project_a).exists()
 
 
+def test_the_certificate_link_downloads_the_file_in_scope_and_is_404_outside(
+        upkeep, cast, login, client):
+    login(cast.contractor_a).post(f"/monitors/{upkeep.a1.pk}/inspections/add/",
+                                  form(content=PNG, name="证书.pdf"))
+    page = client.get(f"/monitors/{upkeep.a1.pk}/").content.decode()
+    (link,) = re.findall(r'href="([^"]*certificate[^"]*)"', page)
+    response = client.get(link)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"  # by its bytes, not its name
+    assert b"".join(response.streaming_content) == PNG
+    headers = api(client, upkeep.maint_a)
+    listed = client.get(f"/api/v1/monitors/{upkeep.a1.pk}/inspections", headers=headers).json()
+    assert listed["items"][0]["certificate_url"] == link
+    for outsider in (cast.contractor_b, cast.street):
+        assert login(outsider).get(link).status_code == 404
+
+
 @pytest.mark.parametrize(("data", "field", "message"), [
     (form(inspected_on=TODAY + 3 * DAY), "inspected_on", "证书日期不能在未来"),
     (form(expires_on=TODAY - 40 * DAY), "expires_on", "有效期须晚于检定日期"),

@@ -258,6 +258,20 @@ class Inspection(ScopedModel):
     def __str__(self) -> str:
         return f"{self.monitor_id} {self.get_kind_display()} {self.certificate_no}"
 
+    @property
+    def certificate_name(self) -> str:
+        return self.certificate.name.rsplit("/", 1)[-1] if self.certificate else ""
+
+    @property
+    def certificate_link(self) -> str:
+        """The certificate's download link ("" without one): the scoped view, never the media
+        path (no route serves it, and a web server serving it would skip the scope)."""
+        from django.urls import reverse
+
+        if not self.certificate:
+            return ""
+        return reverse("dust:inspection_certificate", args=[self.pk, self.certificate_name])
+
     def clean(self):
         errors: dict[str, list[str]] = {}
         today = datetime.date.today()

@@ -71,7 +71,7 @@ class InspectionOut(Schema):
 
     @staticmethod
     def resolve_certificate_url(obj):
-        return obj.certificate.url if obj.certificate else None
+        return obj.certificate_link or None
 
 
 class InspectionsOut(Schema):

@@ -6,6 +6,8 @@ from smartsite.dust import upkeep_views as views
 
 urlpatterns = [
     path("<int:pk>/inspections/add/", views.inspection_add, name="inspection_add"),
+    path("inspections/<int:pk>/certificate/<str:name>", views.inspection_certificate,
+         name="inspection_certificate"),
     path("<int:pk>/sprays/add/", views.spray_add, name="spray_add"),
     path("<int:pk>/maintenance/", views.monitor_maintenance, name="monitor_maintenance"),
     path("projects/<int:pk>/maintenance/", views.project_maintenance,

@@ -15,6 +15,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,10 +25,11 @@ from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.generic import _errors_to_form
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
+from smartsite.core.uploads import _sniff
 from smartsite.dust import permissions, selectors, services
 from smartsite.dust import upkeep_selectors as upkeep
 from smartsite.dust.choices import MaintenanceKind, ReviewState
-from smartsite.dust.models import MaintenanceRecord, Monitor
+from smartsite.dust.models import Inspection, MaintenanceRecord, Monitor
 from smartsite.dust.upkeep_forms import InspectionForm, MaintenanceForm, ReviewForm, SprayDeviceForm
 
 
@@ -69,6 +71,26 @@ def inspection_add(request, pk):
     return _form_page(request, form, title=title, back=monitor.get_absolute_url(),
                       monitor=monitor, multipart=True,
                       status=422 if request.method == "POST" else 200)
+
+
+@login_required
+def inspection_certificate(request, pk, name):
+    """An inspection's certificate file, to users who can see its monitor only (404 otherwise,
+    as for a missing file); served with the type its bytes show."""
+    inspection = get_object_or_404(scoped(request.user, Inspection.objects.exclude(certificate="")),
+                                   pk=pk)
+    if name != inspection.certificate_name:
+        raise Http404
+    try:
+        handle = inspection.certificate.open("rb")
+    except FileNotFoundError:
+        raise Http404("证书文件已不存在") from None
+    content_type = _sniff(handle.read(16)) or "application/octet-stream"
+    handle.seek(0)
+    response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # ---------------------------------------------------------------- spray / fog cannons
