@@ -5,13 +5,17 @@ adds a picture."""
 from __future__ import annotations
 
 import pytest
-from browser.conftest import browser, page, shot, sign_in  # noqa: F401 (fixtures)
+from browser.conftest import sign_in
+from video.conftest import camera, ffmpeg_installed, onvif, rtsp, video_settings  # noqa: F401
+
+# (Here, not in tests/video: one session of Chromium for all page tests — a second
+# sync_playwright in the same run cannot start inside the first one's event loop.)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_camera_page_plays_live_video_and_steers_the_camera(page, camera, cast, onvif,  # noqa: F811
-                                                                  password, shot):  # noqa: F811
+                                                                  password, shot):
     sign_in(page, "manager_a", password)
     page.goto(f"/cameras/{camera.pk}/")
     page.wait_for_function(
