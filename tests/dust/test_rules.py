@@ -216,6 +216,17 @@ def test_the_whole_city_going_silent_is_an_outage_not_thousands_of_orders(site):
     assert event(f"offline:{fleet[0].mn}").recovered_at is None  # nor a false recovery
 
 
+def test_a_city_of_findings_is_opened_a_few_at_a_time(site):
+    rules.load_rules()
+    DustRule.objects.filter(code="missing_monitor").update(params={"max_new": 1})
+    run(T, "missing_monitor")  # both projects lack monitors; the older finding first
+    assert Event.objects.filter(dedup_key__startswith="dust:missing:").count() == 1
+    run(T + H, "missing_monitor")
+    missing = Event.objects.filter(dedup_key__startswith="dust:missing:")
+    assert missing.count() == 2 and sorted(e.count for e in missing) == [1, 2]
+    assert WorkOrder.objects.filter(kind="missing_monitor").count() == 2
+
+
 def test_a_site_without_enough_monitors_gets_a_missing_monitor_order(site):
     run(T, "missing_monitor")
     e = Event.objects.get(dedup_key=f"dust:missing:{site.project.pk}")

@@ -39,12 +39,14 @@ def valid_data_24h(order, at: datetime.datetime) -> bool:
         return True
     from smartsite.dust.models import DustLimit
 
-    limit = DustLimit.in_force("pm10", timezone.localdate(at))
+    particulate = rules.params("exceedance")["particulate"]
+    limit = DustLimit.in_force(particulate, timezone.localdate(at))
     if limit is None:
         return True
+    n, total = f"n_{particulate}", f"sum_{particulate}"
     over = (PeriodMean.objects.filter(monitor__in=monitors, period=limit.averaging_seconds,
-                                      bucket__gte=since, bucket__lt=at, n_pm10__gt=0)
-            .filter(sum_pm10__gt=F("n_pm10") * limit.limit)
+                                      bucket__gte=since, bucket__lt=at, **{f"{n}__gt": 0})
+            .filter(**{f"{total}__gt": F(n) * limit.limit})
             .values_list("monitor").annotate(n=Count("bucket")))
     return all(n <= limit.max_exceedances_per_day for _m, n in over)
 

@@ -11,6 +11,7 @@ recover by themselves).
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +35,7 @@ from smartsite.dust.models import (
 )
 from smartsite.dust.selectors import monitor_in
 
+log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUARTER = datetime.timedelta(minutes=15)
 MINUTE = datetime.timedelta(minutes=1)
@@ -153,6 +155,12 @@ class Context:
             where, period=period, bucket__gte=self.day_start,
             bucket__lte=self.quarter_end - datetime.timedelta(seconds=period),
             **{f"n_{particulate}__gte": min_samples})
+
+
+def rules_params(code: str) -> dict:
+    from smartsite.dust.rules import params
+
+    return params(code)
 
 
 def _local(t: datetime.datetime) -> str:
@@ -285,12 +293,14 @@ def missing_monitor(ctx: Context, p: dict) -> list[Finding]:
 def spray_unlinked(ctx: Context, p: dict) -> list[Finding]:
     """喷雾未联动: today's latest exceedance began `minutes` ago or more and no linked spray
     or fog cannon of the monitor reported running since it began."""
-    limit = ctx.limit("pm10")
+    particulate = rules_params("exceedance")["particulate"]  # what "exceeds" means
+    limit = ctx.limit(particulate)
     if limit is None:
         return []
     wait = datetime.timedelta(minutes=p["minutes"])
     begun: dict[int, datetime.datetime] = {}
-    for monitor_id, series in ctx.series("pm10", 1, list(ctx.over_limit("pm10", 1))).items():
+    candidates = list(ctx.over_limit(particulate, 1))
+    for monitor_id, series in ctx.series(particulate, 1, candidates).items():
         starts = exceedance_starts(series, limit.limit)
         if starts and starts[-1] + QUARTER + wait <= ctx.now:
             begun[monitor_id] = starts[-1]
@@ -471,20 +481,32 @@ PREFIXES = {
 EVENT_RULE = {"dust:inspection_due:": "inspection_due"}
 
 
-def sync(code: str, findings: list[Finding], now: datetime.datetime) -> tuple[int, int]:
-    """Raise (or update) an event per finding; recover this detector's other open events.
-    Returns (events raised or updated, events recovered)."""
+def sync(code: str, findings: list[Finding], now: datetime.datetime, *,
+         max_new: int | None = None) -> tuple[int, int]:
+    """Update the open event of each finding seen before, raise an event (and so an order)
+    for each new one — at most `max_new` a round, oldest first: a rule meeting a whole city of
+    findings at once (a first deployment, a changed parameter) opens them over several rounds
+    instead of flooding the disposal center — and recover this detector's other open events.
+    Returns (findings, events recovered)."""
     from smartsite.dust.rules import RULES
-    from smartsite.workorders.services import raise_event, recover_events
+    from smartsite.workorders.services import raise_event, recover_events, refresh_events
 
-    projects = Project.objects.in_bulk({f.project_id for f in findings})
     kind = RULES[code][1]
-    for f in findings:
+    evidence = {f.key: {**f.evidence, "rule": code} for f in findings}
+    known = refresh_events({f.key: (min(f.occurred_at or now, now), evidence[f.key])
+                            for f in findings})
+    new = sorted((f for f in findings if f.key not in known),
+                 key=lambda f: (f.occurred_at or now, f.key))
+    if max_new is not None and len(new) > max_new:
+        log.warning("dust rule %s: %d new findings, opening the oldest %d this round",
+                    code, len(new), max_new)
+        new = new[:max_new]
+    projects = Project.objects.in_bulk({f.project_id for f in new})
+    for f in new:
         prefix = f.key.rsplit(":", 1)[0] + ":"
         event = raise_event(scenario="dust", rule=EVENT_RULE.get(prefix, kind),
                             project=projects[f.project_id], dedup_key=f.key, title=f.title,
-                            severity=f.severity, subject=f.subject,
-                            evidence={**f.evidence, "rule": code},
+                            severity=f.severity, subject=f.subject, evidence=evidence[f.key],
                             occurred_at=min(f.occurred_at or now, now), now=now)
         if event.count == 1:
             _evidence_snapshot(event)

@@ -127,6 +127,13 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
 }
 
 
+#: Every detector also has: how many new events it may open in one round (the rest wait).
+MAX_NEW = Param("每次运行最多新开事件数（其余下次运行再开）", 200, 1, 100_000)
+for _code, (_label, _kind, _spec) in RULES.items():
+    if _kind:
+        _spec.setdefault("max_new", MAX_NEW)
+
+
 def parse(code: str, params) -> dict:
     """The rule's full parameters (defaults filled in) or ValidationError naming the bad key."""
     if code not in RULES:
@@ -191,7 +198,8 @@ def run_due(now: datetime.datetime | None = None, *, force: bool = False) -> dic
             continue
         try:
             findings = detectors.DETECTORS[rule.code](context, values)
-            done[rule.code] = detectors.sync(rule.code, findings, now)
+            done[rule.code] = detectors.sync(rule.code, findings, now,
+                                             max_new=values["max_new"])
         except detectors.Skip as skip:
             log.warning("dust rule %s skipped: %s", rule.code, skip)
         except Exception:  # one broken rule must not stop the others (or the worker)

@@ -150,6 +150,28 @@ def raise_event(*, scenario: str, rule: str, project, dedup_key: str, title: str
     raise DomainError(f"事件“{dedup_key}”正在被并发写入，请重试")
 
 
+def refresh_events(seen: dict[str, tuple[datetime.datetime, dict]]) -> set[str]:
+    """The open events among `seen` ({dedup key: (seen at, evidence)}) are seen again: count,
+    last seen and evidence updated in one statement per batch, the condition holding (again).
+    Returns the keys that had an open event; the others are for `raise_event`. (A rule that
+    re-finds thousands of conditions every round costs a few queries, not a transaction each.)"""
+    found: set[str] = set()
+    keys = list(seen)
+    for i in range(0, len(keys), 1000):
+        with transaction.atomic():
+            events = list(Event.objects.select_for_update().filter(
+                dedup_key__in=keys[i:i + 1000], state__in=OPEN_EVENT_STATES))
+            for event in events:
+                at, evidence = seen[event.dedup_key]
+                event.count += 1
+                event.last_seen = max(event.last_seen, at)
+                event.evidence = evidence or event.evidence
+                event.recovered_at = None
+                found.add(event.dedup_key)
+            Event.objects.bulk_update(events, ["count", "last_seen", "evidence", "recovered_at"])
+    return found
+
+
 def recover_events(*, scenario: str, prefixes: Iterable[str], keep: set[str],
                    now: datetime.datetime | None = None) -> int:
     """The condition behind a scenario's open events has ended for every dedup key starting
