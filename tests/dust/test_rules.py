@@ -394,3 +394,27 @@ def test_a_monitor_position_outside_its_site_is_refused(site):
     assert "电子围栏外" in str(caught.value)
     add_monitor(site.project, mn="31RULEGATE", longitude=121.5001, latitude=31.2301)
     assert Reading.objects.count() == 0
+
+
+def test_the_project_page_judges_the_day_as_the_rule_does(site, login):
+    """One exceedance in a complete quarter is allowed; a single dusty minute in the quarter
+    still running is not judged yet — by the rule and by the page alike."""
+    from django.utils import timezone
+    from support.monitors import row
+
+    from smartsite.dust.services import ingest
+
+    m = monitor(site, 30)
+    now = timezone.now()
+    quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    if timezone.localtime(quarter).hour == 0 and timezone.localtime(quarter).minute < 15:
+        pytest.skip("the day's first quarter: no complete quarter of today yet")
+    day = quarter.date()
+    ensure_partitions(day - datetime.timedelta(days=1), day + datetime.timedelta(days=1))
+    rows = [row(m, quarter - 15 * MIN + i * MIN, pm10=180, now=now) for i in range(15)]
+    rows.append(row(m, quarter, pm10=200, now=now))
+    ingest(rows)
+    run(now, "exceedance")
+    assert not Event.objects.filter(dedup_key__startswith="dust:exceedance:").exists()
+    page = login(site.cast.city).get(f"/monitors/projects/{site.project.pk}/").content.decode()
+    assert "今日超标 1 个时段" in page and "不达标" not in page

@@ -103,7 +103,7 @@ def project_dust(request, pk):
     cards = []
     for monitor in monitors:
         state = selectors.connectivity_of(monitor, now)
-        quarters = selectors.quarter_means(monitor, today, limit) if limit else []
+        quarters = selectors.quarter_means(monitor, today, limit, judged_at=now) if limit else []
         over = sum(1 for _b, v in quarters if v > limit.limit) if limit else 0
         cards.append({
             "monitor": monitor, "connectivity": state,

@@ -196,14 +196,24 @@ def minute_series(monitor: Monitor, now: datetime.datetime, hours: int = 24,
     return series
 
 
-def quarter_means(monitor: Monitor, day: datetime.date, limit: DustLimit
+def quarter_means(monitor: Monitor, day: datetime.date, limit: DustLimit, *,
+                  judged_at: datetime.datetime | None = None
                   ) -> list[tuple[datetime.datetime, float]]:
-    """(bucket, mean) of the limit's particulate for each averaging period of `day`."""
+    """(bucket, mean) of the limit's particulate for each averaging period of `day`. With
+    `judged_at`, only the periods the exceedance rule judges (dust.detectors): complete by
+    then and with the rule's minimum number of valid values — so a page's 达标/不达标 says
+    what the rule says."""
     start, end = local_day(day)
     column = limit.particulate
-    rows = (PeriodMean.objects.filter(monitor=monitor, period=limit.averaging_seconds,
-                                      bucket__gte=start, bucket__lt=end)
-            .only(*_mean_fields([column])).order_by("bucket"))
+    rows = PeriodMean.objects.filter(monitor=monitor, period=limit.averaging_seconds,
+                                     bucket__gte=start, bucket__lt=end)
+    if judged_at is not None:
+        from smartsite.dust.rules import params
+
+        rows = rows.filter(
+            bucket__lte=judged_at - datetime.timedelta(seconds=limit.averaging_seconds),
+            **{f"n_{column}__gte": params("exceedance")["min_samples"]})
+    rows = rows.only(*_mean_fields([column])).order_by("bucket")
     return [(row.bucket, mean) for row in rows if (mean := row.mean(column)) is not None]
 
 
