@@ -10,29 +10,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from smartsite.core.choices import PartyRole, RoleKind
 from smartsite.core.errors import Forbidden
-from smartsite.core.models import Project, ProjectParty, Role
+from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
+from smartsite.dust.permissions import registrable_projects
 
 
 def manageable_projects(user) -> QuerySet[Project]:
-    """Projects on which `user` may register or edit cameras."""
-    grant = grant_for(user)
-    projects = scoped(user, Project.objects.all())
-    if grant.sees_all:
-        return projects
-    q = Q(district__in=grant.district_ids)
-    if grant.enterprise_ids:
-        q |= Q(pk__in=ProjectParty.objects.filter(role=PartyRole.CONTRACTOR,
-                                                  enterprise__in=grant.enterprise_ids)
-               .values("project"))
-    if grant.project_ids:
-        q |= Q(pk__in=Role.objects.filter(user=user, kind=RoleKind.PROJECT,
-                                          party_role=PartyRole.CONTRACTOR).values("project"))
-    return projects.filter(q)
+    """Projects on which `user` may register or edit cameras: the same people as monitors."""
+    return registrable_projects(user)
 
 
 def can_register(user) -> bool:
