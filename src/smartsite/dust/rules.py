@@ -60,7 +60,12 @@ class Param:
         raise AssertionError(name)
 
 
-EVERY = Param("运行间隔（分钟）", 5, 1, 1440)
+def every(minutes: int) -> Param:
+    """How often the worker runs the rule (its default interval)."""
+    return Param("运行间隔（分钟）", minutes, 1, 1440)
+
+
+EVERY = every(5)
 
 #: code → (Chinese name, the event rule / order kind it raises, parameters)
 RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
@@ -80,12 +85,12 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
         "min_samples": Param("15 分钟 Leq 至少的有效数据条数", 10, 1, 900),
     }),
     "offline": ("设备离线", "offline", {
-        "every": Param("运行间隔（分钟）", 1, 1, 1440),
+        "every": every(1),
         "minutes": Param("无数据多少分钟视为离线", 60, 5, 10080),
         "max_share": Param("同时离线超过此比例视为平台故障、不派单", 0.3, 0.01, 1),
     }),
     "missing_monitor": ("不装少装", "missing_monitor", {
-        "every": Param("运行间隔（分钟）", 60, 1, 1440),
+        "every": every(60),
         "minimum": Param("在建工地至少台数", 1, 0, 50),
         "by_area": Param("按占地面积的台数表", [[0, 1], [10000, 2], [50000, 3]]),
     }),
@@ -94,22 +99,22 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
         "minutes": Param("超标后多少分钟内应开启喷淋雾炮", 10, 1, 240),
     }),
     "inspection": ("未年检", "inspection_expired", {
-        "every": Param("运行间隔（分钟）", 60, 1, 1440),
+        "every": every(60),
         "warn_days": Param("到期前多少天预警", 30, 0, 365),
     }),
     "flat_line": ("数据异常：长时间恒定", "tamper", {
-        "every": Param("运行间隔（分钟）", 15, 1, 1440),
+        "every": every(15),
         "hours": Param("连续多少小时数值不变", 3, 1, 48),
         "tolerance": Param("视为不变的最大波动（µg/m³）", 0.0, 0, 10),
         "coverage": Param("窗口内至少的数据覆盖率", 0.8, 0.1, 1),
     }),
     "cross_site": ("数据异常：跨工地数据相同", "tamper", {
-        "every": Param("运行间隔（分钟）", 15, 1, 1440),
+        "every": every(15),
         "minutes": Param("比较最近多少分钟", 60, 10, 1440),
         "min_points": Param("至少相同的分钟数", 30, 5, 1440),
     }),
     "drop_at_exceedance": ("数据异常：超标时骤降", "tamper", {
-        "every": Param("运行间隔（分钟）", 15, 1, 1440),
+        "every": every(15),
         "approach": Param("骤降前达到限值的比例", 0.9, 0.5, 2),
         "clean": Param("骤降后低于（µg/m³）", 35.0, 1, 200),
         "ratio": Param("骤降后不超过骤降前的比例", 0.3, 0.01, 0.9),
@@ -121,7 +126,7 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
         "reporting_minutes": Param("“设备已上报”指最近多少分钟内有数据", 60, 5, 1440),
     }),
     "outside_site": ("数据异常：设备位置在工地外", "tamper", {
-        "every": Param("运行间隔（分钟）", 15, 1, 1440),
+        "every": every(15),
         "tolerance_m": Param("允许在电子围栏外（米）", 30.0, 0, 1000),
     }),
 }
