@@ -28,7 +28,7 @@ from smartsite.dust.partitions import ensure_partitions
 from smartsite.hj212 import codec
 from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
-from smartsite.workorders.models import Event, WorkOrder
+from smartsite.workorders.models import Event, Notification, WorkOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,6 +145,10 @@ def test_data_still_dirty_goes_medium_then_large_to_the_street_squad(site, gatew
     assert (order.loop_level, order.state) == ("medium", OrderState.PENDING_DISPOSAL)
     escalation = order.actions.order_by("-seq").first()
     assert "核查不通过，重新整改" in escalation.comment
+    # The disposal opinion cites the regulation, and the site's supervising department is told.
+    assert "处置意见：依据《上海市大气污染防治条例》第五十五条第二款" in escalation.comment
+    told = Notification.objects.filter(order=order, user=site.station).first()
+    assert told is not None and "处置意见" in told.text and "中闭环" in told.text
 
     act(order, Action.DISPOSE, site.pm, T + 27 * H, comment="再次整改", files=[photo()])
     order.refresh_from_db()
@@ -154,6 +158,7 @@ def test_data_still_dirty_goes_medium_then_large_to_the_street_squad(site, gatew
     assert order.loop_level == "large"
     assert order.court_agency.kind == AgencyKind.ENFORCEMENT_SQUAD
     assert order.court_agency.region == site.project.street  # 陆家嘴街道's own squad
+    assert Notification.objects.filter(order=order, user=site.pm, text__contains="大闭环").exists()
 
 
 def test_noise_above_the_day_limit_opens_an_order_and_recovers(site, gateway):

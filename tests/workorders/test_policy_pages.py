@@ -80,7 +80,8 @@ def test_the_detail_page_reads_the_rules_in_chinese(cast, login):
                   "街镇城管执法中队", "处置、核查逾期时，升级到下一闭环层级",
                   "核查不通过累计 1 次后，升级到下一闭环层级", "到期前 4 小时提醒办理方",
                   "提交处置：须填写意见、上传现场照片", "每 1 小时检查一次", "系统自动派单",
-                  "《上海市智慧工地建设指引（试行）》(2023)", "版本记录", "随系统发布"]:
+                  "《上海市智慧工地建设指引（试行）》(2023)", "版本记录", "随系统发布",
+                  "处置意见依据《上海市大气污染防治条例》第五十五条第二款；同时告知区监督站"]:
         assert escape(words) in html, words
     assert "修改（发布新版本）" not in html  # not an administrator
 
@@ -142,6 +143,8 @@ def test_the_admin_publishes_v2_and_new_orders_use_it_while_old_ones_keep_v1(cas
     (None, "闭环策略中有未知的键：colour"),  # None: the active spec plus an unknown key
     ("bad-duration", "deadlines.dispose：“两天”不是正的 ISO 8601 时长"),
     ("unknown-party", "levels.small.handler：未知的参建角色“painter”"),
+    ("bad-opinion", "levels.medium.opinion：应为法规依据编码的列表"),
+    ("bad-notify", "levels.medium.notify[0]：未知的机构类型“mayor”"),
     ("unchanged", "没有改动"),
 ])
 def test_a_bad_or_unchanged_document_is_shown_next_to_the_field_and_nothing_is_written(
@@ -154,7 +157,12 @@ def test_a_bad_or_unchanged_document_is_shown_next_to_the_field_and_nothing_is_w
         doc["deadlines"]["dispose"] = "两天"
     elif spec == "unknown-party":
         doc["levels"]["small"]["handler"] = {"party": "painter"}
-    text = spec if spec not in (None, "bad-duration", "unknown-party", "unchanged") \
+    elif spec == "bad-opinion":
+        doc["levels"]["medium"]["opinion"] = "第五十五条"
+    elif spec == "bad-notify":
+        doc["levels"]["medium"]["notify"] = [{"agency": "mayor"}]
+    text = spec if spec not in (None, "bad-duration", "unknown-party", "bad-opinion",
+                                "bad-notify", "unchanged") \
         else json.dumps(doc, ensure_ascii=False)
     before = written()
     response = login(cast.city).post(edit_url(policy), form_data(policy, spec=text))

@@ -115,6 +115,11 @@ class Level:
     handler: Court
     verifier: Court | None  # None: verified automatically by the scenario's check
     dispatcher: Court | None = None  # None: the system dispatches (or the creator does)
+    # On entering this level from a lower one: the disposal opinion cites these legal bases
+    # (LegalBasis codes) and these organisations are told, besides the court (the seed's
+    # medium loop: "处置意见及相关法规推送至整改单位及工地监管部门").
+    opinion: tuple[str, ...] = ()
+    notify: tuple[Court, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,11 +190,21 @@ def parse(spec) -> Policy:
             raise ValidationError(f"levels：未知的闭环层级“{name}”，可选 small、medium、large")
         if not isinstance(raw, dict) or "handler" not in raw or "verifier" not in raw:
             raise ValidationError(f"levels.{name}：必须给出 handler（处置方）和 verifier（核查方）")
+        unknown = set(raw) - {"handler", "verifier", "dispatcher", "opinion", "notify"}
+        if unknown:
+            raise ValidationError(f"levels.{name}：未知的键 {', '.join(sorted(unknown))}")
+        opinion, notify = raw.get("opinion", []), raw.get("notify", [])
+        if not isinstance(opinion, list) or not all(isinstance(c, str) and c for c in opinion):
+            raise ValidationError(f"levels.{name}.opinion：应为法规依据编码的列表，如 [\"sh-air-55-2\"]")
+        if not isinstance(notify, list):
+            raise ValidationError(f"levels.{name}.notify：应为机构或参建单位的列表")
         levels[name] = Level(
             handler=_court(raw["handler"], f"levels.{name}.handler"),
             verifier=_court(raw["verifier"], f"levels.{name}.verifier", allow_auto=True),
             dispatcher=_court(raw["dispatcher"], f"levels.{name}.dispatcher")
-            if raw.get("dispatcher") else None)
+            if raw.get("dispatcher") else None,
+            opinion=tuple(opinion),
+            notify=tuple(_court(c, f"levels.{name}.notify[{i}]") for i, c in enumerate(notify)))
     start = spec.get("start_level", LoopLevel.SMALL)
     if start not in levels:
         raise ValidationError(f"start_level：“{start}”不在 levels 中")

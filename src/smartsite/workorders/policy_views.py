@@ -23,7 +23,7 @@ from smartsite.core.permissions import is_city_admin
 from smartsite.core.scoping import scoped
 from smartsite.workorders import services
 from smartsite.workorders.choices import LOOP_ORDER, Action, LoopLevel
-from smartsite.workorders.models import LoopPolicy
+from smartsite.workorders.models import LegalBasis, LoopPolicy
 from smartsite.workorders.policy import STEPS, Court, Policy
 
 STEP_LABELS = {"dispatch": "派单", "dispose": "处置", "verify": "核查"}
@@ -56,6 +56,18 @@ def _court(court: Court | None, posts: dict[str, str], none: str) -> str:
     return text
 
 
+def _on_entry(level, posts: dict[str, str]) -> str:
+    """What happens on entering a level: the legal bases of the opinion, who else is told."""
+    parts = []
+    if level.opinion:
+        bases = {b.code: f"《{b.law}》{b.clause}" for b in
+                 LegalBasis.objects.filter(code__in=level.opinion)}
+        parts.append("处置意见依据" + "、".join(bases.get(c, c) for c in level.opinion))
+    if level.notify:
+        parts.append("同时告知" + "、".join(_court(c, posts, "—") for c in level.notify))
+    return "；".join(parts) or "—"
+
+
 def readable(policy: LoopPolicy) -> dict:
     """The rules of one version, as the sentences and rows the detail page shows."""
     rules = policy.rules
@@ -67,6 +79,7 @@ def readable(policy: LoopPolicy) -> dict:
                              "区监督站（默认）"),
         "handler": _court(rules.levels[lv.value].handler, posts, "—"),
         "verifier": _court(rules.levels[lv.value].verifier, posts, auto),
+        "on_entry": _on_entry(rules.levels[lv.value], posts),
     } for lv in LOOP_ORDER if lv.value in rules.levels]
     escalation = []
     if rules.escalate_on_overdue:

@@ -573,9 +573,46 @@ def _transition(order: WorkOrder, action: str, actor, now, *, comment="", to_lev
             _close_events(order)
         else:
             _enter_step(order, now, step_start)
+            if data.get("escalated"):
+                comment = _level_opinion(order, comment, now)
     order.version += 1
     _save_order(order)
     return _log(order, action, actor, now, from_state=from_state, comment=comment, data=data)
+
+
+def _level_opinion(order: WorkOrder, comment: str, now) -> str:
+    """Entering a level whose policy names an opinion: the legal bases go into the entry's
+    comment, and the level's `notify` organisations are told as well as the court."""
+    level = order.policy.rules.levels[order.loop_level]
+    if not (level.opinion or level.notify):
+        return comment
+    bases = [b for code in level.opinion
+             if (b := LegalBasis.objects.filter(code=code, active=True).first())]
+    opinion = "；".join(f"依据《{b.law}》{b.clause}（{b.violation}）" for b in bases)
+    text = (f"工单 {order.number}「{order.title}」{LoopLevel(order.loop_level).label}："
+            f"{comment or '核查不通过，重新整改'}" + (f"。处置意见：{opinion}" if opinion else ""))
+    for court in level.notify:
+        try:
+            agency, enterprise, party_role, _post = court.resolve(order.project)
+        except ValidationError:
+            continue  # (the project lacks that party, or the region that agency)
+        key = ((agency.pk, None, None, "") if agency
+               else (None, enterprise.pk, order.project_id, party_role))
+        if key == court_key(order):
+            continue  # already told as the court
+        batch = timer_batch.current()
+        if batch is not None:
+            batch.notify(order, key, text[:300], now)
+            continue
+        from django.contrib.auth import get_user_model
+
+        roles = court_roles(key)
+        q = reduce(operator.or_, (Q(**{f"roles__{f}": v for f, v in role.items()})
+                                  for role in roles))
+        users = get_user_model().objects.filter(q, is_active=True).distinct()
+        Notification.objects.bulk_create([
+            Notification(user=u, order=order, text=text[:300], created=now) for u in users])
+    return f"{comment}。处置意见：{opinion}" if opinion and comment else (comment or opinion)
 
 
 def _close_events(order: WorkOrder) -> None:
