@@ -107,6 +107,23 @@ def test_a_json_reading_is_stored_and_acknowledged(tmp_path, root, broker, monit
         gateway.stop()
 
 
+def test_a_spray_state_over_mqtt_is_stored(tmp_path, root, broker, monitor):
+    from smartsite.dust.models import SprayDevice, SprayReading
+
+    cannon = SprayDevice.objects.create(monitor=monitor, name="大门雾炮", sb_code="SB1")
+    gateway = start_gateway(tmp_path, root)
+    try:
+        state = {**reading(monitor.mn, NOW), "CN": "2021",
+                 "CP": {"DataTime": NOW.strftime("%Y%m%d%H%M%S"), "SB1-RS": 1}}
+        broker.publish(monitor.mn, state)
+        assert "CN=9014" in broker.acks.get(timeout=20)["segment"]
+        assert wait_for(lambda: SprayReading.objects.filter(device=cannon, running=True).exists())
+        cannon.refresh_from_db()
+        assert cannon.running is True
+    finally:
+        gateway.stop()
+
+
 @pytest.mark.parametrize("payload, detail", [
     (b"{not json", "payload is not JSON"),
     (json.dumps({"ST": "39"}).encode(), "missing field(s): CN, PW, MN, CP"),
