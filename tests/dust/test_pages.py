@@ -340,11 +340,13 @@ def form_data(cast, **changes):
 
 
 def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
-    response = login(cast.district).post("/monitors/add/", form_data(cast), follow=True)
+    response = login(cast.district).post("/monitors/add/", form_data(
+        cast, measures=["pm10", "pm25", "noise"], model_name="YC-PM-3000"), follow=True)
     assert "已登记监测设备：31JA00000000000000000A09" in text(response)
     monitor = Monitor.objects.get(mn="31JA00000000000000000A09")
     assert (monitor.project, monitor.particulate_unit, monitor.location) == (
         cast.project_a, "mg", "南门")
+    assert (monitor.measures, monitor.model_name) == (["pm10", "pm25", "noise"], "YC-PM-3000")
     # the registry's audit trail says who did it, and never copies the PW
     from smartsite.core.models import AuditEntry
 
@@ -362,6 +364,7 @@ def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
     ({"longitude": "121.47"}, "longitude", "经度和纬度须同时填写"),
     ({"longitude": "10", "latitude": "10"}, "longitude", "不在上海市范围内"),
     ({"installed_on": "2999-01-01"}, "installed_on", "安装日期不能晚于今天"),
+    ({"measures": ["radon"]}, "measures", "radon"),
 ])
 def test_the_form_refuses_bad_input_with_its_message_and_changes_nothing(
         monitors, login, cast, changes, field, message):

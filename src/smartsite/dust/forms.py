@@ -6,6 +6,7 @@ import datetime
 
 from django import forms
 
+from smartsite.dust.metrics import METRICS
 from smartsite.dust.models import Monitor
 from smartsite.dust.permissions import registrable_projects
 
@@ -18,10 +19,15 @@ class MonitorForm(forms.ModelForm):
     """Register or edit a monitor. The project list holds only the projects the user may
     register monitors on (`permissions.registrable_projects`)."""
 
+    measures = forms.MultipleChoiceField(
+        label="监测参数", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(m.column, m.label) for m in METRICS],
+        help_text="设备测量的参数；不选表示按设备类型")
+
     class Meta:
         model = Monitor
         fields = ["mn", "password", "project", "location", "longitude", "latitude", "kind",
-                  "particulate_unit", "vendor", "model_name", "installed_on", "active"]
+                  "particulate_unit", "vendor", "model_name", "measures", "installed_on", "active"]
         widgets = {
             "installed_on": DATE,
             "mn": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
