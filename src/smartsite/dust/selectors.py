@@ -233,6 +233,8 @@ def monitor_in(visible: QuerySet[Monitor]):
     city's scope (every monitor) is planned as a hash join over a whole month's partition:
     measured at 4,500 monitors and 16 M rows a month, 1.5–2 s against ~0.2 s.
     """
+    if visible.query.is_empty():  # (nobody's scope: `ARRAY(NULL)` would not parse)
+        return Q(monitor__in=[])
     ids = visible.values("pk")
     if connection.vendor == "postgresql":
         return AnyOfArray(F("monitor_id"), Subquery(ids))
