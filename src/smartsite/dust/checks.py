@@ -10,7 +10,7 @@ from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from smartsite.dust import rules
-from smartsite.dust.models import Inspection, MinuteMean, Monitor, PeriodMean, SprayReading
+from smartsite.dust.models import DustLimit, Inspection, MinuteMean, Monitor, PeriodMean, SprayReading
 from smartsite.workorders import checks
 
 
@@ -37,8 +37,6 @@ def valid_data_24h(order, at: datetime.datetime) -> bool:
         return False
     if order.kind != "exceedance":
         return True
-    from smartsite.dust.models import DustLimit
-
     particulate = rules.params("exceedance")["particulate"]
     limit = DustLimit.in_force(particulate, timezone.localdate(at))
     if limit is None:

@@ -62,7 +62,7 @@ class Context:
     """What several detectors of one run share (read once)."""
 
     now: datetime.datetime
-    _limits: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict)  # limits, and what several rules read
 
     @cached_property
     def day_start(self) -> datetime.datetime:
@@ -89,10 +89,10 @@ class Context:
         return {r["pk"]: r for r in rows}
 
     def limit(self, particulate: str) -> DustLimit | None:
-        if particulate not in self._limits:
-            self._limits[particulate] = DustLimit.in_force(particulate,
+        if particulate not in self._cache:
+            self._cache[particulate] = DustLimit.in_force(particulate,
                                                           self.now.astimezone(SHANGHAI).date())
-        return self._limits[particulate]
+        return self._cache[particulate]
 
     @cached_property
     def watched(self):
@@ -107,20 +107,20 @@ class Context:
         only they can have a mean above it, so the minute and quarter queries look at them
         alone (one day row per monitor instead of the day's 96 quarters or 1,440 minutes)."""
         key = ("reaching", level, particulate)
-        if key not in self._limits:
-            self._limits[key] = [
+        if key not in self._cache:
+            self._cache[key] = [
                 m for m in PeriodMean.objects.filter(
                     self.watched, period=86400, bucket=self.day_start,
                     **{f"max_{particulate}__gte": level}).values_list("monitor_id", flat=True)
                 if m in self.monitors]
-        return self._limits[key]
+        return self._cache[key]
 
     def over_limit(self, particulate: str, min_samples: int) -> dict[int, list[datetime.datetime]]:
         """{monitor: [bucket, …]} of today's complete, valid means of the limit's period that
         are above the limit (cached per particulate): the few monitors the exceedance rules
         need to look at more closely."""
         key = ("over", particulate, min_samples)
-        if key not in self._limits:
+        if key not in self._cache:
             limit = self.limit(particulate)
             out: dict[int, list] = defaultdict(list)
             if limit is not None:
@@ -131,8 +131,8 @@ class Context:
                         .values_list("monitor_id", "bucket").order_by("monitor_id", "bucket"))
                 for monitor_id, bucket in rows:
                     out[monitor_id].append(bucket)
-            self._limits[key] = out
-        return self._limits[key]
+            self._cache[key] = out
+        return self._cache[key]
 
     def series(self, particulate: str, min_samples: int, monitor_ids) -> dict[int, list[tuple]]:
         """{monitor: [(bucket, mean), …]} of today's complete, valid means of the limit's
