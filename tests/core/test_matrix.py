@@ -5,6 +5,7 @@ expectation does not come from the scoping code it checks."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 import pytest
 
@@ -168,3 +169,207 @@ def test_api_reference_details_follow_the_reference_rule(cast, api_get, role):
     agency = m.Agency.objects.filter(region=cast.lujiazui).get()
     for path in (f"/regions/{cast.jingan.pk}", f"/agencies/{agency.pk}"):
         assert api_get(user, path).status_code == _status(REFERENCE[role]), path
+
+
+# ---------------------------------------------------------------- API writes
+#
+# Every write route of the devices (monitors, spray/fog cannons, inspections, O&M records,
+# monthly reviews, cameras) × every role × the object on project A and on project B. The
+# expectation comes from these tables, not from the permission code: who may write which
+# project, by letter. An object the role cannot see gives 404 (or, where the project is named
+# in the body, the same 422 as an id that does not exist); one it can see but may not change
+# gives 403; an allowed write answers 2xx and leaves an audit entry under the role's user.
+# A refused one changes nothing and writes no audit entry.
+
+# Register and change monitors, their spray/fog cannons and cameras: the city, the district
+# regulator of the project, its 施工单位 (company users and project-role users).
+MANAGE = {"city": "AB", "district": "A", "street": "", "contractor_a": "A",
+          "contractor_b": "B", "manager_a": "A", "nobody": ""}
+# Inspections (年检/校准): the same people (the O&M company too, not in the cast).
+INSPECT = MANAGE
+# O&M records and resubmitting a month: the project's O&M company and 施工单位 only.
+MAINTAIN = {"city": "", "district": "", "street": "", "contractor_a": "A",
+            "contractor_b": "B", "manager_a": "A", "nobody": ""}
+# Reviewing a month: the 施工单位's 项目经理 only.
+REVIEW = {"city": "", "district": "", "street": "", "contractor_a": "", "contractor_b": "",
+          "manager_a": "A", "nobody": ""}
+
+DAY = datetime.date(2020, 1, 1)  # every date below is in the past whatever the clock says
+PUBLIC_RTSP = "rtsp://58.246.120.{n}:554/Streaming/Channels/101"
+
+
+@dataclass
+class Site:
+    """One project's devices, as the write routes find them."""
+
+    project: object
+    monitor: object
+    spray: object
+    record: object  # an open fault
+    pending: object  # a monthly review waiting for the project manager
+    rejected: object  # a month sent back to the O&M company
+    camera: object
+
+
+@pytest.fixture
+def sites(cast) -> dict[str, Site]:
+    from smartsite.dust import services as dust
+    from smartsite.dust.choices import MaintenanceKind, ReviewState
+    from smartsite.dust.models import MaintenanceRecord, MonthlyReview
+    from smartsite.video import services as video
+
+    out = {}
+    for n, (letter, project) in enumerate((("A", cast.project_a), ("B", cast.project_b)), 1):
+        monitor = dust.register_monitor(project=project, mn=f"31MATRIX00000000000000{letter}1",
+                                        password="123456")
+        spray = dust.add_spray_device(monitor, actor=cast.city, name="东门雾炮", sb_code="SB1")
+        record = MaintenanceRecord.objects.create(
+            monitor=monitor, kind=MaintenanceKind.FAULT, description="PM10 传感器无数据",
+            started_at=datetime.datetime(2020, 1, 1, 8, tzinfo=datetime.UTC))
+        generated = datetime.datetime(2020, 2, 1, tzinfo=datetime.UTC)
+        pending = MonthlyReview.objects.create(project=project, month=datetime.date(2020, 1, 1),
+                                               stats={}, generated_at=generated)
+        rejected = MonthlyReview.objects.create(project=project, month=datetime.date(2019, 12, 1),
+                                                stats={}, generated_at=generated,
+                                                state=ReviewState.REJECTED, comment="数据不全")
+        camera = video.register_camera(project=project, name="东门", rtsp_url=PUBLIC_RTSP.format(n=n))
+        out[letter] = Site(project, monitor, spray, record, pending, rejected, camera)
+    return out
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write route: how to call it on a site, who may, and which object it audits."""
+
+    name: str
+    method: str
+    path: str  # formatted with the site
+    body: object  # a dict, or a callable(site, letter) -> dict
+    allowed: dict
+    status: int
+    audited: object  # callable(site, response) -> (model label, object id)
+    project_in_body: bool = False
+    multipart: bool = False
+
+
+def _new(label):
+    return lambda site, response: (label, str(response.json()["id"]))
+
+
+WRITES = [
+    Write("register monitor", "post", "/monitors",
+          lambda s, letter: {"mn": f"31MATRIXNEW00000000000{letter}9", "password": "654321",
+                             "project": s.project.pk, "location": "北门"},
+          MANAGE, 201, _new("dust.monitor"), project_in_body=True),
+    Write("change monitor", "patch", "/monitors/{s.monitor.pk}",
+          {"location": "西门", "active": False}, MANAGE, 200,
+          lambda s, r: ("dust.monitor", str(s.monitor.pk))),
+    Write("link a spray", "post", "/monitors/{s.monitor.pk}/spray-devices",
+          {"name": "北门喷淋", "kind": "spray", "sb_code": "SB2"}, MANAGE, 201,
+          _new("dust.spraydevice")),
+    Write("change a spray", "patch", "/spray-devices/{s.spray.pk}",
+          {"name": "东门雾炮（新）", "active": False}, MANAGE, 200,
+          lambda s, r: ("dust.spraydevice", str(s.spray.pk))),
+    Write("record an inspection", "post", "/monitors/{s.monitor.pk}/inspections",
+          lambda s, letter: {"kind": "annual", "inspected_on": "2020-01-01",
+                             "expires_on": "2021-01-01", "body": "上海市计量测试技术研究院",
+                             "certificate_no": f"JL2020-{letter}01", "passed": "true"},
+          INSPECT, 201, _new("dust.inspection"), multipart=True),
+    Write("record maintenance", "post", "/monitors/{s.monitor.pk}/maintenance-records",
+          {"kind": "visit", "started_at": "2020-01-02T09:00:00+08:00",
+           "ended_at": "2020-01-02T10:00:00+08:00", "description": "月度巡检"},
+          MAINTAIN, 201, _new("dust.maintenancerecord")),
+    Write("end maintenance", "post", "/maintenance-records/{s.record.pk}/end",
+          {"ended_at": "2020-01-03T10:00:00+08:00"}, MAINTAIN, 200,
+          lambda s, r: ("dust.maintenancerecord", str(s.record.pk))),
+    Write("review a month", "post", "/monthly-reviews/{s.pending.pk}/review",
+          {"action": "reject", "comment": "1 月 3 日数据缺失，请补录"}, REVIEW, 200,
+          lambda s, r: ("dust.monthlyreview", str(s.pending.pk))),
+    Write("resubmit a month", "post", "/monthly-reviews/{s.rejected.pk}/resubmit", None,
+          MAINTAIN, 200, lambda s, r: ("dust.monthlyreview", str(s.rejected.pk))),
+    Write("register camera", "post", "/cameras",
+          lambda s, letter: {"name": "北门", "project": s.project.pk,
+                             "rtsp_url": PUBLIC_RTSP.format(n=9), "username": "admin",
+                             "password": "Cam-Pa55!"},
+          MANAGE, 201, _new("video.camera"), project_in_body=True),
+    Write("change camera", "patch", "/cameras/{s.camera.pk}",
+          {"location": "西门", "password": "New-Pa55!"}, MANAGE, 200,
+          lambda s, r: ("video.camera", str(s.camera.pk))),
+    Write("delete camera", "delete", "/cameras/{s.camera.pk}", None, MANAGE, 204,
+          lambda s, r: ("video.camera", str(s.camera.pk))),
+]
+
+
+@pytest.fixture
+def api_call(client):
+    tokens = {}
+
+    def _call(user, write: Write, site: Site, letter: str):
+        if user.pk not in tokens:
+            _, tokens[user.pk] = services.issue_token(user, actor=user, name="matrix")
+        headers = {"Authorization": f"Bearer {tokens[user.pk]}"}
+        body = write.body(site, letter) if callable(write.body) else write.body
+        path = "/api/v1" + write.path.format(s=site)
+        if write.multipart:
+            return client.post(path, body, headers=headers)
+        if body is None:
+            return getattr(client, write.method)(path, headers=headers)
+        return getattr(client, write.method)(path, body, content_type="application/json",
+                                             headers=headers)
+
+    return _call
+
+
+def _audit_count() -> int:
+    """Audit entries of anything but API tokens (the call issues one)."""
+    return m.AuditEntry.objects.exclude(model=m.ApiToken._meta.label_lower).count()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("write", WRITES, ids=[w.name for w in WRITES])
+def test_each_api_write_is_allowed_forbidden_or_hidden_by_role(cast, sites, api_call, role,
+                                                               write):
+    user = cast.users()[role]
+    for letter, site in sites.items():
+        before = _audit_count()
+        response = api_call(user, write, site, letter)
+        if letter not in PROJECTS[role]:
+            if write.project_in_body:  # the same answer as for a project that does not exist
+                assert response.status_code == 422, (letter, response.content)
+                assert response.json()["errors"] == {
+                    "project": [f"未找到编号为 {site.project.pk} 的项目"]}, letter
+            else:
+                assert response.status_code == 404, (letter, response.content)
+                assert response.json()["code"] == "not_found"
+            assert _audit_count() == before, letter
+        elif letter not in write.allowed[role]:
+            assert response.status_code == 403, (letter, response.content)
+            assert response.json()["code"] == "forbidden"
+            assert _audit_count() == before, letter
+        else:
+            assert response.status_code == write.status, (letter, response.content)
+            model, object_id = write.audited(site, response)
+            assert m.AuditEntry.objects.filter(actor=user, model=model,
+                                               object_id=object_id).exists(), letter
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_city_changes_a_dust_rule_over_the_api(cast, api_call, role, client):
+    from smartsite.dust.models import DustRule
+
+    _, key = services.issue_token(cast.users()[role], actor=cast.users()[role], name="matrix")
+    rule = DustRule.objects.get(code="exceedance")
+    response = client.patch("/api/v1/dust-rules/exceedance", {"params": {"min_samples": 12},
+                                                               "source": "DB31/964-2016 5.2"},
+                            content_type="application/json",
+                            headers={"Authorization": f"Bearer {key}"})
+    audited = m.AuditEntry.objects.filter(model="dust.dustrule", object_id=str(rule.pk))
+    if role == "city":
+        assert response.status_code == 200, response.content
+        assert response.json()["effective"]["min_samples"] == 12
+        assert audited.filter(actor=cast.city).exists()
+    else:
+        assert response.status_code == 403, response.content
+        assert not audited.exists()
+        rule.refresh_from_db()
+        assert "min_samples" not in rule.params

@@ -1,32 +1,46 @@
-"""The monitor REST routes (mounted at /api/v1/): monitors with their live state, and the
-means a monitor's readings roll up into.
+"""The monitor REST routes (mounted at /api/v1/): monitors with their live state, the
+means a monitor's readings roll up into, and registering and changing monitors.
 
 Reads start from `scoped()` (absent or out of scope → the same 404) and the list is filtered
 with the page's FilterSet (bad values → 422). Means are valid real-time values only; noise
-means are energy means (equivalent continuous level), never arithmetic.
+means are energy means (equivalent continuous level), never arithmetic. Writes go through
+`dust.services`, as the registration page's do: the same permission (403), the same model
+validation and messages (field-level 422), the same audit entry. The PW goes in and never
+comes out.
 """
 
 import datetime
+from typing import Literal
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
 
 from smartsite.core.api import (
     READ_ERRORS,
+    WRITE_ERRORS,
+    Id,
+    In,
     Invalid,
     LocalTime,
     Pagination,
     ProjectBrief,
     RegionBrief,
+    Text,
     filter_params,
     filtered,
     pk_param,
+    writing,
 )
-from smartsite.dust import filtersets, selectors
-from smartsite.dust.choices import Connectivity
-from smartsite.dust.metrics import DATA_FLAGS, PERIODS, ROLLED_UP
+from smartsite.core.errors import DomainError
+from smartsite.core.models import Project
+from smartsite.core.scoping import scoped
+from smartsite.dust import filtersets, permissions, rules, selectors, services
+from smartsite.dust.choices import Connectivity, MonitorKind, ParticulateUnit
+from smartsite.dust.metrics import DATA_FLAGS, METRICS, PERIODS, ROLLED_UP
+from smartsite.dust.models import DustRule, Monitor
 
 __all__ = ["router"]
 
@@ -63,6 +77,10 @@ class MonitorOut(Schema):
     kind_display: str = Field(description="设备类型（中文）")
     particulate_unit: str = Field(description="颗粒物上报单位（ug / mg）；数据一律按 µg/m³ 保存和输出")
     vendor: str = Field(description="设备厂商")
+    model_name: str = Field(description="设备型号")
+    measures: list[str] = Field(description="监测参数（空表示按设备类型）")
+    longitude: float | None = Field(None, description="经度（WGS-84）")
+    latitude: float | None = Field(None, description="纬度（WGS-84）")
     installed_on: datetime.date | None = Field(None, description="安装日期")
     active: bool = Field(description="启用（停用设备的报文被拒收）")
     connectivity: str = Field(description="连接状态：online / offline / never")
@@ -161,6 +179,49 @@ class MeansOut(Schema):
     items: list[MeanOut] = Field(description="各时段均值，按时间先后")
 
 
+# ================================================================ input schemas
+
+#: What a monitor may measure (`metrics.METRICS` columns).
+Metric = Literal[tuple(m.column for m in METRICS)]  # type: ignore[valid-type]
+
+
+class MonitorIn(In):
+    mn: Text = Field(description="设备编码（MN）：1–24 位字母或数字，不能与已登记设备重复")
+    password: Text = Field(description="访问密码（PW）：1–6 位可打印 ASCII，不含 ; , = & 和空格；"
+                                       "只写入，任何响应和审计日志都不返回")
+    project: Id = Field(description="项目编号（您有权登记监测设备的项目）")
+    location: Text = Field("", description="安装位置（最多 100 字）")
+    longitude: float | None = Field(None, description="经度（WGS-84），须与纬度同时给出，"
+                                                      "且在项目电子围栏内或边界附近")
+    latitude: float | None = Field(None, description="纬度（WGS-84）")
+    kind: MonitorKind = Field(MonitorKind.DUST_NOISE, description="设备类型")
+    particulate_unit: ParticulateUnit = Field(
+        ParticulateUnit.UG, description="颗粒物上报单位：ug（µg/m³）或 mg（mg/m³）")
+    vendor: Text = Field("", description="设备厂商（最多 100 字）")
+    model_name: Text = Field("", description="设备型号（最多 100 字）")
+    measures: list[Metric] = Field([], description="监测参数；空表示按设备类型")
+    installed_on: datetime.date | None = Field(None, description="安装日期（不能晚于今天）")
+    active: bool = Field(True, description="启用；停用设备的报文被拒收")
+
+
+class MonitorPatch(In):
+    """Only the fields given change; `null` only where the field may be empty."""
+
+    mn: Text = Field(None, description="设备编码（MN）")
+    password: Text = Field(None, description="访问密码（PW），只写入")
+    project: Id = Field(None, description="项目编号（迁到另一项目：两个项目都须有权登记）")
+    location: Text = Field(None, description="安装位置")
+    longitude: float | None = Field(None, description="经度（WGS-84）；null 清除")
+    latitude: float | None = Field(None, description="纬度（WGS-84）；null 清除")
+    kind: MonitorKind = Field(None, description="设备类型")
+    particulate_unit: ParticulateUnit = Field(None, description="颗粒物上报单位")
+    vendor: Text = Field(None, description="设备厂商")
+    model_name: Text = Field(None, description="设备型号")
+    measures: list[Metric] = Field(None, description="监测参数（给出即替换）")
+    installed_on: datetime.date | None = Field(None, description="安装日期；null 清除")
+    active: bool = Field(None, description="启用；false 停用（报文被拒收）")
+
+
 # ================================================================ query schemas
 
 
@@ -237,6 +298,104 @@ def get_means(request, params: Query[MeansParams], pk: int = pk_param()):
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
+
+# ================================================================ writes
+
+
+def _registrable_project(request, pk: int) -> Project:
+    """The project a body names, if the user can see it; otherwise the same 422 whether it
+    is absent or out of scope."""
+    project = scoped(_actor(request), Project.objects.all()).filter(pk=pk).first()
+    if project is None:
+        raise Invalid({"project": [f"未找到编号为 {pk} 的项目"]}, labels={"project": "项目"})
+    return project
+
+
+@router.post("/monitors", response={201: MonitorDetailOut, **WRITE_ERRORS}, tags=["monitors"],
+             summary="登记监测设备（市、区监管部门和项目的施工单位）")
+def create_monitor(request, payload: MonitorIn):
+    data = payload.model_dump()
+    data["project"] = _registrable_project(request, data["project"])
+    with writing(Monitor):
+        monitor = services.register_monitor(**data, actor=_actor(request))
+    return Status(201, selectors.monitor_or_404(_actor(request), monitor.pk))
+
+
+@router.patch("/monitors/{pk}", response={200: MonitorDetailOut, **WRITE_ERRORS},
+              tags=["monitors"],
+              summary="修改监测设备（只改给出的字段；active=false 停用）")
+def update_monitor(request, payload: MonitorPatch, pk: int = pk_param()):
+    monitor = selectors.monitor_or_404(_actor(request), pk)
+    permissions.require_manage(_actor(request), monitor.project)  # 403 before any 422
+    data = payload.model_dump(exclude_unset=True)
+    if "project" in data:
+        data["project"] = _registrable_project(request, data["project"])
+    with writing(Monitor):
+        services.update_monitor(Monitor.objects.get(pk=monitor.pk), **data, actor=_actor(request))
+    return selectors.monitor_or_404(_actor(request), pk)
+
+
+
+# ================================================================ rules (扬尘规则)
+
+
+class RuleOut(Schema):
+    code: str = Field(description="编码")
+    label: str = Field(description="名称")
+    params: dict = Field(description="已设置的参数（只含与默认值不同的）")
+    effective: dict = Field(description="生效的全部参数（含默认值）")
+    source: str = Field(description="依据")
+    enabled: bool = Field(description="启用")
+    last_run_at: LocalTime | None = Field(None, description="最近运行")
+
+    @staticmethod
+    def resolve_effective(obj):
+        try:
+            return rules.parse(obj.code, obj.params)
+        except Exception:  # a row edited outside the platform: its defaults
+            return rules.parse(obj.code, {}) if obj.code in rules.RULES else {}
+
+
+class RulePatch(In):
+    """Only the fields given change (the rest are kept)."""
+
+    params: dict = Field(None, description="参数：只写与默认值不同的，如 {\"minutes\": 90}；"
+                                           "给出即替换已设置的全部参数")
+    source: Text = Field(None, description="依据（标准条款或取值理由），不能为空")
+    enabled: bool = Field(None, description="启用")
+
+
+def _rules():
+    return DustRule.objects.filter(code__in=list(rules.RULES)).order_by("code")
+
+
+@router.get("/dust-rules", response={200: list[RuleOut], **READ_ERRORS}, tags=["rules"],
+            summary="扬尘规则（参数、依据、启用）")
+def list_rules(request):
+    return list(_rules())
+
+
+@router.get("/dust-rules/{code}", response={200: RuleOut, **READ_ERRORS}, tags=["rules"],
+            summary="扬尘规则详情")
+def get_rule(request, code: str = Path(..., max_length=40, description="规则编码")):
+    return get_object_or_404(_rules(), code=code)
+
+
+@router.patch("/dust-rules/{code}", response={200: RuleOut, **WRITE_ERRORS}, tags=["rules"],
+              summary="修改扬尘规则（市级管理员；下一次运行起生效）")
+def update_rule(request, payload: RulePatch,
+                code: str = Path(..., max_length=40, description="规则编码")):
+    rule = get_object_or_404(_rules(), code=code)
+    data = payload.model_dump(exclude_unset=True)
+    try:
+        services.update_rule(rule, actor=_actor(request), params=data.get("params", rule.params),
+                             source=data.get("source", rule.source),
+                             enabled=data.get("enabled", rule.enabled))
+    except DomainError as exc:
+        if exc.field:
+            raise Invalid({exc.field: [exc.message]}, title="数据校验未通过") from None
+        raise
+    return rule
 
 
 # ================================================================ upkeep (inspections, O&M, monthly reviews)

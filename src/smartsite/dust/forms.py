@@ -1,8 +1,8 @@
-"""Forms of the monitor pages. Validation messages are Chinese and field-specific."""
+"""Forms of the monitor pages. They hold no rule of their own: the model's validators and
+`clean()` (run by the form and by `services`) give the same Chinese, field-specific messages
+to the page and to the API."""
 
 from __future__ import annotations
-
-import datetime
 
 from django import forms
 
@@ -11,8 +11,6 @@ from smartsite.dust.models import Monitor
 from smartsite.dust.permissions import registrable_projects
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-#: Characters that delimit HJ 212 fields: a password holding one could not be sent.
-PACKET_DELIMITERS = set(";,=&") | {" "}
 
 
 class MonitorForm(forms.ModelForm):
@@ -37,10 +35,6 @@ class MonitorForm(forms.ModelForm):
             "latitude": forms.NumberInput(attrs={"step": "0.000001", "placeholder": "如 31.230400"}),
         }
         error_messages = {
-            "mn": {"unique": "该设备编码（MN）已登记给另一台设备，MN 不能重复",
-                   "max_length": "设备编码（MN）最多 24 位"},
-            "password": {"max_length": "访问密码（PW）最多 6 位（HJ 212 报文的 PW 字段）",
-                         "required": "请填写访问密码（PW）"},
             "project": {"invalid_choice": "只能选择您有权登记监测设备的项目"},
         }
 
@@ -49,22 +43,7 @@ class MonitorForm(forms.ModelForm):
         self.fields["project"].queryset = registrable_projects(user).order_by("name")
         self.fields["project"].empty_label = "请选择项目"
         self.fields["mn"].help_text = "设备上报报文中的 MN 字段：1–24 位字母或数字"
-
-    def clean_mn(self):
-        return (self.cleaned_data.get("mn") or "").strip()
-
-    def clean_password(self):
-        password = self.cleaned_data.get("password") or ""
-        bad = sorted({c for c in password if c in PACKET_DELIMITERS or not c.isascii()
-                      or not c.isprintable()})
-        if bad:
-            shown = "、".join("空格" if c == " " else f"“{c}”" for c in bad)
-            raise forms.ValidationError(
-                f"访问密码（PW）不能含有 {shown}（HJ 212 报文的分隔符或非 ASCII 字符）")
-        return password
-
-    def clean_installed_on(self):
-        day = self.cleaned_data.get("installed_on")
-        if day and day > datetime.date.today() + datetime.timedelta(days=1):
-            raise forms.ValidationError("安装日期不能晚于今天")
-        return day
+        for name in ("mn", "password"):  # the model's words, as the API gives them
+            words = Monitor._meta.get_field(name).error_messages
+            self.fields[name].error_messages.update(required=words["blank"],
+                                                    max_length=words["max_length"])

@@ -36,14 +36,36 @@ __all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "Maintenanc
            "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
 
 mn_validator = RegexValidator(r"^[0-9A-Za-z]{1,24}$", "设备编码（MN）为 1–24 位字母或数字")
+#: Characters that delimit HJ 212 fields: a password holding one could not be sent.
+PACKET_DELIMITERS = set(";,=&") | {" "}
+
+
+def validate_packet_password(value: str) -> None:
+    """A PW the device can send: printable ASCII without the packet's delimiters."""
+    bad = sorted({c for c in value or "" if c in PACKET_DELIMITERS or not c.isascii()
+                  or not c.isprintable()})
+    if bad:
+        shown = "、".join("空格" if c == " " else f"“{c}”" for c in bad)
+        raise ValidationError(
+            f"访问密码（PW）不能含有 {shown}（HJ 212 报文的分隔符或非 ASCII 字符）",
+            code="packet_delimiter")
 
 
 class Monitor(ScopedModel):
     """A dust/noise online monitor (扬尘噪声在线监测设备) on a project, known by its HJ 212 MN."""
 
-    mn = models.CharField("设备编码（MN）", max_length=24, unique=True, validators=[mn_validator])
-    password = models.CharField("访问密码（PW）", max_length=6,
-                                help_text="设备上报报文中的 PW 字段，不符的报文被拒收")
+    # The messages live on the fields so that every path (the page's form, the API, the
+    # CLI) refuses the same input with the same words (`full_clean`).
+    mn = models.CharField(
+        "设备编码（MN）", max_length=24, unique=True, validators=[mn_validator],
+        error_messages={"unique": "该设备编码（MN）已登记给另一台设备，MN 不能重复",
+                        "max_length": "设备编码（MN）最多 24 位",
+                        "blank": "请填写设备编码（MN）"})
+    password = models.CharField(
+        "访问密码（PW）", max_length=6, validators=[validate_packet_password],
+        error_messages={"max_length": "访问密码（PW）最多 6 位（HJ 212 报文的 PW 字段）",
+                        "blank": "请填写访问密码（PW）"},
+        help_text="设备上报报文中的 PW 字段，不符的报文被拒收")
     project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.PROTECT,
                                 related_name="monitors")
     location = models.CharField("安装位置", max_length=100, blank=True)

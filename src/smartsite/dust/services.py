@@ -385,7 +385,8 @@ def register_monitor(*, project, mn: str, password: str, location: str = "", act
     audited (the PW is never copied into the audit trail)."""
     if actor is not None:
         permissions.require_manage(actor, project)
-    monitor = Monitor(project=project, mn=mn, password=password, location=location, **fields)
+    monitor = Monitor(project=project, mn=(mn or "").strip(), password=password,
+                      location=(location or "").strip(), **fields)
     monitor.full_clean()
     with transaction.atomic():
         monitor.save()
@@ -402,13 +403,16 @@ def update_monitor(monitor: Monitor, *, actor=None, **fields) -> Monitor:
         permissions.require_manage(actor, monitor.project)
         if "project" in fields:
             permissions.require_manage(actor, fields["project"])
-    before = audit.snapshot(monitor)
+    before, old_password = audit.snapshot(monitor), monitor.password
     for name, value in fields.items():
-        setattr(monitor, name, value)
+        setattr(monitor, name, value.strip() if name == "mn" and isinstance(value, str)
+                else value)
     monitor.full_clean()
     with transaction.atomic():
         monitor.save()
         changes = audit.diff(before, audit.snapshot(monitor))
+        if monitor.password != old_password:  # that it changed, never the value
+            changes["password"] = ["", "已更改"]
         if actor is not None and changes:
             audit.record(actor, monitor, AuditAction.UPDATE, changes)
     return monitor

@@ -1,5 +1,5 @@
 """Upkeep REST routes (mounted at /api/v1/ with the monitor routes): inspections with their
-certificates, maintenance records, and the monthly O&M reviews.
+certificates, linked spray/fog cannons, maintenance records, and the monthly O&M reviews.
 
 Reads start from `scoped()` (absent or out of scope → the same 404); writes go through
 `dust.services` (403 for a visible object the user may not change; field-level 422 for bad
@@ -10,6 +10,7 @@ input; nothing changed either way).
 import datetime
 import json
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -30,10 +31,11 @@ from smartsite.core.api import (
     writing,
 )
 from smartsite.core.errors import DomainError
-from smartsite.dust import selectors, services
+from smartsite.core.scoping import scoped
+from smartsite.dust import permissions, selectors, services
 from smartsite.dust import upkeep_selectors as upkeep
-from smartsite.dust.choices import InspectionKind, MaintenanceKind, ReviewState
-from smartsite.dust.models import Inspection, MaintenanceRecord
+from smartsite.dust.choices import InspectionKind, MaintenanceKind, ReviewState, SprayKind
+from smartsite.dust.models import Inspection, MaintenanceRecord, SprayDevice
 
 __all__ = ["router"]
 
@@ -90,6 +92,38 @@ class InspectionIn(In):
     passed: bool = Field(True, description="结论合格")
 
 
+class SprayOut(Schema):
+    id: int
+    monitor: MonitorRef = Field(description="联动监测设备")
+    kind: str = Field(description="类型：fog_cannon 雾炮 / spray 喷淋")
+    kind_display: str = Field(description="类型（中文）")
+    name: str = Field(description="名称")
+    sb_code: str = Field(description="设施编码（HJ 212 报文中的 SBn）")
+    running: bool = Field(description="运行中（最近上报的状态）")
+    state_at: LocalTime | None = Field(None, description="状态时间（从未上报为 null）")
+    active: bool = Field(description="启用")
+
+    @staticmethod
+    def resolve_kind_display(obj):
+        return obj.get_kind_display()
+
+
+class SprayIn(In):
+    name: Text = Field(description="名称（最多 60 字）")
+    kind: SprayKind = Field(SprayKind.FOG_CANNON, description="类型")
+    sb_code: Text = Field("SB1", description="设施编码：SB 加 1–3 位数字，同一监测设备内不能重复")
+    active: bool = Field(True, description="启用")
+
+
+class SprayPatch(In):
+    """Only the fields given change."""
+
+    name: Text = Field(None, description="名称")
+    kind: SprayKind = Field(None, description="类型")
+    sb_code: Text = Field(None, description="设施编码")
+    active: bool = Field(None, description="启用；false 停止联动")
+
+
 class MaintenanceOut(Schema):
     id: int
     monitor: MonitorRef = Field(description="设备")
@@ -123,6 +157,11 @@ class MaintenanceIn(In):
     ended_at: datetime.datetime | None = Field(None, description="结束时间（故障未修复时不填）")
     description: Text = Field(min_length=1, max_length=2000, description="内容")
     technician: Text = Field("", max_length=40, description="运维人员")
+
+
+class MaintenanceEndIn(In):
+    ended_at: datetime.datetime | None = Field(
+        None, description="结束时间（ISO 8601；不带时区按上海时间）；不填为现在")
 
 
 class MaintenanceParams(Schema):
@@ -223,11 +262,34 @@ def list_inspections(request, pk: int = pk_param()):
     return _inspections_out(selectors.monitor_or_404(_actor(request), pk))
 
 
+def _inspection_body() -> dict:
+    """The request body the route parses itself (`_form_or_json`), for the OpenAPI document."""
+    fields = InspectionIn.model_json_schema()
+    defs = fields.pop("$defs", {})
+
+    def inline(node):  # the document has no "#/$defs": put each definition in its place
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline({**defs[node["$ref"].rsplit("/", 1)[-1]],
+                               **{k: v for k, v in node.items() if k != "$ref"}})
+            return {k: inline(v) for k, v in node.items()}
+        return [inline(v) for v in node] if isinstance(node, list) else node
+
+    fields = inline(fields)
+    multipart = {**fields, "properties": {**fields["properties"], "certificate": {
+        "type": "string", "format": "binary", "description": "证书文件：PDF、JPEG 或 PNG"}}}
+    multipart.pop("title", None)
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": multipart},
+        "application/json": {"schema": fields}}}}
+
+
 @router.post("/monitors/{pk}/inspections", response={201: InspectionOut, **WRITE_ERRORS},
              tags=["upkeep"], summary="登记年检/校准（施工单位、运维单位、市区监管部门）",
              description="multipart/form-data（证书文件放在 certificate：PDF、JPEG 或 PNG，"
                          "按内容判断，不超过 10 MB）或 JSON（无附件）。日期不能晚于今天，有效期须晚于"
-                         "检定日期，证书编号不能重复。")
+                         "检定日期，证书编号不能重复。",
+             openapi_extra=_inspection_body())
 def create_inspection(request, pk: int = pk_param()):
     monitor = selectors.monitor_or_404(_actor(request), pk)
     data, upload = _form_or_json(request, InspectionIn, "certificate")
@@ -240,6 +302,45 @@ def create_inspection(request, pk: int = pk_param()):
     except DomainError as exc:
         raise _field_error(exc) from None
     return Status(201, inspection)
+
+
+# ================================================================ spray / fog cannons
+
+
+def _sprays(request):
+    return scoped(_actor(request), SprayDevice.objects.select_related("monitor__project"))
+
+
+@router.get("/monitors/{pk}/spray-devices", response={200: list[SprayOut], **READ_ERRORS},
+            tags=["upkeep"], summary="监测设备联动的喷淋/雾炮（含最近上报的运行状态）")
+def list_sprays(request, pk: int = pk_param()):
+    return list(upkeep.sprays(selectors.monitor_or_404(_actor(request), pk))
+                .select_related("monitor"))
+
+
+@router.get("/spray-devices/{pk}", response={200: SprayOut, **READ_ERRORS}, tags=["upkeep"],
+            summary="喷淋/雾炮详情")
+def get_spray(request, pk: int = pk_param()):
+    return get_object_or_404(_sprays(request), pk=pk)
+
+
+@router.post("/monitors/{pk}/spray-devices", response={201: SprayOut, **WRITE_ERRORS},
+             tags=["upkeep"], summary="登记联动喷淋/雾炮（市、区监管部门和项目的施工单位）")
+def create_spray(request, payload: SprayIn, pk: int = pk_param()):
+    monitor = selectors.monitor_or_404(_actor(request), pk)
+    with writing(SprayDevice):
+        device = services.add_spray_device(monitor, actor=_actor(request), **payload.model_dump())
+    return Status(201, device)
+
+
+@router.patch("/spray-devices/{pk}", response={200: SprayOut, **WRITE_ERRORS}, tags=["upkeep"],
+              summary="修改喷淋/雾炮（只改给出的字段；active=false 停止联动）")
+def update_spray(request, payload: SprayPatch, pk: int = pk_param()):
+    device = get_object_or_404(_sprays(request), pk=pk)
+    permissions.require_manage(_actor(request), device.monitor.project)  # 403 before any 422
+    with writing(SprayDevice):
+        return services.update_spray_device(device, actor=_actor(request),
+                                            **payload.model_dump(exclude_unset=True))
 
 
 # ================================================================ maintenance records
@@ -270,6 +371,25 @@ def create_maintenance(request, payload: MaintenanceIn, pk: int = pk_param()):
             started_at=_aware(payload.started_at), ended_at=_aware(payload.ended_at),
             description=payload.description, technician=payload.technician)
     return Status(201, upkeep.maintenance(_actor(request)).get(pk=record.pk))
+
+
+@router.get("/maintenance-records/{pk}", response={200: MaintenanceOut, **READ_ERRORS},
+            tags=["upkeep"], summary="运维记录详情")
+def get_maintenance(request, pk: int = pk_param()):
+    return get_object_or_404(upkeep.maintenance(_actor(request)), pk=pk)
+
+
+@router.post("/maintenance-records/{pk}/end", response={200: MaintenanceOut, **WRITE_ERRORS},
+             tags=["upkeep"], summary="结束未结束的运维记录（故障已修复、巡检结束）")
+def end_maintenance(request, payload: MaintenanceEndIn, pk: int = pk_param()):
+    record = get_object_or_404(upkeep.maintenance(_actor(request)), pk=pk)
+    try:
+        with writing(MaintenanceRecord):
+            services.end_maintenance(record, actor=_actor(request),
+                                     ended_at=_aware(payload.ended_at) or timezone.now())
+    except DomainError as exc:
+        raise _field_error(exc) from None
+    return get_object_or_404(upkeep.maintenance(_actor(request)), pk=pk)
 
 
 # ================================================================ monthly reviews
@@ -313,3 +433,10 @@ def review(request, payload: ReviewIn, pk: int = pk_param()):
         raise
     return upkeep.review_or_404(_actor(request), pk)
 
+
+@router.post("/monthly-reviews/{pk}/resubmit", response={200: ReviewOut, **WRITE_ERRORS},
+             tags=["upkeep"],
+             summary="重新提交已驳回的运维月报（运维单位或施工单位；统计重新计算，待项目经理审核）")
+def resubmit(request, pk: int = pk_param()):
+    services.resubmit_review(upkeep.review_or_404(_actor(request), pk), actor=_actor(request))
+    return upkeep.review_or_404(_actor(request), pk)

@@ -1,8 +1,10 @@
-"""The camera REST routes (mounted at /api/v1/): cameras (read-only), their snapshots, and
-PTZ and snapshot actions.
+"""The camera REST routes (mounted at /api/v1/): cameras (register, change, delete), their
+snapshots, and PTZ and snapshot actions.
 
-Reads start from `scoped()` (absent or out of scope → the same 404). No credential ever
-appears in the output: only whether credentials are set.
+Reads start from `scoped()` (absent or out of scope → the same 404). Writes go through
+`video.services` as the camera pages' do: the same permission (403), validation and messages
+(field-level 422) and audit entry. Credentials go in and never come out: no response and no
+audit entry holds them, only whether they are set.
 """
 
 from django.urls import reverse
@@ -13,15 +15,23 @@ from smartsite.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     ErrorOut,
+    Id,
     In,
+    Invalid,
     LocalTime,
     Pagination,
     ProjectBrief,
+    Text,
     filter_params,
     filtered,
     pk_param,
+    writing,
 )
-from smartsite.video import filtersets, selectors, services
+from smartsite.core.models import Project
+from smartsite.core.scoping import scoped
+from smartsite.dust.models import Monitor
+from smartsite.video import filtersets, permissions, selectors, services
+from smartsite.video.models import Camera
 
 __all__ = ["router"]
 
@@ -56,6 +66,42 @@ class CameraOut(Schema):
     @staticmethod
     def resolve_live_playlist(obj):
         return reverse("video:live_playlist", args=[obj.pk])
+
+
+class CameraIn(In):
+    name: Text = Field(description="名称（最多 100 字）")
+    project: Id = Field(description="项目编号（您有权登记摄像头的项目）")
+    monitor: Id | None = Field(
+        None, description="关联监测设备编号（本项目的；其扬尘事件优先由这台摄像头抓拍）")
+    location: Text = Field("", description="安装位置（最多 100 字）")
+    rtsp_url: Text = Field(
+        description="视频流地址：rtsp:// 或 rtsps://；地址中的 user:pass@ 会被拆出加密保存")
+    onvif_host: Text = Field("", description="ONVIF 地址：IP 或主机名（云台控制需要）")
+    onvif_port: int | None = Field(None, description="ONVIF 端口（1–65535，默认 80）")
+    username: Text = Field(
+        "", description="用户名（RTSP 与 ONVIF 共用，最多 100 字；只写入，加密保存，不返回）")
+    password: Text = Field("", description="密码（最多 100 字；只写入，加密保存，不返回）")
+    ptz_capable: bool = Field(False, description="支持云台（须填写 ONVIF 地址）")
+    record: bool = Field(False, description="录像")
+    active: bool = Field(True, description="启用")
+
+
+class CameraPatch(In):
+    """Only the fields given change; `null` only where the field may be empty."""
+
+    name: Text = Field(None, description="名称")
+    project: Id = Field(None, description="项目编号（两个项目都须有权登记）")
+    monitor: Id | None = Field(None, description="关联监测设备编号；null 取消关联")
+    location: Text = Field(None, description="安装位置")
+    rtsp_url: Text = Field(None, description="视频流地址")
+    onvif_host: Text = Field(None, description="ONVIF 地址；空字符串清除")
+    onvif_port: int | None = Field(None, description="ONVIF 端口；null 清除")
+    username: Text = Field(None, description="用户名（只写入）；不给出则不变")
+    password: Text = Field(None, description="密码（只写入）；不给出则不变")
+    clear_credentials: bool = Field(False, description="true：清除已保存的用户名和密码")
+    ptz_capable: bool = Field(None, description="支持云台")
+    record: bool = Field(None, description="录像")
+    active: bool = Field(None, description="启用；false 停用（停止实时画面和抓拍）")
 
 
 class SnapshotOut(Schema):
@@ -115,6 +161,54 @@ def list_cameras(request, filters: Query[CameraParams]):
             summary="摄像头详情")
 def get_camera(request, pk: int = pk_param()):
     return selectors.camera_or_404(_actor(request), pk)
+
+
+def _references(request, data: dict) -> None:
+    """Resolve `project` and `monitor` ids to objects the user can see; an id that is absent
+    or out of scope is the same 422."""
+    actor, errors = _actor(request), {}
+    if "project" in data:
+        project = scoped(actor, Project.objects.all()).filter(pk=data["project"]).first()
+        if project is None:
+            errors["project"] = [f"未找到编号为 {data['project']} 的项目"]
+        data["project"] = project
+    if data.get("monitor") is not None:
+        monitor = scoped(actor, Monitor.objects.all()).filter(pk=data["monitor"]).first()
+        if monitor is None:
+            errors["monitor"] = [f"未找到编号为 {data['monitor']} 的监测设备"]
+        data["monitor"] = monitor
+    if errors:
+        raise Invalid(errors, labels={"project": "项目", "monitor": "关联监测设备"})
+
+
+@router.post("/cameras", response={201: CameraOut, **WRITE_ERRORS}, tags=["cameras"],
+             summary="登记摄像头（市、区监管部门和项目的施工单位）")
+def create_camera(request, payload: CameraIn):
+    data = payload.model_dump()
+    _references(request, data)
+    with writing(Camera):
+        camera = services.register_camera(**data, actor=_actor(request))
+    return Status(201, selectors.camera_or_404(_actor(request), camera.pk))
+
+
+@router.patch("/cameras/{pk}", response={200: CameraOut, **WRITE_ERRORS}, tags=["cameras"],
+              summary="修改摄像头（只改给出的字段；active=false 停用）")
+def update_camera(request, payload: CameraPatch, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    permissions.require_manage(_actor(request), camera.project)  # 403 before any 422
+    data = payload.model_dump(exclude_unset=True)
+    _references(request, data)
+    with writing(Camera):
+        services.update_camera(camera, **data, actor=_actor(request))
+    return selectors.camera_or_404(_actor(request), pk)
+
+
+@router.delete("/cameras/{pk}", response={204: None, **ACTION_ERRORS}, tags=["cameras"],
+               summary="删除摄像头及其抓拍（抓拍已作为事件证据的摄像头不能删除：409，请停用）")
+def delete_camera(request, pk: int = pk_param()):
+    camera = selectors.camera_or_404(_actor(request), pk)
+    services.delete_camera(camera, actor=_actor(request))
+    return Status(204, None)
 
 
 @router.get("/cameras/{pk}/snapshots", response={200: list[SnapshotOut], **READ_ERRORS},

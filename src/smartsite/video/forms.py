@@ -20,10 +20,11 @@ class CameraForm(forms.ModelForm):
     """Register or edit a camera. Credentials are typed here and stored encrypted; on edit a
     blank password keeps the stored one (it is never sent back to the browser)."""
 
-    username = forms.CharField(label="用户名", required=False, max_length=100,
+    # (Their length is checked by `services`, with the same message as over the API.)
+    username = forms.CharField(label="用户名", required=False,
                                widget=forms.TextInput(attrs={"autocomplete": "off"}),
                                help_text="RTSP 与 ONVIF 共用，加密保存")
-    password = forms.CharField(label="密码", required=False, max_length=100,
+    password = forms.CharField(label="密码", required=False,
                                widget=forms.PasswordInput(render_value=False,
                                                           attrs={"autocomplete": "new-password"}))
     clear_credentials = forms.BooleanField(label="清除已保存的用户名和密码", required=False)
@@ -39,8 +40,6 @@ class CameraForm(forms.ModelForm):
                                                  "placeholder": "192.168.1.64"}),
         }
         error_messages = {
-            "name": {"required": "请填写摄像头名称"},
-            "rtsp_url": {"required": "请填写视频流地址（RTSP）"},
             "project": {"invalid_choice": "只能选择您有权登记摄像头的项目",
                         "required": "请选择项目"},
             "monitor": {"invalid_choice": "只能关联本项目的监测设备"},
@@ -55,6 +54,9 @@ class CameraForm(forms.ModelForm):
         self.fields["monitor"].queryset = Monitor.objects.filter(
             project__in=projects.values("pk")).order_by("mn")
         self.fields["monitor"].empty_label = "不关联"
+        for name in ("name", "rtsp_url"):  # the model's words, as the API gives them
+            self.fields[name].error_messages["required"] = \
+                Camera._meta.get_field(name).error_messages["blank"]
         self.fields["monitor"].label_from_instance = lambda m: f"{m.mn}（{m.project.name}）"
         if self.instance.pk:
             self.fields["username"].initial = ""

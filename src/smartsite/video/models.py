@@ -27,7 +27,9 @@ RTSP_MESSAGE = "摄像头地址必须以 rtsp:// 或 rtsps:// 开头"
 class Camera(ScopedModel):
     """A network camera on a site (视频监控点), watched live, recorded and steered (PTZ)."""
 
-    name = models.CharField("名称", max_length=100)
+    # Messages on the fields: the page's form and the API refuse the same input in the same
+    # words (`full_clean` in `services`).
+    name = models.CharField("名称", max_length=100, error_messages={"blank": "请填写摄像头名称"})
     project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.PROTECT,
                                 related_name="cameras")
     monitor = models.ForeignKey("dust.Monitor", verbose_name="关联监测设备", null=True, blank=True,
@@ -35,6 +37,7 @@ class Camera(ScopedModel):
                                 help_text="该设备的扬尘事件优先由这台摄像头抓拍取证")
     location = models.CharField("安装位置", max_length=100, blank=True)
     rtsp_url = models.CharField("视频流地址（RTSP）", max_length=500,
+                                error_messages={"blank": "请填写视频流地址（RTSP）"},
                                 help_text="如 rtsp://192.168.1.64:554/Streaming/Channels/101；"
                                           "用户名和密码另填，加密保存")
     onvif_host = models.CharField("ONVIF 地址", max_length=255, blank=True,

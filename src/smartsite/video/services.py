@@ -57,6 +57,20 @@ def split_credentials(url: str) -> tuple[str, str, str]:
     return plain, unquote(user), unquote(password)
 
 
+#: The longest user name or password a camera takes (stored encrypted, so the column does not
+#: say it).
+CREDENTIAL_MAX = 100
+
+
+def _check_credentials(username: str | None, password: str | None) -> None:
+    errors = {}
+    for field, value, label in (("username", username, "用户名"), ("password", password, "密码")):
+        if value is not None and len(value) > CREDENTIAL_MAX:
+            errors[field] = f"{label}最多 {CREDENTIAL_MAX} 个字符"
+    if errors:
+        raise ValidationError(errors)
+
+
 def _audit_snapshot(camera: Camera) -> dict:
     data = audit.snapshot(camera)
     for name in Camera.SECRET_FIELDS:
@@ -73,6 +87,7 @@ def register_camera(*, project, name: str, rtsp_url: str, username: str = "", pa
         permissions.require_manage(actor, project)
     plain, url_user, url_password = split_credentials(rtsp_url)
     username, password = (username or url_user), (password or url_password)
+    _check_credentials(username, password)
     camera = Camera(project=project, name=(name or "").strip(), rtsp_url=plain, **fields)
     camera.set_credentials(username or "", password or "")
     camera.full_clean()
@@ -105,6 +120,7 @@ def update_camera(camera: Camera, *, actor=None, username: str | None = None,
         if url_user or url_password:
             username = username or url_user
             password = password or url_password
+    _check_credentials(username, password)
     old_key = (camera.rtsp_url, camera.username_secret, camera.password_secret)
     for name, value in fields.items():
         setattr(camera, name, value)
