@@ -10,6 +10,7 @@ by monitor first, which is what the primary key serves.
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,7 +36,8 @@ __all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "Maintenanc
            "MinuteMean", "Monitor", "MonitorConnection", "MonitorStatus", "MonthlyReview",
            "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
 
-mn_validator = RegexValidator(r"^[0-9A-Za-z]{1,24}$", "设备编码（MN）为 1–24 位字母或数字")
+# (Its length is max_length's: one message per fault.)
+mn_validator = RegexValidator(r"^[0-9A-Za-z]+$", "设备编码（MN）为 1–24 位字母或数字")
 #: Characters that delimit HJ 212 fields: a password holding one could not be sent.
 PACKET_DELIMITERS = set(";,=&") | {" "}
 
@@ -309,6 +311,9 @@ class Inspection(ScopedModel):
             raise ValidationError(errors)
 
 
+SB_CODE_MESSAGE = "设施编码为 SB 加 1–3 位数字，如 SB1"
+
+
 class SprayDevice(ScopedModel):
     """A fog cannon or spray system (雾炮/喷淋) linked to a monitor: it should start when the
     monitor's readings exceed. Its on/off state arrives as telemetry through the monitor's
@@ -320,10 +325,12 @@ class SprayDevice(ScopedModel):
                                 related_name="sprays")
     kind = models.CharField("类型", max_length=12, choices=SprayKind.choices,
                             default=SprayKind.FOG_CANNON)
-    name = models.CharField("名称", max_length=60)
+    name = models.CharField("名称", max_length=60, error_messages={"blank": "请填写名称"})
+    # Case-insensitive here: `services` stores it upper-case, on the page and over the API.
     sb_code = models.CharField(
         "设施编码", max_length=6, default="SB1",
-        validators=[RegexValidator(r"^SB[0-9]{1,3}$", "设施编码为 SB 加 1–3 位数字，如 SB1")],
+        validators=[RegexValidator(r"^SB[0-9]{1,3}$", SB_CODE_MESSAGE, flags=re.IGNORECASE)],
+        error_messages={"blank": "请填写设施编码，如 SB1", "max_length": SB_CODE_MESSAGE},
         help_text="HJ 212 报文中治理设施的编号（SB1-RS=1 表示运行）")
     running = models.BooleanField("运行中", default=False)
     state_at = models.DateTimeField("状态时间", null=True, blank=True)

@@ -30,11 +30,21 @@ class InspectionForm(forms.Form):
 
 
 class SprayDeviceForm(forms.ModelForm):
+    """The model and `services.add_spray_device` check it (as for the API)."""
+
     class Meta:
         model = SprayDevice
         fields = ["name", "kind", "sb_code", "active"]
         widgets = {"sb_code": forms.TextInput(attrs={"placeholder": "SB1",
                                                      "autocapitalize": "characters"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "sb_code"):  # the model's words, as the API gives them
+            words = SprayDevice._meta.get_field(name).error_messages
+            self.fields[name].error_messages["required"] = words["blank"]
+            if "max_length" in words:
+                self.fields[name].error_messages["max_length"] = words["max_length"]
 
 
 class MaintenanceForm(forms.Form):
