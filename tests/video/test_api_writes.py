@@ -179,3 +179,11 @@ def test_delete_removes_the_camera_and_says_so_in_the_audit_trail(cast, api_as):
     assert not Camera.objects.exists()
     assert AuditEntry.objects.get(model="video.camera", action="delete").actor == cast.district
     assert api_as(cast.district).call("delete", f"/cameras/{camera.pk}").status_code == 404
+
+
+def test_page_and_api_answer_a_delete_by_someone_who_sees_but_may_not_manage_with_403(
+        cast, login, api_as):
+    camera = services.register_camera(project=cast.project_b, name="南门", rtsp_url=URL)
+    assert login(cast.street).post(f"/cameras/{camera.pk}/delete/").status_code == 403
+    assert api_as(cast.street).call("delete", f"/cameras/{camera.pk}").status_code == 403
+    assert Camera.objects.filter(pk=camera.pk).exists()

@@ -129,8 +129,7 @@ def _edit_page(request, form, stored, status=200):
 @login_required
 def camera_delete(request, pk):
     camera = selectors.camera_or_404(request.user, pk)
-    if not permissions.may_manage(request.user, camera.project):
-        raise Http404
+    permissions.require_manage(request.user, camera.project)  # seen but not theirs: 403, as the API
     if request.method != "POST":
         return render(request, "generic/object_delete.html", {"object": camera})
     try:
