@@ -187,3 +187,22 @@ def test_page_and_api_answer_a_delete_by_someone_who_sees_but_may_not_manage_wit
     assert login(cast.street).post(f"/cameras/{camera.pk}/delete/").status_code == 403
     assert api_as(cast.street).call("delete", f"/cameras/{camera.pk}").status_code == 403
     assert Camera.objects.filter(pk=camera.pk).exists()
+
+
+def test_a_camera_whose_snapshots_are_evidence_is_kept_with_a_409(cast, api_as):
+    import datetime
+
+    from smartsite.video.models import Snapshot
+    from smartsite.workorders.services import raise_event
+
+    camera = services.register_camera(project=cast.project_a, name="北门", rtsp_url=URL)
+    event = raise_event(scenario="dust", rule="test", project=cast.project_a, dedup_key="k",
+                        title="扬尘超标")
+    Snapshot.objects.create(camera=camera, event=event, file="x.jpg",
+                            taken_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    response = api_as(cast.contractor_a).call("delete", f"/cameras/{camera.pk}")
+    assert response.status_code == 409
+    assert response.json() == {"code": "video.camera_has_evidence", "field": None,
+                               "message": "该摄像头的抓拍已作为事件证据，不能删除；如不再使用，请将其停用"}
+    assert Camera.objects.filter(pk=camera.pk).exists()
+    assert not AuditEntry.objects.filter(model="video.camera", action="delete").exists()
