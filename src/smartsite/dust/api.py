@@ -302,7 +302,7 @@ def _round(value: float | None) -> float | None:
 # ================================================================ writes
 
 
-def _registrable_project(request, pk: int) -> Project:
+def _visible_project(request, pk: int) -> Project:
     """The project a body names, if the user can see it; otherwise the same 422 whether it
     is absent or out of scope."""
     project = scoped(_actor(request), Project.objects.all()).filter(pk=pk).first()
@@ -315,7 +315,7 @@ def _registrable_project(request, pk: int) -> Project:
              summary="登记监测设备（市、区监管部门和项目的施工单位）")
 def create_monitor(request, payload: MonitorIn):
     data = payload.model_dump()
-    data["project"] = _registrable_project(request, data["project"])
+    data["project"] = _visible_project(request, data["project"])
     with writing(Monitor):
         monitor = services.register_monitor(**data, actor=_actor(request))
     return Status(201, selectors.monitor_or_404(_actor(request), monitor.pk))
@@ -329,7 +329,7 @@ def update_monitor(request, payload: MonitorPatch, pk: int = pk_param()):
     permissions.require_manage(_actor(request), monitor.project)  # 403 before any 422
     data = payload.model_dump(exclude_unset=True)
     if "project" in data:
-        data["project"] = _registrable_project(request, data["project"])
+        data["project"] = _visible_project(request, data["project"])
     with writing(Monitor):
         services.update_monitor(Monitor.objects.get(pk=monitor.pk), **data, actor=_actor(request))
     return selectors.monitor_or_404(_actor(request), pk)
