@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from smartsite.core.validators import (
     EARLIEST_BIRTH_DATE,
     PROVINCE_CODES,
-    RESIDENT_ID_WEIGHTS,
+    RESIDENCE_PERMIT_CODES,
     USCC_ALPHABET,
     USCC_CATEGORIES,
-    USCC_WEIGHTS,
+    USCC_EXTRA_REGIONS,
+    area_codes,
     birth_date_of,
     gender_of,
     make_resident_id,
@@ -88,10 +89,6 @@ def test_published_usccs_validate(code: str) -> None:
     assert validate_uscc(code) == code
     assert uscc_check_char(code[:17]) == code[17]
     assert org_code_check_char(code[8:16]) == code[16]
-
-
-def test_uscc_weights_are_powers_of_three_mod_31() -> None:
-    assert tuple(pow(3, i, 31) for i in range(17)) == USCC_WEIGHTS
 
 
 def test_uscc_worked_example_check_char() -> None:
@@ -201,10 +198,11 @@ def test_uscc_check_char_rejects_bad_input() -> None:
 
 
 AUTHORITY_CATEGORY = st.sampled_from([(a, c) for a, cats in USCC_CATEGORIES.items() for c in cats])
-REGION6 = st.text(alphabet=string.digits, min_size=6, max_size=6)
+# Every code of the GB/T 2260 table (current and historic, all levels) and the extras.
+USCC_REGIONS = st.sampled_from(area_codes(since=1, county_level=False) + sorted(USCC_EXTRA_REGIONS))
 
 
-@given(seed=st.integers(min_value=0), pair=AUTHORITY_CATEGORY, region=REGION6)
+@given(seed=st.integers(min_value=0), pair=AUTHORITY_CATEGORY, region=USCC_REGIONS)
 def test_generated_usccs_validate(seed: int, pair: tuple[str, str], region: str) -> None:
     authority, category = pair
     code = make_uscc(
@@ -271,10 +269,6 @@ def test_org_code_check_char_is_a_code_character(body: str) -> None:
 # --------------------------------------------------------------------------------------
 # GB 11643-1999 公民身份号码
 # --------------------------------------------------------------------------------------
-
-
-def test_resident_id_weights_are_powers_of_two_mod_11() -> None:
-    assert tuple(pow(2, 17 - i, 11) for i in range(17)) == RESIDENT_ID_WEIGHTS
 
 
 def test_standard_example_beijing_female_1949() -> None:
@@ -348,6 +342,10 @@ def test_make_resident_id_rejects_bad_arguments() -> None:
     rng = random.Random(0)
     with pytest.raises(ValueError):
         make_resident_id(rng, region_code="990101")
+    with pytest.raises(ValueError):  # never assigned
+        make_resident_id(rng, region_code="319999")
+    with pytest.raises(ValueError):  # 卢湾区 was merged into 黄浦区 in 2011
+        make_resident_id(rng, region_code="310103", birth=date(2015, 1, 1))
     with pytest.raises(ValueError):
         make_resident_id(rng, region_code="31010")
     with pytest.raises(ValueError):
@@ -356,26 +354,24 @@ def test_make_resident_id_rejects_bad_arguments() -> None:
         make_resident_id(rng, gender="X")
 
 
-REGION_CODES = st.builds(
-    lambda province, rest: province + rest,
-    st.sampled_from(sorted(PROVINCE_CODES)),
-    st.text(alphabet=string.digits, min_size=4, max_size=4),
-)
+# Provinces with county-level codes (71/81/82 have only a province entry, 83 none).
+PROVINCES = st.sampled_from(sorted({code[:2] for code in area_codes(since=1)} & set(PROVINCE_CODES)))
 BIRTHS = st.dates(min_value=EARLIEST_BIRTH_DATE, max_value=FIXED_TODAY)
 
 
 @given(
     seed=st.integers(min_value=0),
-    region=REGION_CODES,
+    province=PROVINCES,
     birth=st.one_of(st.none(), BIRTHS),
     gender=st.sampled_from([None, "M", "F"]),
 )
 def test_generated_resident_ids_validate(
-    seed: int, region: str, birth: date | None, gender: str | None
+    seed: int, province: str, birth: date | None, gender: str | None
 ) -> None:
-    number = make_resident_id(random.Random(seed), region_code=region, birth=birth, gender=gender)
+    number = make_resident_id(random.Random(seed), region_code=province, birth=birth, gender=gender)
     assert validate_resident_id(number, today=FIXED_TODAY) == number
-    assert number[:6] == region
+    assert number[:2] == province
+    assert number[:6] in area_codes(province, since=birth_date_of(number).year)
     if birth is not None:
         assert birth_date_of(number) == birth
     if gender is not None:
@@ -441,3 +437,128 @@ def test_mask_keeps_length_and_hides_birth_date(seed: int, birth: date) -> None:
     assert masked[-4:] == number[-4:]
     assert masked[6:14] == "*" * 8
     assert f"{birth:%Y%m%d}" not in masked
+
+
+# --------------------------------------------------------------------------------------
+# GB/T 2260 region codes (python-stdnum's table)
+# --------------------------------------------------------------------------------------
+
+# Codes "found online" in python-stdnum's tests/test_cn_uscc.doctest (one per region code),
+# and real codes whose region is a development zone's own (see USCC_EXTRA_REGIONS).
+STDNUM_USCCS = [
+    "121200004013590816", "91110000600037341L", "91110000710926094P", "91120224064012553U",
+    "911522010783710635", "91310000631696382C", "91310000797046224D", "91310112087994932F",
+    "913101127033980359", "913101145852519045", "913101153325803473", "91310115MA1K3BTP2B",
+    "91310116052958608G", "913101203509708598", "9131012056010553X5", "91320214745555318W",
+    "913205056082348768", "913304007429141869", "91340600MA2PBM9HXD", "91340602MA2UJY0D0T",
+    "91340603MA2UJXXCXF", "91340604MA2PBQBH3P", "91340621MA2PBNXR7P", "913505007821784439",
+    "91371082775260043P", "914112810713741814", "91420684MA4927PJ7B", "91440300568520498A",
+    "9144060573144633XL", "91442000696462712R", "91620100719023721L", "91620105224521729E",
+    "91620105L015101280", "92340602MA2PBMEM24", "92340603MA2PBMCG0U", "92340604MA2PBME53K",
+    "92340621MA2PBKRXXG", "91110302562134916R", "91320594780268314T",
+]
+
+
+@pytest.mark.parametrize("code", STDNUM_USCCS)
+def test_published_usccs_with_real_regions_validate(code: str) -> None:
+    assert validate_uscc(code) == code
+
+
+def _uscc_with_region(region: str) -> str:
+    first16 = "91" + region + "MA1BUFLT"
+    first17 = first16 + org_code_check_char(first16[8:])
+    return first17 + uscc_check_char(first17)
+
+
+@pytest.mark.parametrize("region", ["000000", "319999", "310199", "990000"])
+def test_uscc_with_an_impossible_region_is_rejected(region: str) -> None:
+    # Both check characters are right: only the region gives the code away.
+    assert uscc_message(_uscc_with_region(region)) == (
+        f"统一社会信用代码第 3–8 位（登记管理机关行政区划码）“{region}”不是 GB/T 2260 中的行政区划代码"
+    )
+
+
+def test_uscc_keeps_a_region_merged_away_after_it_was_issued() -> None:
+    # 闸北区 (310108) was merged into 静安区 in 2015; codes issued there keep it for life.
+    assert validate_uscc(_uscc_with_region("310108")) == _uscc_with_region("310108")
+
+
+def test_uscc_full_width_and_lower_case_are_normalised_then_validated() -> None:
+    assert validate_uscc("９１３１０１１５ｍａ１ｋ３ｂｔｐ２ｂ") == "91310115MA1K3BTP2B"
+    full_width_bad_region = "".join(chr(ord(ch) + 0xFEE0) for ch in _uscc_with_region("000000"))
+    assert "“000000”不是 GB/T 2260" in uscc_message(full_width_bad_region)
+
+
+# Valid numbers from python-stdnum's tests/test_cn_ric.doctest, GB 11643-1999 附录 A's
+# example, and a 港澳居民居住证-style number.
+PUBLISHED_RESIDENT_IDS = [
+    "360426199101010071",
+    "44011320141005001X",
+    "412723199010050012",
+    "110102199101010078",
+    "120110198012010073",  # 东郊区 until 1991
+    "120110199212010072",  # the same code as 东丽区 since 1992
+    "11010519491231002X",
+]
+
+
+@pytest.mark.parametrize("number", PUBLISHED_RESIDENT_IDS)
+def test_published_resident_ids_validate(number: str) -> None:
+    assert validate_resident_id(number, today=FIXED_TODAY) == number
+
+
+def _resident_id(first17: str) -> str:
+    return first17 + resident_id_check_digit(first17)
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        # A county code never assigned, under a real province (stdnum 2.2: KeyError).
+        (_resident_id("31999919900101123"),
+         "公民身份号码前 6 位（出生地行政区划代码）“319999”不是 GB/T 2260 中的行政区划代码"),
+        (_resident_id("31019919900101123"),
+         "公民身份号码前 6 位（出生地行政区划代码）“310199”不是 GB/T 2260 中的行政区划代码"),
+        (_resident_id("00000019900101123"), "公民身份号码前 2 位“00”不是有效的省级行政区划代码"),
+        # stdnum's own "deregistered before the birth year" vector.
+        ("110201199312010077",
+         "公民身份号码前 6 位（出生地行政区划代码）“110201”（昌平县，使用至 1982 年）"
+         "在出生年份 1993 年前已撤销"),
+        # 卢湾区 was merged into 黄浦区 in 2011: nobody born in 2015 got its code.
+        (_resident_id("31010320150101123"),
+         "公民身份号码前 6 位（出生地行政区划代码）“310103”（卢湾区，使用至 2011 年）"
+         "在出生年份 2015 年前已撤销"),
+    ],
+)
+def test_resident_id_with_an_impossible_birth_place_is_rejected(number: str, message: str) -> None:
+    assert id_message(number) == message
+
+
+def test_resident_id_code_created_after_the_birth_year_is_accepted() -> None:
+    # Numbers born before the 1990s were assigned at the first identity card, so the code
+    # of a county created later is real: 浦东新区 (310115, 1992) for someone born in 1985.
+    # stdnum's cn.ric refuses these ("county was not registered yet at birth year").
+    for number in (_resident_id("31011519850101123"), "110111198012010078"):
+        assert validate_resident_id(number, today=FIXED_TODAY) == number
+
+
+def test_residence_permit_numbers_are_accepted() -> None:
+    for code in RESIDENCE_PERMIT_CODES:
+        number = _resident_id(code + "19800101123")
+        assert validate_resident_id(number, today=FIXED_TODAY) == number
+        assert make_resident_id(random.Random(1), region_code=code).startswith(code)
+
+
+def test_resident_id_full_width_and_lower_case_x_then_region_check() -> None:
+    number = _resident_id("31999919900101123")
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in number)
+    assert "“319999”不是 GB/T 2260" in id_message(full_width)
+    assert validate_resident_id("４４０１１３２０１４１００５００１ｘ") == "44011320141005001X"
+
+
+@given(seed=st.integers(min_value=0))
+def test_generated_ids_carry_real_shanghai_codes(seed: int) -> None:
+    number = make_resident_id(random.Random(seed), region_code="31")
+    assert number[:6] in area_codes("31", since=birth_date_of(number).year)
+    code = make_uscc(random.Random(seed), region_code="31")
+    assert code[2:8] in area_codes("31")

@@ -1,6 +1,6 @@
 """Validators for the Chinese identification codes a construction site deals with.
 
-Two national standards are implemented as pure functions (no database, no settings):
+Two national standards, checked as pure functions (no database, no settings):
 
 * GB 32100-2015 (with amendment XG1-2016) 法人和其他组织统一社会信用代码 — the 18-character
   unified social credit code ("USCC") of companies and other organisations.  Its positions
@@ -8,26 +8,50 @@ Two national standards are implemented as pure functions (no database, no settin
   character, and that is validated too.
 * GB 11643-1999 公民身份号码 — the 18-character resident identity number of a person.
 
+Both carry a GB/T 2260 行政区划代码: a USCC the registering authority's (positions 3–8), a
+resident id the place of first registration (positions 1–6).  The table of those codes —
+current and historic, with the years each was in use — is python-stdnum's ``cn/loc``
+database, and the check characters are stdnum's (``stdnum.cn.ric``, ``stdnum.cn.uscc``).
+This module puts them under specific Chinese messages and adds what stdnum does not check:
+a USCC's region code, its 登记管理部门 / 机构类别 pair and its organisation-code check.
+A resident id's birth place is checked on stdnum's table with our own rule (see
+``_birth_place_error``): stdnum's ``cn.ric`` refuses real numbers whose code was created
+after the birth year.
+
+**Input is normalised before it is validated**: surrounding whitespace is stripped,
+full-width forms typed with a Chinese IME (``９１３１…``, ``ｘ``) are folded to ASCII (NFKC)
+and letters are upper-cased, so ``11010519491231002x`` is stored as ``11010519491231002X``.
+Spaces or dashes inside a code are not removed: they are reported as illegal characters.
+
 Every ``validate_*`` function returns the normalised value or raises Django's
 ``ValidationError`` with a specific Simplified-Chinese message that says which rule failed.
-The ``make_*`` functions generate valid codes deterministically from a ``random.Random``
-for the simulator and the tests.
+The ``make_*`` functions generate valid codes — with real region codes drawn from the same
+table — deterministically from a ``random.Random`` for the simulator and the tests.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
+from stdnum import numdb
+from stdnum.cn import ric as stdnum_ric
+from stdnum.cn import uscc as stdnum_uscc
 
 __all__ = [
     "EARLIEST_BIRTH_DATE",
     "PROVINCE_CODES",
+    "RESIDENCE_PERMIT_CODES",
     "USCC_ALPHABET",
     "USCC_AUTHORITIES",
     "USCC_CATEGORIES",
+    "USCC_EXTRA_REGIONS",
+    "AreaCode",
+    "area_codes",
     "birth_date_of",
     "gender_of",
     "make_resident_id",
@@ -59,6 +83,88 @@ def _quote(ch: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# GB/T 2260 行政区划代码 (python-stdnum's table)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaCode:
+    """One use of a GB/T 2260 code: its name and the years it was in use (``None``: open).
+
+    A code can have had several uses (e.g. 120110 东郊区 until 1991, 东丽区 since 1992).
+    Codes ending in ``00`` are province- or prefecture-level entries of the table.
+    """
+
+    code: str
+    name: str
+    first_year: int | None = None
+    last_year: int | None = None
+
+    def in_use_since(self, year: int | None) -> bool:
+        """Whether the code was still in use in ``year`` or later (``None``: it is today)."""
+        return self.last_year is None or (year is not None and self.last_year >= year)
+
+    def label(self) -> str:
+        """The name with its years, e.g. "卢湾区，使用至 2011 年"."""
+        if self.first_year and self.last_year:
+            return f"{self.name}，{self.first_year}–{self.last_year} 年使用"
+        if self.last_year:
+            return f"{self.name}，使用至 {self.last_year} 年"
+        if self.first_year:
+            return f"{self.name}，{self.first_year} 年起使用"
+        return self.name
+
+
+def _parse_uses(code: str, county: str) -> tuple[AreaCode, ...]:
+    # stdnum writes the uses as "[1982-1992]上海县,[1992-]…" (years inclusive, open ends empty).
+    uses = []
+    for part in county.split(","):
+        first = last = None
+        if part.startswith("["):
+            years, part = part[1:].split("]", 1)
+            start, end = years.split("-")
+            first, last = (int(start) if start else None), (int(end) if end else None)
+        uses.append(AreaCode(code, part, first, last))
+    return tuple(uses)
+
+
+@functools.cache
+def _area_table() -> dict[str, tuple[AreaCode, ...]]:
+    """Every 6-digit code of stdnum's ``cn/loc`` table with its uses, in table order."""
+    table: dict[str, tuple[AreaCode, ...]] = {}
+    for _, province, _, _, counties in numdb.get("cn/loc").prefixes:
+        for _, rest, _, props, _ in counties:
+            if "county" in props:
+                table[province + rest] = _parse_uses(province + rest, props["county"])
+    return table
+
+
+def area_codes(prefix: str = "", *, since: int | None = None, county_level: bool = True) -> list[str]:
+    """GB/T 2260 codes starting with ``prefix`` still in use in year ``since`` or later.
+
+    ``since=None`` gives the codes in use today; ``since=1`` every code the table has.
+    ``county_level`` leaves out the province and prefecture entries (codes ending in 00)
+    and the prefectures' 市辖区 placeholders (e.g. 130101), which name no county.
+    """
+    return list(_area_codes(prefix, since, county_level))
+
+
+@functools.lru_cache(maxsize=1024)
+def _area_codes(prefix: str, since: int | None, county_level: bool) -> tuple[str, ...]:
+    return tuple(
+        code
+        for code, uses in _area_table().items()
+        if code.startswith(prefix)
+        and not (county_level and (code.endswith("00") or uses[-1].name == "市辖区"))
+        and any(use.in_use_since(since) for use in uses)
+    )
+
+
+def _area_uses(code: str) -> tuple[AreaCode, ...]:
+    return _area_table().get(code, ())
+
+
+# --------------------------------------------------------------------------------------
 # GB 32100-2015 统一社会信用代码
 # --------------------------------------------------------------------------------------
 
@@ -66,8 +172,16 @@ def _quote(ch: str) -> str:
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 
-#: Weights W_i = 3^(i-1) mod 31 for positions 1–17 (GB 32100-2015 表 2).
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+#: Registering-authority region codes (positions 3–8) that are not in GB/T 2260 but are on
+#: real codes: national-level authorities, and development zones whose market regulator
+#: was given a code of its own.  Each was seen on published codes whose two check
+#: characters are right.  Other codes outside the table are refused; add a code here,
+#: with the code it was seen on, when a real one turns up.
+USCC_EXTRA_REGIONS = {
+    "100000": "国家级登记管理机关",  # 12100000425006133D 华东师范大学
+    "110302": "北京经济技术开发区",  # 91110302562134916R 北京京东世纪信息技术有限公司
+    "320594": "苏州工业园区",  # 91320594780268314T 苏州市新源建设工程有限公司
+}
 
 #: 登记管理部门代码 (position 1), GB 32100-2015 附录 A as amended by XG1-2016.
 USCC_AUTHORITIES = {
@@ -130,13 +244,13 @@ _ORG_VALUE = {ch: i for i, ch in enumerate(_ORG_ALPHABET)}
 def uscc_check_char(first17: str) -> str:
     """Return the GB 32100-2015 check character (position 18) for the first 17 characters.
 
-    C18 = 31 - MOD(sum(C_i * W_i), 31), where a result of 31 is written as "0".
-    Raises ``ValueError`` if ``first17`` is not 17 characters of the code alphabet.
+    C18 = 31 - MOD(sum(C_i * W_i), 31) with W_i = 3^(i-1) mod 31 (stdnum's
+    ``cn.uscc.calc_check_digit``).  Raises ``ValueError`` if ``first17`` is not 17
+    characters of the code alphabet.
     """
     if len(first17) != 17 or any(ch not in _USCC_VALUE for ch in first17):
         raise ValueError(f"need 17 characters of {USCC_ALPHABET!r}, got {first17!r}")
-    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    return stdnum_uscc.calc_check_digit(first17)
 
 
 def org_code_check_char(body: str) -> str:
@@ -160,8 +274,12 @@ def validate_uscc(value: object) -> str:
     """Validate a 统一社会信用代码 and return it normalised (stripped, upper-case).
 
     Checks, in order: length, character set, 登记管理部门代码, 机构类别代码 for that
-    department, 行政区划码 (6 digits), the GB 32100 check character (position 18), and
-    the GB 11714 check character of the embedded organisation code (position 17).
+    department, 行政区划码 (6 digits), the GB 32100 check character (position 18), the
+    GB 11714 check character of the embedded organisation code (position 17), and last
+    that the 行政区划码 is a GB/T 2260 code (current or historic: a code stays on a USCC
+    after its region is merged away) or one of ``USCC_EXTRA_REGIONS``.  A typo anywhere
+    is so reported as a check-character error; a code whose check characters are right
+    but whose region never existed is reported as such.
     """
     code = _normalise(value)
     if not code:
@@ -203,6 +321,12 @@ def validate_uscc(value: object) -> str:
             "统一社会信用代码第 9–17 位（组织机构代码）校验位错误："
             f"第 17 位应为 {expected_org}，实为 {code[16]}"
         )
+
+    if not _area_uses(region) and region not in USCC_EXTRA_REGIONS:
+        raise _uscc_error(
+            f"统一社会信用代码第 3–8 位（登记管理机关行政区划码）“{region}”"
+            "不是 GB/T 2260 中的行政区划代码"
+        )
     return code
 
 
@@ -215,14 +339,21 @@ def make_uscc(
 ) -> str:
     """Generate a valid 统一社会信用代码 deterministically from ``rng``.
 
-    Defaults to an enterprise (9 工商 / 1 企业) registered in Shanghai (310000).  The
-    organisation code is either new-style ("MA" + 6 characters, as assigned since 2015) or
-    old-style (8 digits), each with its GB 11714 check character.
+    Defaults to an enterprise (9 工商 / 1 企业) registered in Shanghai (310000).
+    ``region_code`` is a GB/T 2260 code (or one of ``USCC_EXTRA_REGIONS``), or a prefix of
+    2 or 4 digits (``"31"``, ``"3205"``): then a county-level code in use today is drawn
+    from under it.  The organisation code is either new-style ("MA" + 6 characters, as
+    assigned since 2015) or old-style (8 digits), each with its GB 11714 check character.
     """
-    if len(region_code) != 6 or not region_code.isdigit():
-        raise ValueError(f"region_code must be 6 digits, got {region_code!r}")
     if category not in USCC_CATEGORIES.get(authority, {}):
         raise ValueError(f"invalid authority/category pair {authority!r}/{category!r}")
+    if len(region_code) in (2, 4) and region_code.isdigit():
+        choices = area_codes(region_code)
+        if not choices:
+            raise ValueError(f"no GB/T 2260 county code in use under {region_code!r}")
+        region_code = rng.choice(choices)
+    elif not _area_uses(region_code) and region_code not in USCC_EXTRA_REGIONS:
+        raise ValueError(f"region_code must be a GB/T 2260 code or a 2/4-digit prefix, got {region_code!r}")
     if rng.random() < 0.5:
         body = "MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(6))
     else:
@@ -235,60 +366,63 @@ def make_uscc(
 # GB 11643-1999 公民身份号码
 # --------------------------------------------------------------------------------------
 
-#: Province-level codes (GB/T 2260) allowed as the first two digits of an identity number.
-#: 81/82/83 are also used by 港澳台居民居住证 numbers (address codes 810000/820000/830000).
-PROVINCE_CODES = {
-    "11": "北京市",
-    "12": "天津市",
-    "13": "河北省",
-    "14": "山西省",
-    "15": "内蒙古自治区",
-    "21": "辽宁省",
-    "22": "吉林省",
-    "23": "黑龙江省",
-    "31": "上海市",
-    "32": "江苏省",
-    "33": "浙江省",
-    "34": "安徽省",
-    "35": "福建省",
-    "36": "江西省",
-    "37": "山东省",
-    "41": "河南省",
-    "42": "湖北省",
-    "43": "湖南省",
-    "44": "广东省",
-    "45": "广西壮族自治区",
-    "46": "海南省",
-    "50": "重庆市",
-    "51": "四川省",
-    "52": "贵州省",
-    "53": "云南省",
-    "54": "西藏自治区",
-    "61": "陕西省",
-    "62": "甘肃省",
-    "63": "青海省",
-    "64": "宁夏回族自治区",
-    "65": "新疆维吾尔自治区",
-    "71": "台湾省",
-    "81": "香港特别行政区",
-    "82": "澳门特别行政区",
-    "83": "台湾地区（居住证）",
-}
+#: 港澳台居民居住证 numbers have the form of a resident id with these address codes
+#: (《港澳台居民居住证申领发放办法》, 2018); 830000 is not in GB/T 2260, and 810000 / 820000
+#: are there only from 1997 / 1999 — a permit holder's birth year is not bound by that.
+RESIDENCE_PERMIT_CODES = {"810000": "香港居民", "820000": "澳门居民", "830000": "台湾居民"}
 
-#: ISO 7064 MOD 11-2 weights W_i = 2^(18-i) mod 11 for positions i = 1–17.
-RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_RESIDENT_ID_CHECK = "10X98765432"  # indexed by sum % 11
+
+def _province_names() -> dict[str, str]:
+    names = {}
+    for code, uses in _area_table().items():
+        if code.endswith("0000"):
+            names[code[:2]] = uses[-1].name
+    names["83"] = "台湾地区（居住证）"
+    return names
+
+
+#: Province-level codes (GB/T 2260) allowed as the first two digits of an identity number.
+#: 81/82/83 are also used by 港澳台居民居住证 numbers (``RESIDENCE_PERMIT_CODES``).
+PROVINCE_CODES = _province_names()
 
 #: Birth dates before this are rejected (a project rule, not part of GB 11643).
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
 def resident_id_check_digit(first17: str) -> str:
-    """Return the GB 11643-1999 check character for the first 17 digits ("0"–"9" or "X")."""
+    """Return the GB 11643-1999 check character for the first 17 digits ("0"–"9" or "X").
+
+    ISO 7064 MOD 11-2, as stdnum's ``cn.ric.calc_check_digit`` computes it.
+    """
     if len(first17) != 17 or not all(ch in "0123456789" for ch in first17):
         raise ValueError(f"need 17 digits, got {first17!r}")
-    total = sum(int(ch) * w for ch, w in zip(first17, RESIDENT_ID_WEIGHTS, strict=True))
-    return _RESIDENT_ID_CHECK[total % 11]
+    # stdnum's function takes the whole number and ignores its last character.
+    return stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def _birth_place_error(number: str, year: int) -> ValidationError | None:
+    """None if positions 1–6 are a code a person born in ``year`` can have, else the error.
+
+    GB 11643 puts the code of the county where the number was first assigned: at birth
+    registration today, but at the first identity card (or the 15 → 18 digit conversion)
+    for people born before the 1990s.  So the code must still have been in use in the
+    birth year or later — not necessarily in the birth year itself: 310115 浦东新区 (1992)
+    is the code of many people born there in the 1980s.  stdnum's ``cn.ric`` demands the
+    birth year itself (and in 2.2 raises KeyError for some unknown codes), so it would
+    refuse those real numbers; only its table is used here.
+    """
+    code = number[:6]
+    if code in RESIDENCE_PERMIT_CODES:
+        return None
+    uses = _area_uses(code)
+    if not uses:
+        return _id_error(f"公民身份号码前 6 位（出生地行政区划代码）“{code}”不是 GB/T 2260 中的行政区划代码")
+    if any(use.in_use_since(year) for use in uses):
+        return None
+    labels = "；".join(use.label() for use in uses)
+    return _id_error(
+        f"公民身份号码前 6 位（出生地行政区划代码）“{code}”（{labels}）在出生年份 {year} 年前已撤销"
+    )
 
 
 def _id_error(message: str) -> ValidationError:
@@ -299,8 +433,10 @@ def validate_resident_id(value: object, *, today: date | None = None) -> str:
     """Validate a 公民身份号码 and return it normalised (stripped, trailing x → X).
 
     Checks, in order: length, characters, province code, date of birth (a real date,
-    not after ``today`` and not before 1900-01-01), and the check character.  ``today``
-    defaults to the server's local date.
+    not after ``today`` and not before 1900-01-01), the check character, and last the
+    birth place: positions 1–6 must be a GB/T 2260 code still in use in the birth year
+    or later (historic codes included, e.g. 310103 卢湾区 for births until 2011), or a
+    港澳台居民居住证 address code.  ``today`` defaults to the server's local date.
     """
     number = _normalise(value)
     if not number:
@@ -334,6 +470,9 @@ def validate_resident_id(value: object, *, today: date | None = None) -> str:
     expected = resident_id_check_digit(number[:17])
     if number[17] != expected:
         raise _id_error(f"公民身份号码校验码错误：应为 {expected}，实为 {number[17]}")
+    error = _birth_place_error(number, birth.year)
+    if error is not None:
+        raise error
     return number
 
 
@@ -370,15 +509,15 @@ def make_resident_id(
 ) -> str:
     """Generate a valid 公民身份号码 deterministically from ``rng``.
 
-    ``region_code`` defaults to 上海市徐汇区 (310104).  Without ``birth`` a date between
+    ``region_code`` defaults to 上海市徐汇区 (310104).  It is a GB/T 2260 code still in use
+    in the birth year or later, or a prefix of 2 or 4 digits (``"31"``, ``"3206"``): then
+    such a county-level code is drawn from under it.  Without ``birth`` a date between
     1955-01-01 and 2005-12-31 (working age) is drawn; without ``gender`` ("M"/"F") one is
     drawn too.  A ``birth`` after today yields a number that ``validate_resident_id``
     rejects (the generator does not look at the clock, to stay deterministic).
     """
-    if len(region_code) != 6 or not region_code.isdigit():
-        raise ValueError(f"region_code must be 6 digits, got {region_code!r}")
-    if region_code[:2] not in PROVINCE_CODES:
-        raise ValueError(f"unknown province code in region_code {region_code!r}")
+    if not region_code.isdigit() or len(region_code) not in (2, 4, 6):
+        raise ValueError(f"region_code must be 6 digits or a 2/4-digit prefix, got {region_code!r}")
     if birth is None:
         start = date(1955, 1, 1)
         birth = start + timedelta(days=rng.randrange((date(2005, 12, 31) - start).days + 1))
@@ -388,6 +527,15 @@ def make_resident_id(
         gender = rng.choice("MF")
     if gender not in ("M", "F"):
         raise ValueError(f"gender must be 'M' or 'F', got {gender!r}")
+    if len(region_code) < 6:
+        choices = area_codes(region_code, since=birth.year)
+        if not choices:
+            raise ValueError(f"no GB/T 2260 county code under {region_code!r} since {birth.year}")
+        region_code = rng.choice(choices)
+    elif region_code not in RESIDENCE_PERMIT_CODES and not any(
+        use.in_use_since(birth.year) for use in _area_uses(region_code)
+    ):
+        raise ValueError(f"{region_code!r} is not a GB/T 2260 code in use since {birth.year}")
     # Sequence 000–999 whose last digit is odd for men and even for women.
     sequence = rng.randrange(500) * 2 + (1 if gender == "M" else 0)
     first17 = f"{region_code}{birth:%Y%m%d}{sequence:03d}"

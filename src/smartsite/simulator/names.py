@@ -260,31 +260,28 @@ def project_title(rng: random.Random, use: str, place: str) -> str:
 # Identity-number address codes (GB/T 2260 county codes as printed on ID cards)
 # ---------------------------------------------------------------------------------------
 
-#: Shanghai: today's districts plus codes of merged or renamed ones (卢湾 310103, 闸北
-#: 310108, 南汇 310119, 崇明县 310230) that older cards still carry.
-SHANGHAI_ID_CODES = (
-    "310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112", "310113",
-    "310114", "310115", "310116", "310117", "310118", "310120", "310151",
-    "310103", "310108", "310119", "310230",
-)
-
-#: Counties many of Shanghai's construction managers come from.
-OTHER_ID_CODES = (
-    "320623", "320682", "320684", "321281", "320921", "321323",  # 江苏
-    "330681", "330621", "330381",  # 浙江
-    "340321", "341221", "340822",  # 安徽
-    "411522", "412721", "413026",  # 河南
-    "510821", "511321",  # 四川
-    "420982", "421127",  # 湖北
-    "360121", "371321", "430521",  # 江西 山东 湖南
+#: Prefectures (GB/T 2260, first 4 digits) many of Shanghai's construction managers come
+#: from; `make_resident_id` draws a county of the table under them that was in use in or
+#: after the birth year.
+OTHER_ID_PREFIXES = (
+    "3206", "3212", "3209", "3213",  # 江苏 南通 泰州 盐城 宿迁
+    "3306", "3303",  # 浙江 绍兴 温州
+    "3403", "3412", "3408",  # 安徽 蚌埠 阜阳 安庆
+    "4115", "4116",  # 河南 信阳 周口
+    "5108", "5113",  # 四川 广元 南充
+    "4209", "4211",  # 湖北 孝感 黄冈
+    "3601", "3713", "4305",  # 江西 南昌, 山东 临沂, 湖南 邵阳
 )
 
 
 def id_region_code(rng: random.Random, shanghai_share: float = 0.65) -> str:
-    """An address code for a resident id: mostly Shanghai, otherwise a source province."""
+    """Where a resident id's address code is drawn from: Shanghai ("31": a district or
+    county of the GB/T 2260 table, merged ones like 卢湾 310103 included for people born
+    before the merger), otherwise a prefecture people come from.  A prefix, which
+    `make_resident_id` turns into a real county code."""
     if rng.random() < shanghai_share:
-        return rng.choice(SHANGHAI_ID_CODES)
-    return rng.choice(OTHER_ID_CODES)
+        return "31"
+    return rng.choice(OTHER_ID_PREFIXES)
 
 
 def mobile(rng: random.Random) -> str:
