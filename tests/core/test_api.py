@@ -552,6 +552,25 @@ def test_a_person_with_a_wrong_check_digit_gets_422_naming_the_expected_digit(ca
     assert m.Person.objects.count() == before
 
 
+def test_a_person_born_in_a_county_that_never_existed_gets_422(cast, api_as):
+    first17 = "31999919900101123"
+    before = m.Person.objects.count()
+    response = api_as(cast.city).post("/people", {
+        "resident_id": first17 + resident_id_check_digit(first17), "name": "赵六"})
+    assert response.status_code == 422
+    assert response.json()["errors"]["resident_id"] == [
+        "公民身份号码前 6 位（出生地行政区划代码）“319999”不是 GB/T 2260 中的行政区划代码"]
+    assert m.Person.objects.count() == before
+
+
+def test_an_enterprise_typed_full_width_in_lower_case_is_stored_normalised(cast, api_as):
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in "91310115ma1k3btp2b")
+    response = api_as(cast.city).post("/enterprises", {"uscc": full_width, "name": "全角公司"})
+    assert response.status_code == 201, response.content
+    assert response.json()["uscc"] == "91310115MA1K3BTP2B"
+    assert m.Enterprise.objects.get(name="全角公司").uscc == "91310115MA1K3BTP2B"
+
+
 def test_a_person_with_an_unknown_employer_gets_422(cast, api_as):
     number = make_resident_id(random.Random(5))
     response = api_as(cast.city).post("/people", {"resident_id": number, "name": "钱七",

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from smartsite.core import models as m
+from smartsite.core import validators
 
 USERS = ["city", "district", "street", "contractor_a", "contractor_b", "manager_a", "nobody"]
 SEES_A = {"city", "district", "contractor_a", "manager_a"}
@@ -168,6 +169,42 @@ def test_person_form_names_the_wrong_check_digit(login, cast):
     response = login(cast.city).post("/people/add/", {"resident_id": wrong, "name": "王五"})
     assert response.status_code == 422
     assert f"应为 {rid[-1]}" in response.content.decode()
+
+
+def _with_check_digit(first17):
+    return first17 + validators.resident_id_check_digit(first17)
+
+
+def test_person_form_refuses_a_birth_place_that_never_existed(login, cast):
+    response = login(cast.city).post("/people/add/", {
+        "resident_id": _with_check_digit("31999919900101123"), "name": "王五"})
+    assert response.status_code == 422
+    assert "“319999”不是 GB/T 2260 中的行政区划代码" in response.content.decode()
+    assert not m.Person.objects.filter(name="王五").exists()
+
+
+def test_enterprise_form_refuses_region_000000(login, cast):
+    first16 = "91000000MA1BUFLT"
+    first17 = first16 + validators.org_code_check_char(first16[8:])
+    response = login(cast.city).post("/enterprises/add/", {
+        "uscc": first17 + validators.uscc_check_char(first17), "name": "无地公司"})
+    assert response.status_code == 422
+    assert "“000000”不是 GB/T 2260 中的行政区划代码" in response.content.decode()
+    assert not m.Enterprise.objects.filter(name="无地公司").exists()
+
+
+def test_forms_store_full_width_and_lower_case_codes_normalised(login, cast):
+    client = login(cast.city)
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in "91310115ma1k3btp2b")
+    response = client.post("/enterprises/add/", {"uscc": full_width, "name": "全角公司"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert m.Enterprise.objects.get(name="全角公司").uscc == "91310115MA1K3BTP2B"
+    response = client.post("/people/add/", {"resident_id": "44011320141005001x", "name": "小写"})
+    assert response.status_code == 302
+    assert m.Person.objects.get(name="小写").resident_id == "44011320141005001X"
+    # and the people list finds the number however it is typed
+    page = client.get("/people/", {"resident_id": "４４０１１３２０１４１００５００１ｘ"}).content.decode()
+    assert "小写" in page
 
 
 def test_edit_then_see_the_change_in_the_history(login, cast):

@@ -321,6 +321,19 @@ def test_wrong_resident_id_check_digit_reports_the_expected_digit(cast, login):
     assert counts() == before
 
 
+def test_resident_id_with_a_never_assigned_region_is_refused(cast, login):
+    # Check digit right, birth place 319999 not in GB/T 2260.
+    first17 = "31999919900101123"
+    rows = [{"身份证号": first17 + resident_id_check_digit(first17), "姓名": "王五",
+             "手机号": "13800138000", "所在单位信用代码": cast.enterprise_a.uscc}]
+    before = counts()
+    error = only_error(post_import(login(cast.city), xlsx(rows, title="人员"), kind="people"))
+    assert (error.row, error.column) == (2, "身份证号")
+    assert error.message == \
+        "公民身份号码前 6 位（出生地行政区划代码）“319999”不是 GB/T 2260 中的行政区划代码"
+    assert counts() == before
+
+
 def test_resident_id_typed_as_a_number_is_refused(cast, login):
     rows = [{"身份证号": 310104199001011234, "姓名": "王五", "手机号": None,
              "所在单位信用代码": None}]

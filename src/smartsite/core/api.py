@@ -37,7 +37,7 @@ from smartsite.core.choices import (
 )
 from smartsite.core.errors import Forbidden
 from smartsite.core.scoping import grant_for, scoped
-from smartsite.core.validators import mask_resident_id
+from smartsite.core.validators import mask_resident_id, normalise_code
 
 __all__ = [
     "Id",
@@ -673,7 +673,7 @@ def _region(errors, field, pk, level, label):
 
 
 def _enterprise_by_uscc(errors, field, code):
-    code = (code or "").strip().upper()
+    code = normalise_code(code)
     enterprise = m.Enterprise.objects.filter(uscc=code).first()
     if enterprise is None:
         errors.setdefault(field, []).append(
@@ -994,7 +994,7 @@ def create_assignment(request, payload: AssignmentIn):
             errors["person"] = [f"未找到编号为 {payload.person} 的人员"]
     else:
         # As on the page: whoever knows the full number may appoint the person.
-        person = m.Person.objects.filter(resident_id=payload.person_resident_id.upper()).first()
+        person = m.Person.objects.filter(resident_id=normalise_code(payload.person_resident_id)).first()
         if person is None:
             errors["person_resident_id"] = ["未找到该身份证号的人员，请先登记人员"]
     post = m.Post.objects.filter(pk=payload.post).first()

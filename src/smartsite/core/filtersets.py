@@ -15,6 +15,7 @@ from smartsite.core.choices import (
     QualificationKind,
     RegionLevel,
 )
+from smartsite.core.validators import normalise_code
 
 
 class SearchFilterSet(df.FilterSet):
@@ -73,7 +74,7 @@ class ProjectFilterSet(SearchFilterSet):
         if not value:
             return qs
         parties = m.ProjectParty.objects.filter(
-            Q(enterprise__uscc=value.upper()) | Q(enterprise__name__icontains=value))
+            Q(enterprise__uscc=normalise_code(value)) | Q(enterprise__name__icontains=value))
         return qs.filter(pk__in=parties.values("project"))
 
 
@@ -102,13 +103,13 @@ class PersonFilterSet(SearchFilterSet):
 
     def by_resident_id(self, qs, name, value):
         # Only an exact match: a partial search would let masked numbers be guessed.
-        return qs.filter(resident_id=value.strip().upper()) if value.strip() else qs
+        return qs.filter(resident_id=normalise_code(value)) if value.strip() else qs
 
     def by_employer(self, qs, name, value):
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(Q(employer__name__icontains=value) | Q(employer__uscc=value.upper()))
+        return qs.filter(Q(employer__name__icontains=value) | Q(employer__uscc=normalise_code(value)))
 
     def by_post(self, qs, name, value):
         return qs.filter(assignments__post=value).distinct() if value else qs

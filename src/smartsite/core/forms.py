@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from smartsite.core import models as m
 from smartsite.core.choices import PartyRole, RegionLevel, RoleKind
+from smartsite.core.validators import normalise_code
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -63,7 +64,7 @@ class ProjectForm(forms.ModelForm):
         cleaned = super().clean()
         parties = {}
         for role in PartyRole:
-            code = (cleaned.get(f"party_{role.value}") or "").strip().upper()
+            code = normalise_code(cleaned.get(f"party_{role.value}"))
             if not code:
                 continue
             enterprise = m.Enterprise.objects.filter(uscc=code).first()
@@ -117,7 +118,7 @@ class PostAssignmentForm(forms.ModelForm):
         widgets = {"start_date": DATE, "end_date": DATE}
 
     def clean_person_id_number(self):
-        value = self.cleaned_data["person_id_number"].strip().upper()
+        value = normalise_code(self.cleaned_data["person_id_number"])
         person = m.Person.objects.filter(resident_id=value).first()
         if person is None:
             raise forms.ValidationError("未找到该身份证号的人员，请先登记人员")
@@ -156,7 +157,7 @@ class RoleForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         permit = (cleaned.get("project_permit_no") or "").strip()
-        uscc = (cleaned.get("enterprise_uscc") or "").strip().upper()
+        uscc = normalise_code(cleaned.get("enterprise_uscc"))
         if permit:
             self.instance.project = m.Project.objects.filter(permit_no=permit).first()
             if self.instance.project is None:

@@ -138,7 +138,7 @@ class Enterprise(models.Model):
 
     def clean(self):
         if self.uscc:
-            self.uscc = self.uscc.strip().upper()
+            self.uscc = validators.normalise_code(self.uscc)
 
     @classmethod
     def scope_filter(cls, grant) -> Q:
@@ -288,7 +288,7 @@ class Person(models.Model):
 
     def clean(self):
         if self.resident_id:
-            self.resident_id = self.resident_id.strip().upper()
+            self.resident_id = validators.normalise_code(self.resident_id)
 
     @classmethod
     def scope_filter(cls, grant) -> Q:

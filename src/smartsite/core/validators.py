@@ -57,6 +57,7 @@ __all__ = [
     "make_resident_id",
     "make_uscc",
     "mask_resident_id",
+    "normalise_code",
     "org_code_check_char",
     "resident_id_check_digit",
     "uscc_check_char",
@@ -65,8 +66,12 @@ __all__ = [
 ]
 
 
-def _normalise(value: object) -> str:
-    """Strip surrounding whitespace, fold full-width forms (NFKC) and upper-case."""
+def normalise_code(value: object) -> str:
+    """Strip surrounding whitespace, fold full-width forms (NFKC) and upper-case.
+
+    What the validators check and what is stored and looked up: ``" ４４０１…００１ｘ"``
+    and ``"4401…001X"`` are the same number.
+    """
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
@@ -281,7 +286,7 @@ def validate_uscc(value: object) -> str:
     is so reported as a check-character error; a code whose check characters are right
     but whose region never existed is reported as such.
     """
-    code = _normalise(value)
+    code = normalise_code(value)
     if not code:
         raise _uscc_error("统一社会信用代码不能为空")
     if len(code) != 18:
@@ -438,7 +443,7 @@ def validate_resident_id(value: object, *, today: date | None = None) -> str:
     or later (historic codes included, e.g. 310103 卢湾区 for births until 2011), or a
     港澳台居民居住证 address code.  ``today`` defaults to the server's local date.
     """
-    number = _normalise(value)
+    number = normalise_code(value)
     if not number:
         raise _id_error("公民身份号码不能为空")
     if len(number) != 18:
@@ -482,7 +487,7 @@ def mask_resident_id(value: object) -> str:
     ``310101199001011234`` → ``310101********1234``.  The length is kept, so the birth date
     (positions 7–14) is always hidden.  Values of 10 characters or fewer are masked whole.
     """
-    number = _normalise(value)
+    number = normalise_code(value)
     if len(number) <= 10:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
