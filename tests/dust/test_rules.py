@@ -6,6 +6,7 @@ data proves, or escalated to the district station and the street's enforcement s
 from __future__ import annotations
 
 import datetime
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,7 +96,8 @@ def event(key_part):
 # ---------------------------------------------------------------- exceedance and its loops
 
 
-def test_an_exceeding_day_opens_an_order_and_24_hours_of_clean_data_close_it(site, gateway):
+def test_an_exceeding_day_opens_an_order_and_24_hours_of_clean_data_close_it(
+        site, gateway, login):
     m = monitor(site, 1)
     gw = gateway()
     # 10:30–11:30: two quarters far above 100 µg/m³, then two clean ones.
@@ -104,7 +106,14 @@ def test_an_exceeding_day_opens_an_order_and_24_hours_of_clean_data_close_it(sit
     e = event(f"exceedance:{m.mn}")
     assert e.severity == "serious" and e.evidence["count_today"] == 2
     assert [q[1] for q in e.evidence["quarters"]] == [180, 180]
+    # DB31/964's PM10 value is not confirmed: the order's evidence says so beside the value.
+    assert e.evidence["limit_status"] == "待核实"
     order = WorkOrder.objects.get(pk=e.order_id)
+    client = login(site.pm)
+    for url, shown in ((order.get_absolute_url(), "限值 100（待核实）"),
+                       (f"/m/orders/{order.pk}/", "限值 100 µg/m³（待核实）")):
+        html = client.get(url).content.decode()
+        assert shown in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)), url
     assert (order.kind, order.loop_level, order.state) == ("exceedance", "small", "pending_disposal")
     assert order.court_post.code == "project_manager"
 
@@ -186,6 +195,24 @@ def test_at_night_the_lower_limit_applies(site, gateway):
     e = event(f"noise:{m.mn}")
     assert (e.evidence["period"], e.evidence["limit"], e.evidence["leq"]) == ("夜间", 55, 60)
     assert e.title.startswith("夜间噪声超标")
+    assert e.evidence["standard"] == "GB 12523-2025" and "criterion" not in e.evidence
+
+
+def test_a_night_maximum_alone_is_flagged_with_its_unconfirmed_basis(site, gateway):
+    # Leq within 55 dB(A) but one reading 16 dB(A) above it: only GB 12523-2011 4.2's
+    # night-maximum rule (not confirmed for the 2025 edition) finds this, and says so.
+    m = monitor(site, 19)
+    gw = gateway()
+    night = T + 11 * H
+    step = datetime.timedelta(seconds=15)
+    send(gw, m, night - 15 * MIN, [50] * 59, step=step, LA={"Rtd": 30.0, "Flag": "N"})
+    send(gw, m, night - step, [50], step=step, LA={"Rtd": 71.0, "Flag": "N"})
+    run(night, "noise")
+    e = event(f"noise:{m.mn}")
+    assert e.evidence["leq"] <= 55 and e.evidence["max"] == 71
+    assert e.title.startswith("夜间最大声级超标（依据待核实）")
+    assert e.evidence["standard"] == "GB 12523-2025"
+    assert "GB 12523-2025 是否保留待核实" in e.evidence["criterion"]
 
 
 # ---------------------------------------------------------------- devices and registry

@@ -45,6 +45,8 @@ def bands(limit: DustLimit | None) -> list[Band]:
     force (DB31/964: the 15-minute mean's limit; the live value is an early sign of it)."""
     n = f"{limit.limit:g}" if limit else "?"
     half = f"{limit.limit / 2:g}" if limit else "?"
+    if limit is not None and limit.status:
+        n += f"（{limit.status}）"
     return [
         Band("good", f"PM10 ≤ {half}", "#16a34a"),
         Band("fair", f"PM10 {half}–{n}", "#ca8a04"),

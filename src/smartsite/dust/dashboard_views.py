@@ -131,6 +131,7 @@ def project_dust(request, pk):
         "cards": cards,
         "charts": charts,
         "limit_value": limit.limit if limit else None,
+        "limit_label": limit.short_label if limit else None,
         "chart_window": [selectors.chart_ms(now - datetime.timedelta(hours=24)),
                          selectors.chart_ms(now)],
         "timeline": dashboard.spray_timeline(project, [m for m in monitors if m.active], today,

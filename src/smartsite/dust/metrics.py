@@ -3,7 +3,8 @@
 Codes: the pollutant code tables of HJ 212-2017 (附录B) as listed in design.md §4. The
 protocol carries no units: particulate may arrive in mg/m³ or µg/m³ (a per-monitor setting,
 `Monitor.particulate_unit`) and is stored in µg/m³. Noise levels are in dB(A); their means
-are energy means (equivalent continuous A-weighted level, GB 12523-2011), never arithmetic.
+are energy means (equivalent continuous A-weighted level, GB 12523-2025 as in the 2011
+edition), never arithmetic.
 """
 
 from __future__ import annotations

@@ -214,8 +214,14 @@ class DustLimit(models.Model):
     standard = models.CharField("标准", max_length=100)
     clause = models.CharField("条款", max_length=100)
     citation = models.TextField("出处", help_text="条文出处及核对情况")
+    confirmed = models.BooleanField(
+        "限值已核实", default=False,
+        help_text="限值已按标准正式文本核对；未核实的限值在每个显示它的页面标注“待核实”")
     valid_from = models.DateField("施行日期")
     active = models.BooleanField("有效", default=True)
+
+    #: How an unconfirmed limit is marked wherever its value is shown.
+    UNCONFIRMED = "待核实"
 
     class Meta:
         ordering = ["particulate", "-valid_from"]
@@ -223,7 +229,22 @@ class DustLimit(models.Model):
         constraints = [models.CheckConstraint(condition=Q(limit__gt=0), name="dust_limit_positive")]
 
     def __str__(self) -> str:
-        return f"{self.standard} {self.clause} {self.get_particulate_display()} {self.limit:g} µg/m³"
+        return f"{self.standard} {self.clause} {self.get_particulate_display()} {self.value_text}"
+
+    @property
+    def status(self) -> str:
+        """"" for a value checked against the standard's text, else "待核实"."""
+        return "" if self.confirmed else self.UNCONFIRMED
+
+    @property
+    def value_text(self) -> str:
+        """The value as users read it: "100 µg/m³", or "100 µg/m³（待核实）"."""
+        return f"{self.limit:g} µg/m³" + (f"（{self.status}）" if self.status else "")
+
+    @property
+    def short_label(self) -> str:
+        """For a chart's limit line: "限值 100", or "限值 100（待核实）"."""
+        return f"限值 {self.limit:g}" + (f"（{self.status}）" if self.status else "")
 
     def clean(self):
         from smartsite.dust.services import MEAN_PERIODS

@@ -19,7 +19,7 @@ from smartsite.workorders import panels
 from smartsite.workorders.templatetags.workorders import evidence_label
 
 #: Evidence keys the panel shows in its own way (not as "key: value").
-SHOWN_APART = {"quarters", "rule", "mn", "drops", "particulate"}
+SHOWN_APART = {"quarters", "rule", "mn", "drops", "particulate", "limit_status"}
 #: The words (and units) of the evidence the dust detectors write (dust.detectors).
 DUST_EVIDENCE = {
     "limit": ("限值", ""), "standard": ("依据标准", ""), "allowed_per_day": ("每日允许超标", " 次"),
@@ -32,7 +32,7 @@ DUST_EVIDENCE = {
     "expires_on": ("年检有效期至", ""), "days_left": ("剩余", " 天"), "reason": ("原因", ""),
     "hours": ("持续", " 小时"), "value": ("数值", ""), "pattern": ("异常类型", ""),
     "same_as": ("与之相同的设备", ""), "position": ("位置（经纬度）", ""),
-    "source": ("位置来源", ""), "metres_outside": ("在围栏外", " 米"),
+    "source": ("位置来源", ""), "metres_outside": ("在围栏外", " 米"), "criterion": ("判定依据", ""),
 }
 PATTERNS = {"flat_line": "长时间恒定", "cross_site": "与其他工地数据相同",
             "drop_at_exceedance": "超标时骤降", "outside_site": "位置在围栏外"}
@@ -42,8 +42,12 @@ def _fact(key: str, value, evidence: dict) -> tuple[str, str]:
     label, unit = DUST_EVIDENCE.get(key, (evidence_label(key), ""))
     if key == "limit" and isinstance(value, int | float):
         unit = " µg/m³" if evidence.get("particulate") or "quarters" in evidence else " dB(A)"
+        if evidence.get("limit_status"):  # e.g. DB31/964's PM10 value, not yet confirmed
+            unit += f"（{evidence['limit_status']}）"
     if key == "pattern":
         value = PATTERNS.get(value, value)
+    if isinstance(value, float):
+        value = f"{value:g}"  # 100.0 → 100
     if isinstance(value, list):
         value = "、".join(map(str, value)) if key != "position" else \
             ", ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in value)

@@ -19,7 +19,7 @@ from smartsite.core import audit
 from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.permissions import is_city_admin
 from smartsite.dust import rules, services
-from smartsite.dust.models import DustRule
+from smartsite.dust.models import DustLimit, DustRule
 
 
 class RuleForm(forms.Form):
@@ -48,7 +48,8 @@ def rule_list(request):
     items = [(rule, rules.RULES.get(rule.code, ("", "", {}))[1], _rows(rule))
              for rule in DustRule.objects.order_by("code") if rule.code in rules.RULES]
     return render(request, "dust/rule_list.html", {
-        "title": "扬尘规则", "items": items, "can_edit": is_city_admin(request.user)})
+        "title": "扬尘规则", "items": items, "can_edit": is_city_admin(request.user),
+        "limits": DustLimit.objects.filter(active=True).order_by("particulate", "-valid_from")})
 
 
 @login_required

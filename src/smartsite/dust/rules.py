@@ -79,7 +79,8 @@ RULES: dict[str, tuple[str, str, dict[str, Param]]] = {
         "every": EVERY,
         "day_limit": Param("昼间限值 dB(A)", 70.0, 30, 120),
         "night_limit": Param("夜间限值 dB(A)", 55.0, 30, 120),
-        "night_max_over": Param("夜间最大声级高出限值 dB(A)", 15.0, 0, 50),
+        "night_max_over": Param("夜间最大声级高出限值 dB(A)（GB 12523-2011 4.2；2025 版是否保留待核实）",
+                                15.0, 0, 50),
         "day_starts_hour": Param("昼间开始（时）", 6, 0, 23),
         "night_starts_hour": Param("夜间开始（时）", 22, 0, 23),
         "min_samples": Param("15 分钟 Leq 至少的有效数据条数", 10, 1, 900),
@@ -168,17 +169,24 @@ def params(code: str) -> dict:
 
 def load_rules() -> int:
     """Create the shipped rules that are missing (fixtures/rules.json); rows an administrator
-    has edited are kept."""
+    has edited are kept. A fixture row's `replaces` lists the sources it shipped with before:
+    a row still holding one of them (nobody edited it) gets the new source."""
     from smartsite.core.reference import fixture_rows
     from smartsite.dust.models import DustRule
 
     rows = fixture_rows("smartsite.dust", "rules.json")
     with transaction.atomic():
         for row in rows:
-            if not DustRule.objects.filter(code=row["code"]).exists():
+            row = dict(row)
+            replaces = row.pop("replaces", [])
+            rule = DustRule.objects.filter(code=row["code"]).first()
+            if rule is None:
                 rule = DustRule(**row)
                 rule.full_clean()
                 rule.save()
+            elif rule.source in replaces:  # a shipped text nobody has edited: upgrade it
+                rule.source = row["source"]
+                rule.save(update_fields=["source"])
     return len(rows)
 
 

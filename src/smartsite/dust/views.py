@@ -143,6 +143,7 @@ def monitor_detail(request, pk):
         "quarter_chart": {
             "points": [[selectors.chart_ms(b), round(v, 1)] for b, v in quarters],
             "limit": limit.limit if limit else None,
+            "limit_label": limit.short_label if limit else None,
             "label": limit.get_particulate_display() if limit else "PM10",
             "day": [selectors.chart_ms(t) for t in selectors.local_day(today)],
             "step": step.total_seconds() * 1000,
@@ -242,7 +243,8 @@ def _exceedance_columns(limit: DustLimit, counts: dict[int, int]) -> list[Column
         Column("日期", lambda p: timezone.localtime(p.bucket).date()),
         Column("时段", _quarter),
         Column(f"{label} 均值（µg/m³）", lambda p: round(p.mean(limit.particulate), 1)),
-        Column("限值（µg/m³）", lambda p: limit.limit),
+        Column(f"限值（µg/m³，{limit.status}）" if limit.status else "限值（µg/m³）",
+               lambda p: limit.limit),
         Column("当日超标次数", lambda p: counts.get(p.monitor_id, 0)),
         VerdictColumn(f"当日判定（允许 {allowed} 次）", verdict),
     ]

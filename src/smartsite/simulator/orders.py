@@ -290,7 +290,7 @@ def dust_exceedance(rng, project, at, mn: str = "") -> dict:
     value = rng.randint(160, 420)
     return dict(scenario="dust", rule="exceedance", project=project, severity="warning",
                 dedup_key=f"dust:exceedance:{mn}:{_local(at):%Y%m%d}", subject=mn,
-                title=f"扬尘监测超标：PM10 15分钟均值 {value} µg/m³",
+                title=f"扬尘监测超标：首次发现 PM10 15分钟均值 {value} µg/m³",
                 evidence={"mn": mn, "pm10_15min": value, "unit": "µg/m³",
                           "window_end": _local(at).strftime("%Y-%m-%d %H:%M")})
 
@@ -300,7 +300,7 @@ def monitor_offline(rng, project, at) -> dict:
     hours = rng.randint(2, 30)
     return dict(scenario="dust", rule="monitor_offline", project=project, severity="info",
                 dedup_key=f"dust:offline:{mn}", subject=mn,
-                title=f"扬尘监测设备离线：{mn[-6:]} 已 {hours} 小时无数据",
+                title=f"扬尘监测设备离线：{mn[-6:]}（首次发现时已 {hours} 小时无数据）",
                 evidence={"mn": mn, "silent_hours": hours})
 
 

@@ -22,6 +22,7 @@
   }
 
   var series = data("charts-data") || {}, limit = data("limit-data"), span = data("window-data") || [];
+  var limitLabel = data("limit-label-data") || ("限值 " + limit);
   Object.keys(series).forEach(function (id) {
     var el = document.getElementById(id), s = series[id];
     if (!el) return;
@@ -33,7 +34,7 @@
     if (limit != null) {
       pm10.markLine = { symbol: "none", silent: true, data: [{ yAxis: limit }],
                         lineStyle: { color: "#dc2626", type: "dashed" },
-                        label: { formatter: "限值 " + limit, position: "insideEndTop", color: "#dc2626" } };
+                        label: { formatter: limitLabel, position: "insideEndTop", color: "#dc2626" } };
     }
     draw(el, {
       useUTC: true, animation: false,

@@ -76,7 +76,7 @@
         itemStyle: { color: function (p) { return limit != null && p.value[1] > limit ? "#dc2626" : "#16a34a"; } },
         markLine: limit == null ? undefined : {
           symbol: "none", silent: true, lineStyle: { color: "#dc2626", type: "dashed", width: 1.5 },
-          label: { formatter: "限值 " + limit, position: "insideEndTop", color: "#dc2626" },
+          label: { formatter: q.limit_label || ("限值 " + limit), position: "insideEndTop", color: "#dc2626" },
           data: [{ yAxis: limit }]
         }
       }]

@@ -20,6 +20,7 @@ EVIDENCE_LABELS = {
     "limit": "限值", "silent_hours": "无数据时长（小时）", "person": "人员", "post": "岗位",
     "present_days": "到岗天数", "working_days": "应到天数", "month": "月份", "point": "监测点",
     "item": "监测项目", "value": "监测值", "colour": "预警等级",
+    "limit_status": "限值状态", "standard": "依据标准", "criterion": "判定依据",
 }
 
 
@@ -99,3 +100,19 @@ def scenario_label(value):
 @register.filter
 def evidence_label(key):
     return EVIDENCE_LABELS.get(key, key)
+
+
+@register.filter
+def evidence_pairs(evidence) -> list[tuple[str, object]]:
+    """(label, value) of an event's evidence; a `<key>_status` beside `<key>` is shown with
+    its value — `limit: 100` and `limit_status: 待核实` read "限值 100（待核实）"."""
+    evidence = evidence or {}
+    pairs = []
+    for key, value in evidence.items():
+        if key.endswith("_status") and key[: -len("_status")] in evidence:
+            continue
+        status = evidence.get(f"{key}_status")
+        if isinstance(value, float):
+            value = f"{value:g}"  # 100.0 → 100
+        pairs.append((evidence_label(key), f"{value}（{status}）" if status else value))
+    return pairs
