@@ -44,7 +44,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 __all__ = [
     "EARLIEST_BIRTH_DATE",
-    "PROVINCE_CODES",
+    "PROVINCE_CODES",  # noqa: F822 (built on first use, see __getattr__)
     "RESIDENCE_PERMIT_CODES",
     "USCC_ALPHABET",
     "USCC_AUTHORITIES",
@@ -377,6 +377,7 @@ def make_uscc(
 RESIDENCE_PERMIT_CODES = {"810000": "香港居民", "820000": "澳门居民", "830000": "台湾居民"}
 
 
+@functools.cache
 def _province_names() -> dict[str, str]:
     names = {}
     for code, uses in _area_table().items():
@@ -386,9 +387,14 @@ def _province_names() -> dict[str, str]:
     return names
 
 
-#: Province-level codes (GB/T 2260) allowed as the first two digits of an identity number.
-#: 81/82/83 are also used by 港澳台居民居住证 numbers (``RESIDENCE_PERMIT_CODES``).
-PROVINCE_CODES = _province_names()
+def __getattr__(name: str):
+    # PROVINCE_CODES: province-level codes (GB/T 2260) allowed as the first two digits of an
+    # identity number; 81/82/83 are also used by 港澳台居民居住证 numbers
+    # (``RESIDENCE_PERMIT_CODES``).  Built on first use: reading stdnum's table takes a few
+    # tenths of a second, which processes that never check an id (the gateway) do not pay.
+    if name == "PROVINCE_CODES":
+        return _province_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Birth dates before this are rejected (a project rule, not part of GB 11643).
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -455,7 +461,7 @@ def validate_resident_id(value: object, *, today: date | None = None) -> str:
     if number[17] not in "0123456789X":
         raise _id_error(f"公民身份号码第 18 位（校验码）只能是数字或 X，实为{_quote(number[17])}")
 
-    if number[:2] not in PROVINCE_CODES:
+    if number[:2] not in _province_names():
         raise _id_error(f"公民身份号码前 2 位“{number[:2]}”不是有效的省级行政区划代码")
 
     birth_text = number[6:14]
