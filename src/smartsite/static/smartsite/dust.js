@@ -56,7 +56,9 @@
     tEl.style.height = (70 + 34 * t.rows.length) + "px";
     draw(tEl, {
       useUTC: true, animation: false,
-      tooltip: { formatter: function (p) { return t.rows[p.value[0]] + "<br>" + p.value[4]; } },
+      tooltip: { formatter: function (p) {  // HTML: the rows hold stored device names
+        return smartsite.escapeHtml(t.rows[p.value[0]]) + "<br>" + smartsite.escapeHtml(p.value[4]);
+      } },
       grid: { left: narrow ? 96 : 150, right: 16, top: 28, bottom: 28 },
       legend: { top: 0, data: [{ name: "超标时段", itemStyle: { color: colours.over } },
                                { name: "喷淋/雾炮运行", itemStyle: { color: colours.spray } }] },

@@ -47,7 +47,10 @@
           };
         });
         chart.setOption({
-          tooltip: {trigger: "item", formatter: function (p) { return p.seriesType === "scatter" ? p.name + "（" + p.seriesName + "）" : p.name; }},
+          tooltip: {trigger: "item", formatter: function (p) {  // HTML: stored names escaped
+            var esc = smartsite.escapeHtml;
+            return p.seriesType === "scatter" ? esc(p.name) + "（" + esc(p.seriesName) + "）" : esc(p.name);
+          }},
           legend: el.dataset.legend === "off" ? {show: false} : {top: 0, left: 0},  // data-legend="off": the page has its own
           geo: Object.assign({map: "shanghai", roam: true, aspectScale: 0.86, label: {show: true, fontSize: 10, color: "#475569"},
                 itemStyle: {areaColor: "#eef2ff", borderColor: "#94a3b8"}, emphasis: {itemStyle: {areaColor: "#dbeafe"}}},

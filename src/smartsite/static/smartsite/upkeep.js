@@ -13,7 +13,9 @@
       useUTC: true,
       animation: false,
       tooltip: { trigger: "axis", formatter: function (ps) {
-        return ps.map(function (p) { return p.seriesName + "：" + (p.value[1] % 2 ? "运行" : "关闭"); }).join("<br>");
+        return ps.map(function (p) {  // HTML: series are named after stored device names
+          return smartsite.escapeHtml(p.seriesName) + "：" + (p.value[1] % 2 ? "运行" : "关闭");
+        }).join("<br>");
       } },
       grid: { left: 8, right: 16, top: 24, bottom: 28, containLabel: true },
       xAxis: { type: "time", min: data.window[0], max: data.window[1],

@@ -1,0 +1,166 @@
+"""Stored text shown in charts, maps and their tooltips stays text (issue 12, stored XSS).
+
+ECharts renders a tooltip formatter's return value as HTML. A district user once put a script
+into a project name, and the city user who hovered that project on the home map ran it. Here
+every free-text field that reaches a chart, a map or a tooltip holds a payload; each page that
+draws it is opened by a user who sees it, every item of every chart is hovered (ECharts'
+own `showTip`, so the formatter under test renders the tooltip), and the payload must show as
+text with no element made from it and no script run. The page fixture also fails a test on
+any Content-Security-Policy violation (conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from support.dust_city import City
+from support.monitors import SHANGHAI
+
+from smartsite.core import geo
+from smartsite.core import services as core_services
+from smartsite.dust import services as dust_services
+from smartsite.dust.models import SprayReading
+from smartsite.video.models import Camera
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+IMG = "<img src=x onerror=window.__xss=1>"
+SCRIPT = "<script>window.__xss=1</script>"
+MIN = datetime.timedelta(minutes=1)
+
+# Shows every item of every series of the chart in `sel` (ECharts' own showTip action) and
+# returns what each tooltip holds: its text, its markup, and any element a payload could make.
+HOVER_ALL = """async (sel) => {
+  const el = document.querySelector(sel);
+  const chart = echarts.getInstanceByDom(el);
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const tips = [];
+  const series = chart.getOption().series;
+  for (let s = 0; s < series.length; s++) {
+    for (let d = 0; d < (series[s].data || []).length; d++) {
+      chart.dispatchAction({type: "showTip", seriesIndex: s, dataIndex: d});
+      await frame();
+      const tip = Array.from(el.children).find(c => c.tagName === "DIV" && !c.querySelector("canvas"));
+      if (tip) tips.push({text: tip.textContent, html: tip.innerHTML,
+                          made: tip.querySelectorAll("img, script, iframe, object, svg, a").length});
+    }
+  }
+  chart.dispatchAction({type: "hideTip"});
+  return tips;
+}"""
+
+
+@pytest.fixture
+def hostile(cast, django_user_model):
+    """The dust city with a payload in every free-text field a chart or map shows:
+    the project names (home map, dust map, an order's map), the spray devices' names (a
+    project's spray timeline, a monitor's spray chart), and — shown beside them on the same
+    pages — a monitor's location, an enterprise's name and a camera's name."""
+    city = City(cast, django_user_model)
+    for project, (lon, lat), payload, actor in (
+            (cast.project_a, (121.4480, 31.2290), IMG, cast.district),
+            (cast.project_b, (121.5050, 31.2380), SCRIPT, cast.city)):
+        project.geofence = geo.square_geofence(lon, lat, 150)
+        project.name = f"{project.name}{payload}"
+        core_services.save_project(project, actor=actor)
+    img_cannon = dust_services.add_spray_device(city.a1, actor=cast.contractor_a, name=IMG,
+                                                sb_code="SB1")
+    script_cannon = dust_services.add_spray_device(city.a1, actor=cast.contractor_a,
+                                                   name=SCRIPT, sb_code="SB2")
+    midnight = datetime.datetime.combine(city.today, datetime.time(), SHANGHAI)
+    SprayReading.objects.bulk_create([
+        SprayReading(device=device, data_time=midnight + minutes * MIN, running=running)
+        for device in (img_cannon, script_cannon)
+        for minutes, running in ((10, True), (40, False))])
+    city.a1.location = f"东门{IMG}"
+    city.a1.save()
+    core_services.save(cast.enterprise_a, actor=cast.city, data={"name": f"甲建设{SCRIPT}"})
+    Camera.objects.create(project=cast.project_a, name=f"东门球机{IMG}",
+                          rtsp_url="rtsp://cam.invalid/1")
+    return city
+
+
+def hover(page, sel):
+    page.wait_for_function(
+        "sel => { const el = document.querySelector(sel); return el && window.echarts"
+        " && echarts.getInstanceByDom(el); }", arg=sel)
+    return page.evaluate(HOVER_ALL, sel)
+
+
+def assert_text_only(page, tips, *payloads):
+    """Every payload was hovered and shows as its own text; nothing ran, nothing was made."""
+    assert tips, "no tooltip was shown"
+    for tip in tips:
+        assert tip["made"] == 0, tip["html"]
+    shown = " ".join(t["text"] for t in tips)
+    for payload in payloads:
+        assert payload in shown, (payload, shown)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def assert_nothing_ran(page):
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator("main img[src='x'], main script:not([src]):not([type])").count() == 0
+
+
+def test_home_map_tooltips_show_project_names_as_text(page, hostile, cast, password, shot):
+    sign_in(page, "city", password)
+    page.wait_for_selector("#map[data-ready]")
+    assert_text_only(page, hover(page, "#map"), IMG, SCRIPT)
+    assert_nothing_ran(page)
+    shot(page, "xss-home-city")
+
+
+def test_the_district_user_sees_their_own_payload_as_text(page, hostile, password):
+    sign_in(page, "jingan", password)
+    page.wait_for_selector("#map[data-ready]")
+    assert_text_only(page, hover(page, "#map"), IMG)
+
+
+def test_dust_dashboard_map_tooltips(page, hostile, password):
+    sign_in(page, "city", password)
+    page.goto("/monitors/dashboard/")
+    page.wait_for_selector("#map[data-ready]")
+    assert_text_only(page, hover(page, "#map"), IMG, SCRIPT)
+    assert_nothing_ran(page)
+
+
+def test_project_dust_page_spray_timeline(page, hostile, cast, password):
+    sign_in(page, "city", password)
+    page.goto(f"/monitors/projects/{cast.project_a.pk}/")
+    page.wait_for_selector("#timeline[data-drawn]")
+    assert_text_only(page, hover(page, "#timeline"), IMG, SCRIPT)
+    for monitor in (hostile.a1, hostile.a2):
+        hover(page, f"#chart-{monitor.pk}")
+    assert IMG in page.locator("main").inner_text()  # the project's name, as text
+    assert_nothing_ran(page)
+
+
+def test_monitor_page_spray_chart(page, hostile, password):
+    sign_in(page, "manager_a", password)
+    page.goto(f"/monitors/{hostile.a1.pk}/")
+    page.wait_for_selector("#chart-sprays[data-drawn]")
+    assert_text_only(page, hover(page, "#chart-sprays"), IMG, SCRIPT)
+    hover(page, "#chart-24h")
+    assert IMG in page.locator("main").inner_text()  # the monitor's location
+    assert_nothing_ran(page)
+
+
+def test_order_evidence_map_on_the_officers_phone(phone, hostile, password):
+    sign_in(phone, "lujiazui", password)
+    phone.goto(f"/m/orders/{hostile.b_spray.pk}/")
+    phone.wait_for_selector("#dust-evidence #map[data-ready]")
+    assert_text_only(phone, hover(phone, "#dust-evidence #map"), SCRIPT)
+    assert_nothing_ran(phone)
+
+
+def test_pages_that_list_the_stored_text(page, hostile, cast, password):
+    sign_in(page, "contractor_a", password)
+    for url in (f"/projects/{cast.project_a.pk}/", f"/enterprises/{cast.enterprise_a.pk}/",
+                "/cameras/", "/projects/"):
+        page.goto(url)
+        assert_nothing_ran(page)
+    assert SCRIPT in page.locator("main").inner_text() or IMG in page.locator("main").inner_text()
