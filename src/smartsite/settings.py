@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from smartsite.conf import data_dir, email_backend, env, env_bool, env_int, secret_key
 
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "axes",
+    "ninja",  # its Swagger UI static files: the API docs load nothing from a CDN (CSP below)
     "smartsite.core",
     "smartsite.exchange",
     "smartsite.workorders",
@@ -35,6 +37,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -193,6 +196,31 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# ---------------------------------------------------------------- Content-Security-Policy
+# (django-csp 4; docs/operations.md "Content-Security-Policy"). Scripts only from our own
+# static files: no inline <script>, no on…= handlers, no javascript: URLs, no eval — data
+# reach scripts through json_script and data-* attributes. Styles allow inline style
+# attributes (colour badges `style="--c:…"`, ECharts' tooltip markup); style elements
+# and sheets come from us only. blob: is hls.js (MediaSource, its transmuxing worker).
+_CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "blob:"],
+    "media-src": [SELF, "blob:"],
+    "worker-src": [SELF, "blob:"],
+    "connect-src": [SELF],
+    "font-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if env("CSP_REPORT_URI"):  # where browsers POST violation reports, if you collect them
+    _CSP_DIRECTIVES["report-uri"] = [env("CSP_REPORT_URI")]
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+# ---------------------------------------------------------------- end Content-Security-Policy
 
 LOGGING = {
     "version": 1,

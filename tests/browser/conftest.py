@@ -52,6 +52,17 @@ def _open(browser, live_server, **options):
             problems.append(f"{response.status}: {response.url}")
 
     page.on("response", check)
+    # The Content-Security-Policy (settings.CONTENT_SECURITY_POLICY): every page of ours
+    # carries it, and nothing on any page breaks it (Chromium also logs each violation as a
+    # console error; the event names the directive and what was blocked).
+    context.expose_binding("__cspViolation", lambda _source, text: problems.append(f"CSP: {text}"))
+    context.add_init_script("""document.addEventListener("securitypolicyviolation", e =>
+        window.__cspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+                              + ` at ${e.sourceFile || e.documentURI}:${e.lineNumber}`));""")
+    page.on("response", lambda response: response.request.resource_type == "document"
+            and response.url.startswith(live_server.url)
+            and "content-security-policy" not in response.headers
+            and problems.append(f"no Content-Security-Policy: {response.url}"))
     return context, page, problems
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from smartsite.core import filtersets, forms, permissions, services
@@ -62,9 +63,8 @@ def streets_options(request):
     district = request.GET.get("district", "")
     streets = m.Region.objects.filter(level=RegionLevel.STREET,
                                       parent=district if district.isdigit() else None)
-    html = '<option value="">---------</option>' + "".join(
-        f'<option value="{s.pk}">{s.name}</option>' for s in streets)
-    return HttpResponse(html)
+    return HttpResponse(format_html('<option value="">---------</option>{}', format_html_join(
+        "", '<option value="{}">{}</option>', ((s.pk, s.name) for s in streets))))
 
 
 # ---------------------------------------------------------------- regions
