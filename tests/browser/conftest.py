@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,19 @@ def sign_in(page, username, password):
     page.fill("input[name=password]", password)
     page.click("button.primary")
     page.wait_for_url("**/")
+
+
+def wait_until(page, expression, arg=None, timeout=15.0):
+    """Wait until the page function `expression` returns something truthy (its value).
+
+    Playwright's `wait_for_function` polls by evaluating a string inside the page, which our
+    Content-Security-Policy (no eval) refuses; `page.evaluate` is not evaluated by the page,
+    so this polls with it instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)

@@ -14,7 +14,7 @@ from smartsite.dust import services
 from smartsite.dust.models import DustLimit
 from smartsite.dust.partitions import ensure_partitions
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -91,8 +91,8 @@ def test_monitor_page_draws_both_charts_and_shows_live_values(page, monitor, pas
     status(monitor, pm10=132.0, pm25=60.0, noise=71.0)
     with page.expect_response(lambda r: r.url.endswith(f"/monitors/{monitor.pk}/live/")):
         page.clock.run_for(31_000)
-    page.wait_for_function(
-        "document.querySelector('.reading[data-metric=pm10] .value').textContent === '132'")
+    wait_until(page,
+               "() => document.querySelector('.reading[data-metric=pm10] .value').textContent === '132'")
     assert page.locator("#chart-24h canvas").count() == 1  # the chart was not redrawn
 
 

@@ -9,7 +9,7 @@ import pytest
 from smartsite.core import geo
 from smartsite.core import models as m
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +48,7 @@ def test_filter_the_project_list_by_district(page, cast, password, shot):
     rows = page.locator("#results tbody tr")
     assert rows.count() == 2
     page.select_option("select[name=district]", str(cast.pudong.pk))
-    page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+    wait_until(page, "() => document.querySelectorAll('#results tbody tr').length === 1")
     assert cast.project_b.permit_no in page.locator("#results").inner_text()
     assert f"district={cast.pudong.pk}" in page.url  # the filter is in the address bar
     shot(page, "project-list-filtered")
@@ -62,7 +62,7 @@ def test_a_bad_form_shows_the_field_error_and_saves_nothing(page, cast, password
     page.fill("input[name=address]", "静安区某路")
     page.select_option("select[name=kind]", "building")
     page.select_option("select[name=district]", str(cast.jingan.pk))
-    page.wait_for_function("document.querySelectorAll('#id_street option').length > 1")
+    wait_until(page, "() => document.querySelectorAll('#id_street option').length > 1")
     page.select_option("select[name=street]", str(cast.project_a.street_id))
     page.fill("textarea[name=geofence]", json.dumps(
         {"type": "Polygon", "coordinates": [[[116.39, 39.9], [116.4, 39.9], [116.4, 39.91],

@@ -5,7 +5,7 @@ adds a picture."""
 from __future__ import annotations
 
 import pytest
-from browser.conftest import sign_in
+from browser.conftest import sign_in, wait_until
 from video.conftest import camera, ffmpeg_installed, onvif, rtsp, video_settings  # noqa: F401
 
 # (Here, not in tests/video: one session of Chromium for all page tests — a second
@@ -18,9 +18,8 @@ def test_the_camera_page_plays_live_video_and_steers_the_camera(page, camera, ca
                                                                   password, shot):
     sign_in(page, "manager_a", password)
     page.goto(f"/cameras/{camera.pk}/")
-    page.wait_for_function(
-        "() => { const v = document.querySelector('#live-video'); return v && v.currentTime > 2; }",
-        timeout=45_000)
+    wait_until(page, "() => { const v = document.querySelector('#live-video');"
+                     " return v && v.currentTime > 2; }", timeout=45)
     assert page.inner_text("#live-status") == "实时画面"
     size = page.evaluate("() => { const v = document.querySelector('#live-video');"
                          " return [v.videoWidth, v.videoHeight]; }")
@@ -32,7 +31,7 @@ def test_the_camera_page_plays_live_video_and_steers_the_camera(page, camera, ca
     page.mouse.down()
     page.wait_for_timeout(600)
     page.mouse.up()
-    page.wait_for_function("() => document.querySelector('#ptz-status').textContent === '已停止'")
+    wait_until(page, "() => document.querySelector('#ptz-status').textContent === '已停止'")
     assert onvif.position[0] > 0.1 and not onvif.moving
 
     page.wait_for_selector("#presets select")

@@ -24,7 +24,7 @@ from smartsite.dust import services as dust_services
 from smartsite.dust.models import SprayReading
 from smartsite.video.models import Camera
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,9 +85,8 @@ def hostile(cast, django_user_model):
 
 
 def hover(page, sel):
-    page.wait_for_function(
-        "sel => { const el = document.querySelector(sel); return el && window.echarts"
-        " && echarts.getInstanceByDom(el); }", arg=sel)
+    wait_until(page, "sel => { const el = document.querySelector(sel); return !!(el && window.echarts"
+                     " && echarts.getInstanceByDom(el)); }", sel)
     return page.evaluate(HOVER_ALL, sel)
 
 
