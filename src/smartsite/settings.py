@@ -206,7 +206,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 _CSP_DIRECTIVES = {
     "default-src": [SELF],
     "script-src": [SELF],
-    "style-src": [SELF, UNSAFE_INLINE],
+    "style-src": [SELF, UNSAFE_INLINE],  # browsers without the two below
+    "style-src-elem": [SELF],  # style sheets and <style> elements: ours only
+    "style-src-attr": [UNSAFE_INLINE],  # style="…" attributes
     "img-src": [SELF, "data:", "blob:"],
     "media-src": [SELF, "blob:"],
     "worker-src": [SELF, "blob:"],
