@@ -28,3 +28,16 @@ def test_api_docs_page_takes_swagger_from_our_static_files(cast, login):
     html = login(cast.city).get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn." not in html
+
+
+@pytest.mark.django_db
+def test_the_street_options_escape_street_names(cast, login):
+    """The project form's street <select> is filled from server-made HTML (HTMX)."""
+    from smartsite.core import models as m
+    from smartsite.core.choices import RegionLevel
+
+    m.Region.objects.create(code="310106999000", name="<b>新</b>街道", level=RegionLevel.STREET,
+                            parent=cast.jingan)
+    html = login(cast.district).get("/regions/streets", {"district": cast.jingan.pk}).content.decode()
+    assert "&lt;b&gt;新&lt;/b&gt;街道" in html
+    assert "<b>" not in html
