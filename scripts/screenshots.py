@@ -6,7 +6,8 @@ For each login: the home map, 事件中心, 处置中心 and its first order, th
 first project, the people and enterprise lists, notifications, the phone view, the monitor
 pages, and the dust overview with the dust page of its worst project. Prints each
 page's HTTP status and load time and any script error or failed request, and exits non-zero
-if there was one. The README's screenshots come from here.
+if there was one (a Content-Security-Policy violation counts as one). The README's
+screenshots come from here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def main(base: str, out: Path) -> int:
                                           viewport={"width": 1366, "height": 900})
             page = context.new_page()
             page.on("pageerror", lambda exc, u=username: problems.append(f"{u}: {exc}"))
+            # Content-Security-Policy violations (docs/operations.md) count as script errors.
+            context.expose_binding("__cspViolation", lambda _s, text, u=username:
+                                   problems.append(f"{u}: CSP {text}"))
+            context.add_init_script("""document.addEventListener("securitypolicyviolation", e =>
+                window.__cspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+                                      + ` at ${e.documentURI}`));""")
             page.on("requestfailed", lambda r, u=username: "ERR_ABORTED" not in (r.failure or "")
                     and problems.append(f"{u}: failed {r.url} ({r.failure})"))
             page.goto("/login/")
