@@ -164,6 +164,19 @@ HJ212_IDLE_SECONDS = env_int("HJ212_IDLE_SECONDS", 900)
 HJ212_PARTIAL_SECONDS = env_int("HJ212_PARTIAL_SECONDS", 30)
 HJ212_MAX_CONNECTIONS = env_int("HJ212_MAX_CONNECTIONS", 20_000)
 HJ212_STATUS_SECONDS = env_int("HJ212_STATUS_SECONDS", 2)
+# Parts of a split packet that need each other (no DataTime of their own) wait this long for
+# the rest before the set is refused with a reason (docs/hj212.md, "Split packets").
+HJ212_SPLIT_SECONDS = env_int("HJ212_SPLIT_SECONDS", 60)
+# Wrong PWs (docs/hj212.md, "Wrong passwords"): this many per MN within the window lock the MN
+# for HJ212_PW_LOCK_SECONDS (doubling per further lock up to the maximum); a connection is
+# closed after HJ212_PW_CONNECTION_FAILURES, a host refused at connect after
+# HJ212_PW_PEER_FAILURES within the window.
+HJ212_PW_MN_FAILURES = env_int("HJ212_PW_MN_FAILURES", 5)
+HJ212_PW_PEER_FAILURES = env_int("HJ212_PW_PEER_FAILURES", 20)
+HJ212_PW_CONNECTION_FAILURES = env_int("HJ212_PW_CONNECTION_FAILURES", 3)
+HJ212_PW_WINDOW_SECONDS = env_int("HJ212_PW_WINDOW_SECONDS", 600)
+HJ212_PW_LOCK_SECONDS = env_int("HJ212_PW_LOCK_SECONDS", 60)
+HJ212_PW_MAX_LOCK_SECONDS = env_int("HJ212_PW_MAX_LOCK_SECONDS", 3600)
 MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = env_int("MQTT_PORT", 1883)
 MQTT_ENABLED = env_bool("MQTT_ENABLED", True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -559,10 +560,59 @@ def test_encode_split_sets_d_pnum_pno_and_repeats_data_time():
     assert encode_split(dust()) == [encode(dust())]
 
 
+def _bare(k: int = 0) -> Packet:
+    """A big packet without DataTime: its parts cannot be read on their own."""
+    return replace(_big(k), cp=tuple(item for item in _big(k).cp if item[0] != "DataTime"))
+
+
+def _pollutants(packets) -> list:
+    return [item for p in packets for item in p.cp if "-" in item[0]]
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.permutations(range(5)), st.integers(180, 300))
-def test_split_parts_in_any_order_give_the_packet(order, max_length):
+def test_self_contained_parts_come_out_one_by_one_in_any_order(order, max_length):
     packet = _big()
+    frames = encode_split(packet, max_length=max_length)
+    assume(len(frames) >= 5)
+    shuffled = [frames[k] for k in order] + [f for k, f in enumerate(frames) if k >= 5]
+    decoder = Decoder()
+    events = feed_all(decoder, shuffled)
+    # each part carries DataTime: it is handed on at once (to be stored and answered), none waits
+    assert [e.pno for e in events] == [decode(f).pno for f in shuffled]
+    assert all(e.is_split and e.get("DataTime") == "20261125083000" for e in events)
+    assert _pollutants(sorted(events, key=lambda e: e.pno)) == _pollutants([packet])
+    assert decoder.pending_splits == 0
+
+
+def test_the_standards_split_upload_gives_each_part_with_its_own_qn():
+    # HJ 212-2017 附录 C 表 C.50: two parts, each its own QN and DataTime, both asking for an answer
+    parts = [Packet("32", "2061", "123456", "010000A8900016F000169DC0", qn, 7, 2, no,
+                    (("DataTime", "20160801080000"), *items))
+             for qn, no, items in (("20160801085857534", 1, (("w00000-Avg", "17.5"),)),
+                                   ("20160801085857535", 2, (("w01018-Avg", "40.1"),)))]
+    decoder = Decoder()
+    assert decoder.feed(encode(parts[0])) == [parts[0]]
+    assert decoder.feed(encode(parts[1])) == [parts[1]]
+    assert decoder.pending_splits == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.permutations(range(4)))
+def test_parts_without_data_time_borrow_it_from_their_packets_first_part(order):
+    packet = _big()
+    frames = encode_split(packet, max_length=260)[:4]
+    bare = [frames[0]] + [encode(replace(p, cp=tuple(i for i in p.cp if i[0] != "DataTime")))
+                          for p in map(decode, frames[1:])]
+    events = feed_all(Decoder(), [bare[k] for k in order])
+    assert sorted(e.pno for e in events) == [1, 2, 3, 4]
+    assert all(e.get("DataTime") == "20261125083000" for e in events)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(range(5)), st.integers(180, 300))
+def test_parts_that_need_each_other_in_any_order_give_the_packet(order, max_length):
+    packet = _bare()
     frames = encode_split(packet, max_length=max_length)
     assume(len(frames) >= 5)
     shuffled = [frames[k] for k in order] + [f for k, f in enumerate(frames) if k >= 5]
@@ -572,25 +622,37 @@ def test_split_parts_in_any_order_give_the_packet(order, max_length):
 
 
 def test_interleaved_split_groups_and_a_resent_part():
-    a, b = encode_split(_big(1), 300), encode_split(_big(2), 300)
+    a, b = encode_split(_bare(1), 300), encode_split(_bare(2), 300)
     stream = [a[0], b[0], a[1], a[1], *b[1:], *a[2:]]
-    assert feed_all(Decoder(), stream) == [_big(2), _big(1)]
+    assert feed_all(Decoder(), stream) == [_bare(2), _bare(1)]
 
 
 def test_too_many_incomplete_groups_drop_the_oldest():
     decoder = Decoder(max_pending_splits=2)
-    firsts = [encode_split(_big(k), 300)[0] for k in range(3)]
+    firsts = [encode_split(_bare(k), 300)[0] for k in range(3)]
     events = feed_all(decoder, firsts)
     assert len(events) == 1 and events[0].reason == "split"
     assert events[0].detail.startswith(
         "split: dropped incomplete packet MN=010000A8900016F000169DC0 CN=2011 QN="
     )
     assert "had PNO 1 of PNUM" in events[0].detail
+    assert events[0].mn == "010000A8900016F000169DC0" and events[0].pw == "123456"
     assert decoder.pending_splits == 2 and decoder.rejected == 1
 
 
+def test_an_incomplete_group_is_given_up_after_the_wait_it_is_allowed():
+    decoder = Decoder()
+    frames = encode_split(_bare(), 300)
+    assert decoder.feed(frames[0], now=100.0) == [] and decoder.pending_splits == 1
+    assert decoder.expire(now=159.0, older_than=60) == []  # still within its minute
+    [event] = decoder.expire(now=161.0, older_than=60)
+    assert event.reason == "split" and event.mn == "010000A8900016F000169DC0"
+    assert f"had PNO 1 of PNUM {len(frames)}, not complete after 60 s" in event.detail
+    assert decoder.pending_splits == 0 and decoder.expire(now=1e9, older_than=60) == []
+
+
 def test_a_changed_pnum_restarts_the_group():
-    parts = [decode(f) for f in encode_split(_big(), 300)]
+    parts = [decode(f) for f in encode_split(_bare(), 300)]
     changed = Packet(**{**{s: getattr(parts[1], s) for s in Packet.__slots__}, "pnum": parts[1].pnum + 1})
     events = feed_all(Decoder(), [encode(parts[0]), encode(changed)])
     assert [e.reason for e in events] == ["split"] and "PNUM changed" in events[0].detail

@@ -35,6 +35,7 @@ class RejectReason(models.TextChoices):
     BAD_PASSWORD = "bad_password", "密码错误"
     INACTIVE = "inactive", "设备已停用"
     BAD_DATA = "bad_data", "数据不合规"
+    PW_LOCKED = "pw_locked", "密码错误过多已锁定"
 
 
 class Particulate(models.TextChoices):

@@ -29,6 +29,7 @@ from smartsite.dust.models import (
     MinuteMean,
     Monitor,
     MonitorStatus,
+    NoiseDay,
     PeriodMean,
     SprayDevice,
     SprayReading,
@@ -251,6 +252,29 @@ def noise(ctx: Context, p: dict) -> list[Finding]:
                                      f"{p['night_max_over']:g} dB(A) 以上")
         findings.append(_monitor_finding(ctx, monitor_id, "noise", title, evidence,
                                          occurred_at=bucket + QUARTER))
+    return findings + noise_days(ctx, p)
+
+
+def noise_days(ctx: Context, p: dict) -> list[Finding]:
+    """The day/night equivalent levels a monitor reported for yesterday (HJ 212 day upload,
+    `NoiseDay`) above the day or night limit: the figures GB 12523 judges, over the day and
+    night as the device's local authority draws them. Holds through today; recovers when
+    today's report (judged tomorrow) is within the limits."""
+    day = ctx.day_start.date() - datetime.timedelta(days=1)
+    loud = Q(day_leq__gt=p["day_limit"]) | Q(night_leq__gt=p["night_limit"])
+    rows = (NoiseDay.objects.filter(loud, day=day, monitor__in=list(ctx.monitors))
+            .values_list("monitor_id", "day_leq", "night_leq"))
+    findings = []
+    for monitor_id, day_leq, night_leq in rows:
+        over = [name for name, value, limit in (("昼间", day_leq, p["day_limit"]),
+                                                 ("夜间", night_leq, p["night_limit"]))
+                if value is not None and value > limit]
+        findings.append(_monitor_finding(
+            ctx, monitor_id, "noise:day", f"{'、'.join(over)}等效声级超标（{day:%m-%d} 日报）",
+            {"day": day.isoformat(), "day_leq": day_leq, "night_leq": night_leq,
+             "day_limit": p["day_limit"], "night_limit": p["night_limit"],
+             "source": "设备日数据（HJ 212 CN 2031）", "standard": NOISE_STANDARD},
+            occurred_at=ctx.day_start))
     return findings
 
 

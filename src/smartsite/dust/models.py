@@ -34,7 +34,7 @@ from smartsite.dust.metrics import BY_COLUMN, METRICS, ROLLED_UP, from_energy
 
 __all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "MaintenanceRecord",
            "MinuteMean", "Monitor", "MonitorConnection", "MonitorStatus", "MonthlyReview",
-           "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
+           "NoiseDay", "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
 
 # (Its length is max_length's: one message per fault.)
 mn_validator = RegexValidator(r"^[0-9A-Za-z]+$", "设备编码（MN）为 1–24 位字母或数字")
@@ -381,6 +381,30 @@ class SprayReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.data_time:%Y-%m-%d %H:%M:%S} {'运行' if self.running else '关闭'}"
+
+
+class NoiseDay(models.Model):
+    """A noise monitor's own day figures (HJ 212-2017 CN 2031 with the noise suffixes of 表 4
+    `-DayData` / `-NightData` / `-Data`, 附录 C 表 C.28): the day-time and night-time
+    equivalent levels GB 12523 judges, as the device computed them over its local authority's
+    day and night. One row per monitor and day (Shanghai date); a re-sent day adds nothing, a
+    later packet of the same day fills what an earlier one lacked."""
+
+    pk = models.CompositePrimaryKey("monitor_id", "day")
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField("日期")
+    day_leq = models.FloatField("昼间等效声级 dB(A)", null=True)
+    night_leq = models.FloatField("夜间等效声级 dB(A)", null=True)
+    ldn = models.FloatField("昼夜等效声级 dB(A)", null=True)
+    day_max = models.FloatField("昼间最大声级 dB(A)", null=True)
+    night_max = models.FloatField("夜间最大声级 dB(A)", null=True)
+    received_at = models.DateTimeField("接收时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "噪声日数据"
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id} {self.day:%Y-%m-%d}"
 
 
 # ---------------------------------------------------------------- O&M (设备运维)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
-from smartsite.dust.services import ReadingRow, SprayRow
+from smartsite.dust.services import NoiseDayRow, ReadingRow, SprayRow
 
 #: HJ 212-2017 CN 2021: the running state of pollution-control facilities, `SBn-RS=` with
 #: 0 关闭, 1 运行, 2 校准, 3 维护, 4 报警, 5 反吹. Our spray and fog cannons report here.
@@ -33,6 +33,29 @@ _INDEX = {m.column: i for i, m in enumerate(METRICS)}
 
 class BadReading(ValueError):
     """The packet is well-formed HJ 212 but its data cannot be stored (message says why)."""
+
+
+class NoValues(BadReading):
+    """The packet carries none of the values we store (only codes we ignore)."""
+
+
+#: HJ 212-2017 表 4 has noise-specific suffixes: `-Data` (the value over the packet's period),
+#: `-DayData` and `-NightData` (over the local day and night), used with the sound codes of
+#: 表 B.3 in minute, hour and day uploads (附录 C 表 C.26–C.28). `Leq-Data` of a minute or hour
+#: upload is that period's equivalent level: the same quantity as our noise column.
+NOISE_PERIOD = ("Leq", "Data")
+#: A day upload's day/night figures → `NoiseDay` columns, in order of preference. The
+#: standard's example writes Ld-DayData / Ln-NightData / Ldn-Data (表 C.28); devices that send
+#: the Leq of each half (`Leq-DayData`, `Leq-NightData`) mean the same.
+NOISE_DAY = {
+    "day_leq": (("Ld", "DayData"), ("Leq", "DayData")),
+    "night_leq": (("Ln", "NightData"), ("Leq", "NightData")),
+    "ldn": (("Ldn", "Data"),),
+    "day_max": (("LMx", "DayData"),),
+    "night_max": (("LMx", "NightData"),),
+}
+DAY_CN = 2031
+_NOISE = next(m for m in METRICS if m.column == "noise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +145,22 @@ def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | N
         if stored[i] is not None:
             continue  # an earlier code of the same metric wins (e.g. LA before Leq)
         text = items.get(field)
+        if text is None and cn != REALTIME_CN and code == NOISE_PERIOD[0]:
+            text, shown = items.get(NOISE_PERIOD[1]), NOISE_PERIOD[1]  # Leq-Data (表 4)
+        else:
+            shown = field
         if text is None:
             continue  # e.g. a 2051 packet with only Min/Max
         try:
             value = float(text)
         except ValueError:
-            raise BadReading(f"{code}-{field}={text!r} is not a number") from None
+            raise BadReading(f"{code}-{shown}={text!r} is not a number") from None
         if not math.isfinite(value):
-            raise BadReading(f"{code}-{field}={text!r} is not a number")
+            raise BadReading(f"{code}-{shown}={text!r} is not a number")
         if metric.particulate:
             value *= monitor.particulate_scale
         if not metric.low <= value <= metric.high:
-            raise BadReading(f"{code}-{field}={text} is outside {metric.low:g}–{metric.high:g} "
+            raise BadReading(f"{code}-{shown}={text} is outside {metric.low:g}–{metric.high:g} "
                              f"{metric.unit}")
         flag = items.get("Flag", "N")
         if len(flag) != 1 or flag not in string.ascii_letters:
@@ -141,6 +168,36 @@ def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | N
         stored[i] = value
         flags[i] = flag.upper()
     if all(v is None for v in stored):
-        raise BadReading("the packet carries none of the values we store "
-                         f"({', '.join(c for m in METRICS for c in m.codes)})")
+        raise NoValues("the packet carries none of the values we store "
+                       f"({', '.join(c for m in METRICS for c in m.codes)}, Leq-Data; "
+                       "in day data also Ld-DayData, Ln-NightData, Leq-DayData, Leq-NightData, "
+                       "Ldn-Data, LMx-DayData, LMx-NightData)")
     return ReadingRow(monitor.id, cn, data_time, tuple(stored), "".join(flags))
+
+
+def noise_day_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | None,
+                  values: dict[str, dict[str, str]], *, now: datetime.datetime
+                  ) -> NoiseDayRow | None:
+    """The day/night noise figures of a day upload (CN 2031), or None when it has none. The
+    day is DataTime's date (a day upload's DataTime is the start of its day, 表 C.28)."""
+    if cn != DAY_CN:
+        return None
+    found: dict[str, float] = {}
+    for column, choices in NOISE_DAY.items():
+        for code, suffix in choices:
+            text = values.get(code, {}).get(suffix)
+            if text is None:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                raise BadReading(f"{code}-{suffix}={text!r} is not a number") from None
+            if not (math.isfinite(value) and _NOISE.low <= value <= _NOISE.high):
+                raise BadReading(f"{code}-{suffix}={text} is outside {_NOISE.low:g}–"
+                                 f"{_NOISE.high:g} {_NOISE.unit}")
+            found[column] = value
+            break
+    if not found:
+        return None
+    _data_time(local_time, now)  # the same checks as any reading's time
+    return NoiseDayRow(monitor.id, local_time.date(), **found)

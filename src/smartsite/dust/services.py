@@ -20,6 +20,7 @@ from django.utils import timezone
 from smartsite.core import audit
 from smartsite.core.choices import AuditAction
 from smartsite.dust import permissions
+from smartsite.dust.choices import RejectReason
 from smartsite.dust.metrics import METRICS, ROLLED_UP, ROLLUP_SOURCE_CN
 from smartsite.dust.models import (
     DeviceRejection,
@@ -48,10 +49,37 @@ class ReadingRow:
     data_time: datetime.datetime  # aware
     values: tuple[float | None, ...]
     flags: str
+    part: bool = False  # one self-contained part of a split packet: merged into its reading
 
     @property
     def key(self) -> tuple[int, int, datetime.datetime]:
         return self.monitor_id, self.cn, self.data_time
+
+    def merged(self, other: ReadingRow) -> ReadingRow:
+        """This row with the values it lacks taken from `other` (a later part)."""
+        values, flags = list(self.values), list(self.flags)
+        for i, value in enumerate(other.values):
+            if values[i] is None and value is not None:
+                values[i], flags[i] = value, other.flags[i]
+        return ReadingRow(self.monitor_id, self.cn, self.data_time, tuple(values),
+                          "".join(flags), self.part and other.part)
+
+
+@dataclass(slots=True)
+class NoiseDayRow:
+    """A day upload's day/night noise figures (`models.NoiseDay`)."""
+
+    monitor_id: int
+    day: datetime.date
+    day_leq: float | None = None
+    night_leq: float | None = None
+    ldn: float | None = None
+    day_max: float | None = None
+    night_max: float | None = None
+
+    @property
+    def key(self) -> tuple[int, datetime.date]:
+        return self.monitor_id, self.day
 
 
 @dataclass(slots=True)
@@ -82,24 +110,121 @@ def ingest(rows: Sequence[ReadingRow], *, received_at: datetime.datetime | None 
         return IngestResult(0, 0)
     received_at = received_at or timezone.now()
     unique: dict[tuple, ReadingRow] = {}
+    parts: dict[tuple, ReadingRow] = {}
     sprays: dict[tuple, SprayRow] = {}
+    days: dict[tuple, NoiseDayRow] = {}
     for row in rows:
         if isinstance(row, SprayRow):
             sprays.setdefault(row.key, row)
+        elif isinstance(row, NoiseDayRow):
+            days.setdefault(row.key, row)
+        elif row.part:
+            earlier = parts.get(row.key)
+            parts[row.key] = row if earlier is None else earlier.merged(row)
         else:
             unique.setdefault(row.key, row)
     stored = 0
     with transaction.atomic():
+        filled: list[ReadingRow] = []
+        if parts:
+            merged, filled = _merge_parts(parts, unique)
+            stored += merged
         if unique:
             if is_postgres():
-                stored = _store_postgres(unique.values(), received_at)
+                new = _store_postgres(unique.values(), received_at)
             else:
-                stored = _store_sqlite(unique.values(), received_at)
-            if stored:
+                new = _store_sqlite(unique.values(), received_at)
+            if new:
                 _add_to_means()
+            stored += new
+        if filled:
+            _add_parts_to_means(filled, received_at)
         if sprays:
             stored += _store_sprays(sprays.values())
+        if days:
+            stored += _store_noise_days(days.values(), received_at)
     return IngestResult(stored, len(rows) - stored)
+
+
+def _merge_parts(parts: dict[tuple, ReadingRow], unique: dict[tuple, ReadingRow]
+                 ) -> tuple[int, list[ReadingRow]]:
+    """Self-contained parts of split packets (HJ 212-2017 附录 C 表 C.50: each answered on its
+    own) share their reading: a part whose reading is not stored yet joins `unique` (inserted
+    with the batch); one whose reading exists fills the columns it lacks. Returns (readings
+    changed, the values newly filled in as rows — for the means). Split packets are rare: one
+    small query per part is fine."""
+    changed, filled = 0, []
+    cols = ", ".join(m.column for m in METRICS)
+    lock = " FOR UPDATE" if is_postgres() else ""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cur:
+        for key, part in parts.items():
+            if key in unique:
+                unique[key] = unique[key].merged(part)
+                continue
+            monitor_id, cn, data_time = key
+            cur.execute(f"SELECT flags, {cols} FROM dust_reading WHERE monitor_id = %s AND cn = %s "
+                        f"AND data_time = %s{lock}", [monitor_id, cn, adapt(data_time)])
+            found = cur.fetchone()
+            if found is None:
+                unique[key] = part
+                continue
+            old = ReadingRow(monitor_id, cn, data_time, tuple(found[1:]), found[0])
+            new = old.merged(part)
+            if new.values == old.values:
+                continue  # a re-sent part: nothing new
+            sets = ", ".join(f"{m.column} = %s" for m in METRICS)
+            cur.execute(f"UPDATE dust_reading SET flags = %s, {sets} WHERE monitor_id = %s "
+                        "AND cn = %s AND data_time = %s",
+                        [new.flags, *new.values, monitor_id, cn, adapt(data_time)])
+            changed += 1
+            if cn == ROLLUP_SOURCE_CN:
+                gained = tuple(v if o is None else None
+                               for v, o in zip(new.values, old.values, strict=True))
+                flags = "".join(f if o is None and v is not None else "-" for f, v, o in
+                                zip(new.flags, new.values, old.values, strict=True))
+                filled.append(ReadingRow(monitor_id, cn, data_time, gained, flags))
+    return changed, filled
+
+
+def _add_parts_to_means(filled: list[ReadingRow], received_at) -> None:
+    """Add the values later parts filled into existing readings to the means: the same sums,
+    with no extra sample (the reading was counted when its first part came)."""
+    with connection.cursor() as cur:
+        if is_postgres():
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_new "
+                        "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            cur.execute("TRUNCATE dust_reading_new")
+        else:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_new AS "
+                        "SELECT * FROM dust_reading WHERE 0")
+            cur.execute("DELETE FROM dust_reading_new")
+        adapt = connection.ops.adapt_datetimefield_value
+        marks = ", ".join(["%s"] * len(READING_COLUMNS))
+        cur.executemany(f"INSERT INTO dust_reading_new ({_COLS}) VALUES ({marks})",
+                        [(r.monitor_id, r.cn, adapt(r.data_time), adapt(received_at), r.flags,
+                          *r.values) for r in filled])
+    _add_to_means(samples="0")
+
+
+def _store_noise_days(rows: Iterable[NoiseDayRow], received_at) -> int:
+    """Store day/night noise figures: a new day is inserted, a known one gets the figures it
+    lacked (a re-sent day changes nothing)."""
+    stored = 0
+    columns = ("day_leq", "night_leq", "ldn", "day_max", "night_max")
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cur:
+        for r in rows:
+            values = [getattr(r, c) for c in columns]
+            fill = ", ".join(f"{c} = coalesce(t.{c}, excluded.{c})" for c in columns)
+            changed = " OR ".join(f"(t.{c} IS NULL AND excluded.{c} IS NOT NULL)" for c in columns)
+            cur.execute(f"INSERT INTO dust_noiseday AS t (monitor_id, day, {', '.join(columns)}, "
+                        f"received_at) VALUES (%s, %s, {', '.join(['%s'] * len(columns))}, %s) "
+                        f"ON CONFLICT (monitor_id, day) DO UPDATE SET {fill} WHERE {changed}",
+                        [r.monitor_id, connection.ops.adapt_datefield_value(r.day), *values,
+                         adapt(received_at)])
+            stored += cur.rowcount
+    return stored
 
 
 def _store_sprays(rows: Iterable[SprayRow]) -> int:
@@ -202,8 +327,9 @@ def _mean_select() -> tuple[list[str], list[str], list[str]]:
     return names, aggregates, updates
 
 
-def _add_to_means() -> None:
+def _add_to_means(samples: str = "count(*)") -> None:
     names, aggregates, updates = _mean_select()
+    aggregates[0] = samples
     cols, aggs, sets = ", ".join(names), ", ".join(aggregates), ", ".join(updates)
     source = f"FROM dust_reading_new WHERE cn = {ROLLUP_SOURCE_CN}"
     with connection.cursor() as cur:
@@ -367,9 +493,12 @@ def record_rejections(rejections: Sequence[Rejection]) -> None:
         monitor, row = monitors.get(r.monitor_id), rows.get((r.mn, r.reason))
         if monitor is None or row is None:
             continue
+        locked = r.reason == RejectReason.PW_LOCKED
         raise_event(scenario="dust", rule="device_rejected", project=monitor.project,
-                    dedup_key=f"dust:rejected:{r.mn}", subject=r.mn, severity="info",
-                    title=f"监测设备报文被拒收：{monitor.mn[-6:]} {row.get_reason_display()}",
+                    dedup_key=f"dust:{'pw_locked' if locked else 'rejected'}:{r.mn}",
+                    subject=r.mn, severity="warning" if locked else "info",
+                    title=(f"监测设备密码被反复试错，已锁定：{monitor.mn[-6:]}" if locked else
+                           f"监测设备报文被拒收：{monitor.mn[-6:]} {row.get_reason_display()}"),
                     evidence={"mn": r.mn, "reason": row.get_reason_display(),
                               "detail": r.detail, "peer": r.peer, "count": row.count},
                     occurred_at=r.at)

@@ -267,10 +267,13 @@ class Packet:
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """A frame the ``Decoder`` refused: ``reason`` is one of crc, length, segment, too_long,
-    split; ``detail`` says what was wrong."""
+    split; ``detail`` says what was wrong; ``mn`` (and ``pw``) name the device when the frame
+    itself was sound (a split packet given up on)."""
 
     reason: str
     detail: str
+    mn: str = ""
+    pw: str = ""
 
 
 def _parse_time(raw: str, field: str) -> datetime.datetime:
@@ -711,6 +714,14 @@ def _join(parts: dict[int, Packet]) -> Packet:
     return replace(first, flag=first.flag & ~FLAG_D, pnum=None, pno=None, cp=tuple(items))
 
 
+def _self_contained(part: Packet) -> bool:
+    """A part of a split packet that reads on its own: it carries its own DataTime, as in the
+    standard's example of a split upload (附录 C 表 C.49/C.50: each part has its own QN and
+    DataTime and, with the A bit, is answered by its own 9014). The ``Decoder`` hands such a
+    part on at once; a part without DataTime needs the others and waits for them."""
+    return any(key == "DataTime" for key, _ in part.cp)
+
+
 class Decoder:
     """Bytes of one connection in, ``Packet`` and ``Rejected`` events out.
 
@@ -719,7 +730,8 @@ class Decoder:
     (so a truncated frame cannot swallow the good frame behind it); the buffer never holds more
     than one frame of at most ``max_data_length`` bytes of data segment."""
 
-    __slots__ = ("_buf", "_max_length", "_max_splits", "_pending", "garbage_bytes", "rejected")
+    __slots__ = ("_buf", "_context", "_max_length", "_max_splits", "_pending", "_since",
+                 "garbage_bytes", "rejected")
 
     def __init__(self, max_data_length: int = MAX_DATA_LENGTH, max_pending_splits: int = 8) -> None:
         if not 0 <= max_data_length <= 9999:
@@ -730,6 +742,10 @@ class Decoder:
         self._max_length = max_data_length
         self._max_splits = max_pending_splits
         self._pending: dict[tuple[str, str, str], dict[int, Packet]] = {}
+        self._since: dict[tuple[str, str, str], float] = {}  # group → the caller's clock at its first part
+        # (MN, CN, QN) → the plain items (DataTime …) of its last self-contained part, for the
+        # parts of the same packet that do not repeat them
+        self._context: dict[tuple[str, str, str], tuple[tuple[str, str], ...]] = {}
         self.garbage_bytes = 0
         self.rejected = 0
 
@@ -743,8 +759,9 @@ class Decoder:
         """Split packets waiting for their other parts."""
         return len(self._pending)
 
-    def feed(self, data: bytes) -> list[Packet | Rejected]:
-        """Take the next bytes of the stream; return the events they complete."""
+    def feed(self, data: bytes, now: float = 0.0) -> list[Packet | Rejected]:
+        """Take the next bytes of the stream; return the events they complete. ``now`` (the
+        caller's clock, any unit) stamps a split group's first part for ``expire``."""
         buf = self._buf
         buf += data
         size = len(buf)
@@ -807,36 +824,75 @@ class Decoder:
             if packet.pnum is None:
                 events.append(packet)
             else:
-                self._reassemble(packet, events)
+                self._part(packet, events, now)
         if i:
             del buf[:i]
         return events
 
-    def _reject(self, events: list[Packet | Rejected], reason: str, detail: str) -> None:
-        self.rejected += 1
-        events.append(Rejected(reason, detail))
+    def expire(self, now: float, older_than: float) -> list[Rejected]:
+        """Give up on split groups whose first part came more than ``older_than`` before
+        ``now`` (same clock as ``feed``): one ``Rejected("split")`` each, naming the device."""
+        events: list[Packet | Rejected] = []
+        for key, since in list(self._since.items()):
+            if now - since > older_than:
+                self._drop(key, events, f"not complete after {older_than:g} s")
+        return events  # type: ignore[return-value]
 
-    def _reassemble(self, part: Packet, events: list[Packet | Rejected]) -> None:
-        pnum, pno = part.pnum, part.pno
-        if pnum == 1:
+    def _drop(self, key: tuple[str, str, str], events: list[Packet | Rejected], why: str) -> None:
+        old = self._pending.pop(key)
+        del self._since[key]
+        mn, cn, qn = key
+        first = next(iter(old.values()))
+        have = ",".join(str(no) for no in sorted(old))
+        self._reject(
+            events,
+            "split",
+            f"split: dropped incomplete packet MN={mn} CN={cn} QN={qn or '-'}: had PNO {have} "
+            f"of PNUM {first.pnum}, {why}",
+            first,
+        )
+
+    def _reject(self, events: list[Packet | Rejected], reason: str, detail: str,
+                packet: Packet | None = None) -> None:
+        self.rejected += 1
+        events.append(Rejected(reason, detail, packet.mn if packet else "",
+                               packet.pw if packet else ""))
+
+    def _part(self, part: Packet, events: list[Packet | Rejected], now: float) -> None:
+        """One part of a split packet: a self-contained one goes on at once (and lends its
+        DataTime to the parts of its packet that lack one); the others wait for each other."""
+        if part.pnum == 1:
             events.append(_join({1: part}))
             return
+        key = (part.mn, part.cn, part.qn)
+        if _self_contained(part):
+            events.append(part)
+            context = tuple(item for item in part.cp if "-" not in item[0])
+            self._context.pop(key, None)
+            self._context[key] = context
+            if len(self._context) > self._max_splits:
+                del self._context[next(iter(self._context))]
+            waiting = self._pending.pop(key, None)
+            if waiting is not None:
+                del self._since[key]
+                events.extend(replace(p, cp=context + p.cp) for _, p in sorted(waiting.items()))
+            return
+        context = self._context.get(key)
+        if context is not None:
+            events.append(replace(part, cp=context + part.cp))
+            return
+        self._reassemble(part, events, now)
+
+    def _reassemble(self, part: Packet, events: list[Packet | Rejected], now: float) -> None:
+        pnum, pno = part.pnum, part.pno
         key = (part.mn, part.cn, part.qn)
         pending = self._pending
         group = pending.get(key)
         if group is None:
             if len(pending) >= self._max_splits:
-                (mn, cn, qn), old = next(iter(pending.items()))
-                del pending[(mn, cn, qn)]
-                have = ",".join(str(no) for no in sorted(old))
-                total = next(iter(old.values())).pnum
-                self._reject(
-                    events,
-                    "split",
-                    f"split: dropped incomplete packet MN={mn} CN={cn} QN={qn or '-'}: had PNO {have} "
-                    f"of PNUM {total}, over {self._max_splits} waiting",
-                )
+                self._drop(next(iter(pending)), events, f"over {self._max_splits} waiting")
             group = pending[key] = {}
+            self._since[key] = now
         elif next(iter(group.values())).pnum != pnum:
             total = next(iter(group.values())).pnum
             self._reject(
@@ -844,9 +900,11 @@ class Decoder:
                 "split",
                 f"split: PNUM changed from {total} to {pnum} for MN={part.mn} CN={part.cn} "
                 f"QN={part.qn or '-'}; the earlier parts were dropped",
+                part,
             )
             group.clear()
         group[pno] = part  # a re-sent part replaces the earlier copy
         if len(group) == pnum:
             del pending[key]
+            del self._since[key]
             events.append(_join(group))

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from smartsite.dust import services
+from smartsite.dust.choices import RejectReason
 from smartsite.hj212.codec import Decoder, Packet, Rejected, acknowledgement, encode
 from smartsite.hj212.pipeline import Pipeline
 
@@ -31,6 +32,7 @@ class Limits:
     write_buffer_bytes: int = 256 * 1024  # acknowledgements the device does not read
     max_connections: int = 20_000
     log_rejects_per_connection: int = 3
+    split_seconds: float = 60.0  # parts that need each other wait this long for the rest
 
 
 class Connection(asyncio.Protocol):
@@ -49,6 +51,7 @@ class Connection(asyncio.Protocol):
         "packets",
         "partial_since",
         "peer",
+        "pw_failures",
         "rejected",
         "transport",
     )
@@ -66,6 +69,7 @@ class Connection(asyncio.Protocol):
         self.closed_at: datetime.datetime | None = None
         self.packets = 0
         self.rejected = 0
+        self.pw_failures = 0
         self.last_packet = time.monotonic()
         self.partial_since = 0.0
         self.closed_reason = ""
@@ -79,10 +83,13 @@ class Connection(asyncio.Protocol):
         self.open = True
         if not self.gateway.accept(self):
             self.close("连接数已满")
+        elif self.gateway.pipeline.guard.peer_blocked(host):
+            self.gateway.peers_refused += 1
+            self.close("密码错误过多，暂停接入")
 
     def data_received(self, data: bytes) -> None:
         pipeline = self.gateway.pipeline
-        for event in self.decoder.feed(data):
+        for event in self.decoder.feed(data, time.monotonic()):
             if type(event) is Rejected:
                 self._rejected(event)
             else:
@@ -143,7 +150,16 @@ class Connection(asyncio.Protocol):
     def _rejected(self, event: Rejected) -> None:
         self.rejected += 1
         self.gateway.frames_rejected += 1
-        if self.decoder.rejected <= self.gateway.limits.log_rejects_per_connection:
+        if event.mn:  # a sound packet of a known device given up on (a split set): on record
+            self.gateway.split_refused += 1
+            pipeline = self.gateway.pipeline
+            monitor = pipeline.monitors.get(event.mn)
+            if monitor is not None and monitor.password != event.pw:
+                monitor = None  # not proven to be that device: recorded under its MN only
+            log.warning("refused from %s: %s", self.peer, event.detail)
+            pipeline.refuse(self, event.mn, RejectReason.BAD_DATA, event.detail,
+                            pipeline._now(), monitor)
+        elif self.decoder.rejected <= self.gateway.limits.log_rejects_per_connection:
             log.info("rejected frame from %s (%s): %s", self.peer, event.reason, event.detail)
 
 
@@ -154,6 +170,8 @@ class Gateway:
         self.connections: set[Connection] = set()
         self.by_monitor: dict[int, Connection] = {}
         self.frames_rejected = 0
+        self.split_refused = 0  # split sets given up on (incomplete), each recorded
+        self.peers_refused = 0  # connections refused for wrong PWs from their host
         self.server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
         self._opened: list[Connection] = []  # connection history not written yet
@@ -261,10 +279,14 @@ class Gateway:
     async def _sweep(self) -> None:
         limits = self.limits
         while True:
-            await asyncio.sleep(min(5.0, limits.partial_seconds / 2))
+            await asyncio.sleep(min(5.0, limits.partial_seconds / 2, limits.split_seconds / 2))
             now = time.monotonic()
             paused = self.pipeline.paused
+            self.pipeline.guard.forget()
             for conn in list(self.connections):
+                if conn.decoder.pending_splits:
+                    for event in conn.decoder.expire(now, limits.split_seconds):
+                        conn._rejected(event)
                 if conn in paused:
                     continue  # we stopped reading it: its silence is ours
                 if conn.partial_since and now - conn.partial_since > limits.partial_seconds:
@@ -280,13 +302,17 @@ async def serve(host: str, port: int, *, mqtt: bool = True, ready=None, sock=Non
     (SMARTSITE_HJ212_*, docs/operations.md)."""
     from django.conf import settings
 
+    from smartsite.hj212.throttle import PasswordGuard, Thresholds
+
     pipeline = Pipeline(batch_size=settings.HJ212_BATCH, high_water=settings.HJ212_HIGH_WATER,
                         low_water=max(1, settings.HJ212_HIGH_WATER // 2),
-                        status_every=settings.HJ212_STATUS_SECONDS)
+                        status_every=settings.HJ212_STATUS_SECONDS,
+                        guard=PasswordGuard(Thresholds.from_settings()))
     await pipeline.start(startup=startup)
     limits = Limits(idle_seconds=settings.HJ212_IDLE_SECONDS,
                     partial_seconds=settings.HJ212_PARTIAL_SECONDS,
-                    max_connections=settings.HJ212_MAX_CONNECTIONS)
+                    max_connections=settings.HJ212_MAX_CONNECTIONS,
+                    split_seconds=settings.HJ212_SPLIT_SECONDS)
     gateway = Gateway(pipeline, limits)
     bound = await gateway.start(host, port, sock=sock)
     subscriber = None
@@ -318,7 +344,8 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
         s = gateway.pipeline.stats
         log.info(
             "connections %d, received %d (+%d/min), committed %d, duplicates %d, refused %d, "
-            "bad frames %d, waiting %d%s",
+            "bad frames %d, split sets refused %d, wrong PWs %d (MN locks %d, hosts refused %d), "
+            "waiting %d%s",
             len(gateway.connections),
             s.received,
             s.received - last,
@@ -326,6 +353,10 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
             s.duplicates,
             s.refused,
             gateway.frames_rejected,
+            gateway.split_refused,
+            gateway.pipeline.guard.failures,
+            gateway.pipeline.guard.locks,
+            gateway.peers_refused,
             len(gateway.pipeline.pending),
             "" if gateway.pipeline.db_ok else ", DATABASE DOWN",
         )

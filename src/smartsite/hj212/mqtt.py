@@ -90,6 +90,7 @@ class Subscriber:
     """A `pipeline.Source` fed by the broker."""
 
     transport_name = "mqtt"
+    monitor_id = None  # one session for every device: never proves a PW for later packets
 
     def __init__(self, pipeline: Pipeline, host: str, port: int, *, client_id: str = CLIENT_ID,
                  root: str = ROOT) -> None:
@@ -103,6 +104,7 @@ class Subscriber:
         self._running.set()
         self._task: asyncio.Task | None = None
         self.refused = 0
+        self.pw_failures = 0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
@@ -197,3 +199,6 @@ class Subscriber:
 
     def attach(self, monitor_id: int) -> None:
         pass
+
+    def close(self, reason: str) -> None:
+        pass  # the broker's session is shared: wrong PWs lock the MN instead (hj212.throttle)

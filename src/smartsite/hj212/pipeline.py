@@ -41,11 +41,14 @@ from smartsite.dust.readings import (
     FACILITY_STATE_CN,
     BadReading,
     MonitorInfo,
+    NoValues,
+    noise_day_row,
     reading_row,
     reported_position,
     spray_rows,
 )
 from smartsite.dust.services import (
+    ReadingRow,
     Rejection,
     StatusUpdate,
     disconnect_all,
@@ -54,6 +57,7 @@ from smartsite.dust.services import (
     save_status,
 )
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
+from smartsite.hj212.throttle import PasswordGuard
 
 # System interaction from a device (HJ 212-2017 command codes): replies to the platform's
 # commands are noted (the monitor is alive) and not stored as data; a device asking for time
@@ -80,12 +84,15 @@ class Source(Protocol):
     transport_name: str  # "tcp" | "mqtt"
     peer: str
     open: bool
+    monitor_id: int | None  # the monitor whose right PW this source has shown (TCP), else None
+    pw_failures: int  # wrong PWs seen on this source
 
     def acknowledge(self, packet: Packet, token: object) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def attach(self, monitor_id: int) -> None: ...
     def send(self, packet: Packet) -> None: ...
+    def close(self, reason: str) -> None: ...
 
 
 class Outcome(enum.IntEnum):
@@ -112,6 +119,7 @@ class Stats:
     write_errors: int = 0
     pauses: int = 0
     interactions: int = 0  # replies to our commands, time calibration requests
+    empty_parts: int = 0  # parts of a split packet carrying none of our values (answered)
 
 
 class Pipeline:
@@ -125,12 +133,14 @@ class Pipeline:
         status_every: float = 2.0,
         registry_every: float = 30.0,
         now: Callable[[], datetime.datetime] | None = None,
+        guard: PasswordGuard | None = None,
     ) -> None:
         self.batch_size = batch_size
         self.max_delay = max_delay
         self.high_water, self.low_water = high_water, low_water
         self.status_every, self.registry_every = status_every, registry_every
         self._now = now or (lambda: datetime.datetime.now(UTC))
+        self.guard = guard or PasswordGuard()
         self.monitors: dict = {}  # MN -> readings.MonitorInfo
         self.peer_districts: dict[str, int] = {}  # peer host -> district of a monitor seen there
         self.live: dict[int, Live] = {}
@@ -207,10 +217,15 @@ class Pipeline:
         if monitor is None:
             self._ask_registry()
             return self.refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
+        proven = source.monitor_id == monitor.id
+        if not proven:
+            locked = self.guard.locked(packet.mn)
+            if locked:  # nobody new gets a PW checked for this MN until the lock ends
+                return self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
+                                   f"密码错误过多，设备编码已锁定，约 {locked:.0f} 秒后解除", now,
+                                   monitor)
         if packet.pw != monitor.password:
-            return self.refuse(
-                source, packet.mn, RejectReason.BAD_PASSWORD, "PW 与登记的访问密码不符", now, monitor
-            )
+            return self._wrong_password(source, packet, monitor, now)
         if not monitor.active:
             return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
         if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:
@@ -226,8 +241,18 @@ class Pipeline:
             if cn == FACILITY_STATE_CN:  # linked spray/fog cannons on or off
                 row, position = tuple(spray_rows(monitor, packet.data_time(), values, now=now)), None
             else:
-                row = reading_row(monitor, cn, packet.data_time(), values, now=now)
-                position = reported_position(values)
+                row, position = self._rows(monitor, cn, packet, values, now)
+        except NoValues as exc:
+            if packet.is_split:
+                # one part of a split packet with none of our codes: its siblings carry them;
+                # nothing to store, so it is answered at once (the device moves on)
+                source.attach(monitor.id)
+                self._note_live(monitor.id, source, None, now)
+                self.stats.empty_parts += 1
+                source.acknowledge(packet, token)
+                return Outcome.HANDLED
+            return self.refuse(source, packet.mn, RejectReason.BAD_DATA,
+                               f"CN={packet.cn} QN={packet.qn}: {exc}", now, monitor)
         except (BadReading, ProtocolError) as exc:
             return self.refuse(
                 source,
@@ -238,7 +263,8 @@ class Pipeline:
                 monitor,
             )
         source.attach(monitor.id)
-        self._note_live(monitor.id, source, None if isinstance(row, tuple) else row, now,
+        first = row[0] if isinstance(row, tuple) else row
+        self._note_live(monitor.id, source, first if isinstance(first, ReadingRow) else None, now,
                         position)
         self.pending.append((row, source, packet, token))
         if len(self.pending) >= self.high_water and source not in self.paused:
@@ -247,6 +273,42 @@ class Pipeline:
             self.stats.pauses += 1
         self._wake.set()
         return Outcome.QUEUED
+
+    def _rows(self, monitor: MonitorInfo, cn: int, packet: Packet, values, now):
+        """The rows a data packet stores: its reading (a split part's marked for merging with
+        its siblings), and for a day upload its day/night noise figures."""
+        local = packet.data_time()
+        day = noise_day_row(monitor, cn, local, values, now=now)
+        try:
+            reading = reading_row(monitor, cn, local, values, now=now)
+        except NoValues:
+            if day is None:
+                raise
+            return (day,), None
+        if packet.is_split:
+            reading.part = True
+        position = reported_position(values)
+        return (reading if day is None else (reading, day)), position
+
+    def _wrong_password(self, source: Source, packet: Packet, monitor: MonitorInfo,
+                        now) -> Outcome:
+        """Count it, and throttle guessing (hj212.throttle): lock the MN, close the peer."""
+        source.pw_failures += 1
+        host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
+        verdict = self.guard.failure(packet.mn, host, source.pw_failures)
+        outcome = self.refuse(source, packet.mn, RejectReason.BAD_PASSWORD,
+                              "PW 与登记的访问密码不符", now, monitor)
+        if verdict.locked_now:
+            log.warning("MN %s locked for %.0f s after %d wrong PWs (last from %s)", packet.mn,
+                        verdict.lock_for, self.guard.t.mn_failures, source.peer)
+            self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
+                        f"{self.guard.t.mn_failures} 次密码错误，设备编码锁定 "
+                        f"{verdict.lock_for:.0f} 秒（最后一次来自 {source.peer}）", now, monitor)
+            self.stats.refused -= 1  # the same packet, counted once
+        if verdict.close:
+            log.info("closing %s after %d wrong PWs", source.peer, source.pw_failures)
+            source.close("密码错误过多")
+        return outcome
 
     def refuse(self, source: Source, mn: str, reason: str, detail: str, now,
                 monitor=None) -> Outcome:

@@ -1,0 +1,124 @@
+"""Wrong HJ 212 passwords: back-off per MN, closing per peer (docs/hj212.md, "Wrong passwords").
+
+A PW is at most six characters — six digits on most devices, a million tries. Without a limit
+the key space falls in seconds to anyone who can reach the port, and they can then forge that
+site's readings. So:
+
+* **per MN** — `mn_failures` wrong PWs within `window` seconds lock the MN for `lock` seconds;
+  each lock after that (while failures keep coming) doubles, up to `max_lock`. While an MN is
+  locked its PW is not checked at all: a packet naming it is refused (密码错误过多已锁定)
+  unless it arrives on a connection that has already proved the right PW, so the device that
+  is connected keeps reporting while nobody can go on guessing.
+* **per peer** — a connection is closed after `connection_failures` wrong PWs, and a host with
+  `peer_failures` wrong PWs within `window` is refused at connect until the window has passed.
+  MQTT has one peer (the broker), so only the per-MN rule applies there.
+
+Pure bookkeeping over an injected clock (seconds, monotonic): no I/O, no Django.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    mn_failures: int = 5
+    peer_failures: int = 20
+    connection_failures: int = 3
+    window: float = 600.0
+    lock: float = 60.0
+    max_lock: float = 3600.0
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        from django.conf import settings
+
+        return cls(mn_failures=settings.HJ212_PW_MN_FAILURES,
+                   peer_failures=settings.HJ212_PW_PEER_FAILURES,
+                   connection_failures=settings.HJ212_PW_CONNECTION_FAILURES,
+                   window=settings.HJ212_PW_WINDOW_SECONDS, lock=settings.HJ212_PW_LOCK_SECONDS,
+                   max_lock=settings.HJ212_PW_MAX_LOCK_SECONDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one wrong PW leads to: `locked_now` (this failure locked the MN, for `lock_for`
+    seconds), `close` (the connection it came on should be closed)."""
+
+    locked_now: bool = False
+    lock_for: float = 0.0
+    close: bool = False
+
+
+class PasswordGuard:
+    def __init__(self, thresholds: Thresholds | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.t = thresholds or Thresholds()
+        self.clock = clock
+        self._mn: dict[str, collections.deque] = {}  # MN → times of recent wrong PWs
+        self._peer: dict[str, collections.deque] = {}  # host → the same
+        self._locked: dict[str, float] = {}  # MN → locked until
+        self._next_lock: dict[str, float] = {}  # MN → length of its next lock
+        self.failures = 0  # wrong PWs seen
+        self.locks = 0  # locks imposed
+
+    def _recent(self, table: dict[str, collections.deque], key: str, now: float) -> collections.deque:
+        times = table.get(key)
+        if times is None:
+            times = table[key] = collections.deque()
+        while times and now - times[0] > self.t.window:
+            times.popleft()
+        return times
+
+    def locked(self, mn: str) -> float:
+        """Seconds the MN stays locked (0 when it is not)."""
+        until = self._locked.get(mn)
+        if until is None:
+            return 0.0
+        left = until - self.clock()
+        if left <= 0:
+            del self._locked[mn]
+            return 0.0
+        return left
+
+    def peer_blocked(self, host: str) -> bool:
+        """Whether a new connection from `host` is refused (too many wrong PWs lately)."""
+        if host not in self._peer:
+            return False
+        return len(self._recent(self._peer, host, self.clock())) >= self.t.peer_failures
+
+    def failure(self, mn: str, host: str | None, on_connection: int) -> Verdict:
+        """Record a wrong PW for `mn` from `host` (None: MQTT); `on_connection` counts the wrong
+        PWs on the connection so far, this one included."""
+        now = self.clock()
+        self.failures += 1
+        if host is not None:
+            self._recent(self._peer, host, now).append(now)
+        times = self._recent(self._mn, mn, now)
+        times.append(now)
+        close = host is not None and (on_connection >= self.t.connection_failures
+                                      or self.peer_blocked(host))
+        if len(times) < self.t.mn_failures or self.locked(mn):
+            return Verdict(close=close)
+        length = min(self._next_lock.get(mn, self.t.lock), self.t.max_lock)
+        self._locked[mn] = now + length
+        self._next_lock[mn] = min(length * 2, self.t.max_lock)
+        times.clear()  # the next lock needs as many failures again
+        self.locks += 1
+        return Verdict(locked_now=True, lock_for=length, close=host is not None)
+
+    def forget(self) -> None:
+        """Drop the state that no longer matters (called now and then by the gateway)."""
+        now = self.clock()
+        for table in (self._mn, self._peer):
+            for key in [k for k, times in table.items()
+                        if not times or now - times[-1] > self.t.window]:
+                del table[key]
+        for mn in [m for m, until in self._locked.items() if until <= now]:
+            del self._locked[mn]
+        for mn in [m for m in self._next_lock if m not in self._locked and m not in self._mn]:
+            del self._next_lock[mn]
