@@ -174,3 +174,21 @@ def test_replies_are_acknowledged_so_they_never_block_the_readings_behind_them(
         assert not DeviceRejection.objects.exists()
     finally:
         gateway.stop()
+
+
+def test_wrong_pws_over_mqtt_lock_the_mn_like_over_tcp(tmp_path, root, broker, monitor):
+    gateway = GatewayProcess(tmp_path, mqtt=True, mqtt_topic_root=root,
+                             mqtt_client_id=f"gw-{root}", hj212_pw_mn_failures=3).start()
+    try:
+        assert wait_for(lambda: "subscribed" in gateway.output(), timeout=20), gateway.output()
+        for k in range(3):
+            broker.publish(monitor.mn, reading(monitor.mn, NOW, pw=f"99999{k}"))
+        broker.publish(monitor.mn, reading(monitor.mn, NOW))  # the right PW, during the lock
+        counts = wait_for(lambda: dict(DeviceRejection.objects.filter(mn=monitor.mn)
+                                       .values_list("reason", "count"))
+                          if DeviceRejection.objects.filter(mn=monitor.mn, reason="pw_locked",
+                                                            count=2).exists() else None)
+        assert counts == {"bad_password": 3, "pw_locked": 2}, gateway.output()
+        assert not Reading.objects.exists() and broker.acks.empty()
+    finally:
+        gateway.stop()

@@ -90,6 +90,8 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         pipeline = self.gateway.pipeline
         for event in self.decoder.feed(data, time.monotonic()):
+            if not self.open:
+                break  # closed by what came before (e.g. wrong PWs): the rest is not read
             if type(event) is Rejected:
                 self._rejected(event)
             else:
@@ -145,6 +147,7 @@ class Connection(asyncio.Protocol):
     def close(self, reason: str) -> None:
         if self.open:
             self.closed_reason = reason
+            self.open = False
             self.transport.abort()
 
     def _rejected(self, event: Rejected) -> None:
