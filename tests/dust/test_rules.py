@@ -215,6 +215,35 @@ def test_a_night_maximum_alone_is_flagged_with_its_unconfirmed_basis(site, gatew
     assert "GB 12523-2025 是否保留待核实" in e.evidence["criterion"]
 
 
+def day_upload(gw, m, day: datetime.datetime, day_leq: float, night_leq: float) -> None:
+    """The device's own day figures (HJ 212-2017 表 C.28: CN 2031, -DayData / -NightData)."""
+    device = Device(gw.port, m.mn)
+    device.send(codec.data_packet(mn=m.mn, pw=device.pw, cn="2031", st="23",
+                                  data_time=day.replace(tzinfo=None),
+                                  values={"Ldn": {"Data": 64.0}, "Ld": {"DayData": day_leq},
+                                          "Ln": {"NightData": night_leq}}))
+    assert len(device.read_acks(1)) == 1
+    device.close()
+
+
+def test_a_reported_night_leq_above_the_night_limit_raises_noise_until_a_quiet_day(site, gateway):
+    loud, quiet = monitor(site, 19), monitor(site, 20)
+    gw = gateway()
+    yesterday = (T - 24 * H).replace(hour=0)
+    day_upload(gw, loud, yesterday, 66.0, 57.3)  # night above 55
+    day_upload(gw, quiet, yesterday, 69.5, 54.0)
+    run(T, "noise")
+    e = event(f"noise:day:{loud.mn}")
+    assert (e.evidence["night_leq"], e.evidence["day_leq"], e.evidence["night_limit"]) == (
+        57.3, 66.0, 55)
+    assert e.title.startswith("夜间等效声级超标") and e.evidence["day"] == yesterday.date().isoformat()
+    assert not Event.objects.filter(dedup_key__contains=quiet.mn).exists()
+    day_upload(gw, loud, yesterday + 24 * H, 64.0, 52.0)  # the next day within both limits
+    run(T + 24 * H, "noise")
+    e.refresh_from_db()
+    assert e.recovered_at is not None
+
+
 # ---------------------------------------------------------------- devices and registry
 
 
