@@ -6,7 +6,8 @@ data segment + 4 hex digits (CRC of the data segment) + CR LF. The data segment 
 
 * ``decode`` / ``encode`` turn one whole frame into a ``Packet`` and back;
 * ``Decoder`` takes the bytes of one connection in any pieces and gives ``Packet`` and
-  ``Rejected`` events, skipping garbage and reassembling split packets;
+  ``Rejected`` events, skipping garbage; a part of a split packet that reads on its own
+  (it carries DataTime) is handed on at once, parts that need each other are reassembled;
 * the builders (``acknowledgement``, ``request_response``, ``command``, ``data_packet`` …) make
   the packets a platform or a simulated monitor sends.
 
@@ -728,7 +729,10 @@ class Decoder:
     Any split of the stream gives the same events. Bytes before ``##`` are skipped and counted;
     a bad frame is rejected and the search for the next ``##`` restarts just after its ``##``
     (so a truncated frame cannot swallow the good frame behind it); the buffer never holds more
-    than one frame of at most ``max_data_length`` bytes of data segment."""
+    than one frame of at most ``max_data_length`` bytes of data segment. Split packets: see
+    ``_self_contained``; parts that wait are dropped (``Rejected("split")``, naming the device)
+    when more than ``max_pending_splits`` groups wait or when ``expire`` says they waited too
+    long (the caller's clock, passed to ``feed``)."""
 
     __slots__ = ("_buf", "_context", "_max_length", "_max_splits", "_pending", "_since",
                  "garbage_bytes", "rejected")
