@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dust', '0004_dustrule_monitor_latitude_monitor_longitude_and_more'),
+        ('dust', '0005_messages_on_fields'),
     ]
 
     operations = [
