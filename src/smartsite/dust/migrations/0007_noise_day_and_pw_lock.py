@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dust', '0005_messages_on_fields'),
+        ('dust', '0006_dustlimit_confirmed'),
     ]
 
     operations = [
