@@ -305,6 +305,15 @@ def test_error_report_downloads_as_xlsx(cast, login):
         ("行", "列", "错误"), (3, "报建编号", "报建编号“2025TEST0001”与第 2 行重复")]
 
 
+def test_error_report_keeps_a_formula_like_file_name_as_text(cast, login):
+    client = login(cast.city)
+    rows = [project_row(cast, 1), project_row(cast, 1)]
+    errors_of(post_import(client, xlsx(rows), name="=1+2 项目.xlsx"))
+    info = load_workbook(io.BytesIO(client.get("/import/report.xlsx").content))["说明"]
+    cell = info["B2"]
+    assert (info["A2"].value, cell.value, cell.data_type) == ("文件", "=1+2 项目.xlsx", "s")
+
+
 # ------------------------------------------------------------------ check digits
 
 
