@@ -7,7 +7,15 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
-from smartsite.conf import data_dir, email_backend, env, env_bool, env_int, secret_key
+from smartsite.conf import (
+    camera_networks,
+    data_dir,
+    email_backend,
+    env,
+    env_bool,
+    env_int,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -191,6 +199,9 @@ VIDEO_ONVIF_TIMEOUT_SECONDS = env_int("VIDEO_ONVIF_TIMEOUT_SECONDS", 5)
 VIDEO_SNAPSHOT_MAX_ATTEMPTS = env_int("VIDEO_SNAPSHOT_MAX_ATTEMPTS", 4)
 VIDEO_SNAPSHOT_BACKOFF_SECONDS = env_int("VIDEO_SNAPSHOT_BACKOFF_SECONDS", 30)
 VIDEO_CREDENTIALS_KEY = env("VIDEO_CREDENTIALS_KEY", "")  # Fernet key(s); default: from SECRET_KEY
+# Cameras may be reached at public addresses only; list the private networks (CIDRs, comma
+# separated) that a deployment's cameras live on, e.g. "10.20.0.0/16,192.168.8.0/24".
+CAMERA_ALLOWED_NETWORKS = camera_networks()
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
