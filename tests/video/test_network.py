@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.exceptions import ValidationError
 from support.onvif_device import OnvifDevice
-from support.video import closed_port
 
 from smartsite.core import netpolicy
 from smartsite.video import ffmpeg as ff
@@ -49,6 +48,19 @@ class Listener:
                 return
             self.accepted += 1
             conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class ClosedPort:
+    """A loopback port that refuses connections and that no other process can take meanwhile
+    (bound, never listening) — `closed_port()` can be handed to another test's server."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
 
     def close(self):
         self.sock.close()
@@ -234,10 +246,10 @@ def test_the_guarded_loop_refuses_a_redirect_to_an_address_outside_the_policy():
 
 def test_ptz_errors_do_not_tell_an_open_port_from_a_closed_one(cast, login, settings, rtsp):
     settings.VIDEO_ONVIF_TIMEOUT_SECONDS = 1
-    web, silent = HttpNotOnvif(), Listener()
+    closed, web, silent = ClosedPort(), HttpNotOnvif(), Listener()
     try:
         answers = []
-        for port in (closed_port(), web.port, silent.port):
+        for port in (closed.port, web.port, silent.port):
             camera = services.register_camera(project=cast.project_a, name=f"p{port}",
                                               rtsp_url=rtsp.url(), onvif_host="127.0.0.1",
                                               onvif_port=port, ptz_capable=True)
@@ -250,6 +262,7 @@ def test_ptz_errors_do_not_tell_an_open_port_from_a_closed_one(cast, login, sett
         assert answers[0][2] == ("无法连接摄像头（ONVIF 127.0.0.1:PORT）或在 1 秒内没有响应："
                                  "摄像头离线、地址或端口有误，或该端口不是 ONVIF 服务")
     finally:
+        closed.close()
         web.close()
         silent.close()
 
@@ -257,10 +270,10 @@ def test_ptz_errors_do_not_tell_an_open_port_from_a_closed_one(cast, login, sett
 def test_snapshot_errors_do_not_tell_an_open_port_from_a_closed_one(cast, ffmpeg_installed,
                                                                    settings):
     settings.VIDEO_RTSP_TIMEOUT_SECONDS = 1
-    web, silent = HttpNotOnvif(), Listener()
+    closed, web, silent = ClosedPort(), HttpNotOnvif(), Listener()
     try:
         messages = set()
-        for port in (closed_port(), web.port, silent.port):
+        for port in (closed.port, web.port, silent.port):
             camera = services.register_camera(project=cast.project_a, name=f"p{port}",
                                               rtsp_url=f"rtsp://127.0.0.1:{port}/live")
             with pytest.raises(ff.CameraError) as caught:
@@ -268,5 +281,6 @@ def test_snapshot_errors_do_not_tell_an_open_port_from_a_closed_one(cast, ffmpeg
             messages.add(caught.value.message)
         assert messages == {ff.UNREACHABLE}
     finally:
+        closed.close()
         web.close()
         silent.close()
