@@ -70,3 +70,16 @@ def email_backend() -> str:
             f"SMARTSITE_EMAIL_BACKEND={name!r}: use one of {', '.join(EMAIL_BACKENDS)} "
             "or a dotted path to a Django e-mail backend")
     return EMAIL_BACKENDS[name]
+
+
+def camera_networks() -> list[str]:
+    """SMARTSITE_CAMERA_ALLOWED_NETWORKS as a list of CIDRs (checked now, so a typo stops the
+    start with its name instead of silently allowing nothing)."""
+    from smartsite.core.netpolicy import parse_networks
+
+    try:
+        return [str(net) for net in parse_networks(env("CAMERA_ALLOWED_NETWORKS", ""))]
+    except ValueError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"SMARTSITE_CAMERA_ALLOWED_NETWORKS: {exc}") from None

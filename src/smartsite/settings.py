@@ -7,7 +7,15 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
-from smartsite.conf import data_dir, email_backend, env, env_bool, env_int, secret_key
+from smartsite.conf import (
+    camera_networks,
+    data_dir,
+    email_backend,
+    env,
+    env_bool,
+    env_int,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -92,7 +100,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "smartsite.core.passwords.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -100,13 +108,33 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): lock a username+address after repeated failures.
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+# Login throttling (django-axes): lock a username+address after LOGIN_FAILURE_LIMIT failures,
+# and an address after LOGIN_FAILURE_LIMIT_PER_ADDRESS failures over any usernames (password
+# spraying); smartsite.core.throttling.failure_limit applies the two limits.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20)
+AXES_FAILURE_LIMIT = "smartsite.core.throttling.failure_limit"
 AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "smartsite.core.clientip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# Behind a reverse proxy (docs/operations.md "HTTPS and a reverse proxy"): the client address
+# is read from the header the proxy sets only when it is named here; HTTPS-only cookies, HSTS
+# and the proxy's scheme header when the site is served over HTTPS.
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", "") or ""
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+_proxy_ssl_header = (env("PROXY_SSL_HEADER", "") or "").strip()  # e.g. X-Forwarded-Proto
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SESSION_COOKIE_HTTPONLY = True
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -204,6 +232,9 @@ VIDEO_ONVIF_TIMEOUT_SECONDS = env_int("VIDEO_ONVIF_TIMEOUT_SECONDS", 5)
 VIDEO_SNAPSHOT_MAX_ATTEMPTS = env_int("VIDEO_SNAPSHOT_MAX_ATTEMPTS", 4)
 VIDEO_SNAPSHOT_BACKOFF_SECONDS = env_int("VIDEO_SNAPSHOT_BACKOFF_SECONDS", 30)
 VIDEO_CREDENTIALS_KEY = env("VIDEO_CREDENTIALS_KEY", "")  # Fernet key(s); default: from SECRET_KEY
+# Cameras may be reached at public addresses only; list the private networks (CIDRs, comma
+# separated) that a deployment's cameras live on, e.g. "10.20.0.0/16,192.168.8.0/24".
+CAMERA_ALLOWED_NETWORKS = camera_networks()
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

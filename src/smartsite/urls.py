@@ -8,6 +8,9 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", core_views.PasswordChangeView.as_view(), name="password_change"),
+    path("account/password/done/", core_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("smartsite.api")),
     path("", include("smartsite.exchange.urls")),  # import/, account/webhooks/

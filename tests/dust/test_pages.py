@@ -151,6 +151,40 @@ def test_list_exports_excel(monitors, login, cast):
     assert first[1] == "在线" and first[2] == 86.5 and first[7] == "静安区"
 
 
+FORMULA_LIKE = ['=HYPERLINK("http://evil.example/","点击查看")', "+86 21 5555", "-2 层东侧",
+                "@SUM(1,2)", "\t=1+1", "\r=1+1", "#N/A"]
+
+
+def test_export_writes_formula_like_text_as_text(cast, login):
+    """A contractor's monitor location that looks like a formula arrives in the district's
+    export as the same text, not as a live formula (or error); numbers stay numbers."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    ensure_partitions(timezone.localdate() - datetime.timedelta(days=1),
+                      timezone.localdate() + datetime.timedelta(days=1))
+    made = {}
+    for i, location in enumerate(FORMULA_LIKE):
+        monitor = add_monitor(cast.project_a, mn=f"31JA000000000000000000F{i}",
+                              location=location)
+        monitor.refresh_from_db()
+        made[monitor.mn] = monitor.location  # as stored (surrounding whitespace is trimmed)
+        assert monitor.location.lstrip("\t\r") == location.lstrip("\t\r")
+        seen(monitor, datetime.timedelta(minutes=1), pm10=-3.5, pm25=41.2, noise=63.4)
+    response = login(cast.district).get("/monitors/?export=xlsx")
+    sheet = load_workbook(BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    where, pm10 = header.index("安装位置"), header.index("PM10（µg/m³）")
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    assert set(rows) == set(made)
+    for mn, location in made.items():
+        cell = rows[mn][where]
+        assert cell.data_type == "s" and cell.value == location, (location, cell.data_type)
+        assert cell.quotePrefix  # Excel keeps it text when someone edits the cell
+        assert rows[mn][pm10].data_type == "n" and rows[mn][pm10].value == -3.5
+
+
 # ---------------------------------------------------------------- monitor page
 
 

@@ -240,6 +240,89 @@ def test_50_mb_upload_is_refused_with_413_before_reading(cast, login, settings):
     assert counts() == before
 
 
+def _cell(ref: str, value) -> str:
+    from xml.sax.saxutils import escape
+
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+
+def _sheet_xml(cast, *, dimension: str | None, blank_rows: int = 0, tail: str = "") -> str:
+    """A projects sheet written by hand: header, one valid row, then `blank_rows` rows that
+    hold only an empty styled cell (as Excel writes formatted but empty rows), then `tail`."""
+    from openpyxl.utils import get_column_letter
+
+    row = project_row(cast, 1, 开工日期="2025/03/01")
+    header = "".join(_cell(f"{get_column_letter(i)}1", h) for i, h in enumerate(PROJECT_HEADERS, 1))
+    data = "".join(_cell(f"{get_column_letter(i)}2", row[h]) for i, h in
+                   enumerate(PROJECT_HEADERS, 1) if row[h] is not None)
+    blanks = "".join(f'<row r="{n}"><c r="A{n}" s="0"/></row>' for n in range(3, 3 + blank_rows))
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
+            '"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'{dim}<sheetData><row r="1">{header}</row><row r="2">{data}</row>{blanks}'
+            + tail)
+
+
+def rebuilt(parts: dict[str, str | bytes]) -> bytes:
+    """A real openpyxl workbook with some of its parts replaced or added (deflated)."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx([], headers=PROJECT_HEADERS)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for info in source.infolist():
+            if info.filename not in parts:
+                archive.writestr(info.filename, source.read(info.filename))
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("part, size", [("xl/worksheets/sheet1.xml", 40),
+                                        ("xl/sharedStrings.xml", 20)])
+def test_an_archive_that_unpacks_far_beyond_a_real_import_is_refused_before_parsing(
+        cast, login, part, size):
+    """A small file that unpacks to tens of MB. The padded part is not even well-formed XML:
+    had it been parsed, the message would say the file is not a valid workbook."""
+    padding = "<!--" + "a" * (size * 1024 * 1024)
+    if part == "xl/sharedStrings.xml":
+        parts = {part: padding, "xl/worksheets/sheet1.xml":
+                 _sheet_xml(cast, dimension="A1:M2") + "</sheetData></worksheet>"}
+    else:
+        parts = {part: _sheet_xml(cast, dimension="A1:M2", tail=padding)}
+    content = rebuilt(parts)
+    assert len(content) < 200 * 1024  # small on disk
+    before = counts()
+    response = post_import(login(cast.city), content)
+    error = only_error(response)
+    assert error.message.startswith("文件解压后过大（超过 32 MB），无法导入")
+    assert counts() == before
+
+
+@pytest.mark.parametrize("dimension, expected", [
+    ("A1:M50002", "工作表有 50,002 行（含空行），超过 40,010 行的上限；每个文件最多 20,000 行数据"),
+    (None, "工作表有 40,011 行（含空行），超过 40,010 行的上限；每个文件最多 20,000 行数据"),
+    ("A1:XFD200", "工作表声明了 200 行 × 16,384 列，超过 2,000,000 个单元格的上限"),
+], ids=["declared-rows", "streamed-rows", "declared-cells"])
+def test_a_sheet_of_blank_rows_or_cells_beyond_a_real_import_is_refused(cast, login, dimension,
+                                                                       expected):
+    """One real row and 50,000 formatted blank rows (1 MB unpacked): blank rows were skipped
+    without a bound, so the whole sheet was read and the one row imported."""
+    content = rebuilt({"xl/worksheets/sheet1.xml": _sheet_xml(
+        cast, dimension=dimension, blank_rows=50_000) + "</sheetData></worksheet>"})
+    before = counts()
+    error = only_error(post_import(login(cast.city), content))
+    assert error.message.startswith(expected), error.message
+    assert counts() == before
+
+
+def test_the_hand_written_sheet_imports_when_it_is_of_a_real_size(cast, login):
+    """The same sheet with a few blank rows is an ordinary import (the refusals above are
+    about size, not the way the sheet is written)."""
+    content = rebuilt({"xl/worksheets/sheet1.xml": _sheet_xml(
+        cast, dimension="A1:M12", blank_rows=10) + "</sheetData></worksheet>"})
+    assert post_import(login(cast.city), content).status_code == 302
+    assert m.Project.objects.filter(permit_no="2025TEST0001").exists()
+
+
 def test_too_many_rows_is_refused(cast, login, settings):
     settings.IMPORT_MAX_ROWS = 2
     rows = [project_row(cast, n) for n in range(1, 4)]
@@ -303,6 +386,15 @@ def test_error_report_downloads_as_xlsx(cast, login):
     ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
     assert list(ws.iter_rows(values_only=True)) == [
         ("行", "列", "错误"), (3, "报建编号", "报建编号“2025TEST0001”与第 2 行重复")]
+
+
+def test_error_report_keeps_a_formula_like_file_name_as_text(cast, login):
+    client = login(cast.city)
+    rows = [project_row(cast, 1), project_row(cast, 1)]
+    errors_of(post_import(client, xlsx(rows), name="=1+2 项目.xlsx"))
+    info = load_workbook(io.BytesIO(client.get("/import/report.xlsx").content))["说明"]
+    cell = info["B2"]
+    assert (info["A2"].value, cell.value, cell.data_type) == ("文件", "=1+2 项目.xlsx", "s")
 
 
 # ------------------------------------------------------------------ check digits

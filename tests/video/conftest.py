@@ -16,8 +16,11 @@ USER, PASSWORD = "admin", "Cam-Pa55!"
 
 @pytest.fixture(autouse=True)
 def video_settings(settings, tmp_path):
-    """A data directory of the test's own and short timings."""
+    """A data directory of the test's own and short timings; the cameras here live on loopback
+    and on 10.x, which a deployment allows as its private camera network (by default both are
+    refused: test_network.py)."""
     settings.DATA_DIR = tmp_path
+    settings.CAMERA_ALLOWED_NETWORKS = ["127.0.0.0/8", "10.0.0.0/8"]
     settings.VIDEO_HLS_SEGMENT_SECONDS = 1
     settings.VIDEO_RECORD_SEGMENT_SECONDS = 2
     settings.VIDEO_LIVE_IDLE_SECONDS = 30

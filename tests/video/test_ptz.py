@@ -77,7 +77,8 @@ def test_ptz_to_an_offline_camera_says_so(cast, login, rtsp):
                                           {"pan": 0.5}, content_type="application/json")
     assert response.status_code == 409
     assert response.json() == {"code": "video.ptz_offline", "field": None,
-                               "message": f"无法连接摄像头（ONVIF 127.0.0.1:{port}），摄像头离线或地址不可达"}
+                               "message": f"无法连接摄像头（ONVIF 127.0.0.1:{port}）或在 3 秒内没有响应："
+                                          "摄像头离线、地址或端口有误，或该端口不是 ONVIF 服务"}
     assert time.monotonic() - started < 3
 
 

@@ -122,7 +122,7 @@ def test_the_video_recorder_command_records_and_stops_on_sigterm(cast, rtsp, tmp
                                       username="admin", password="Cam-Pa55!", record=True)
     env = {**os.environ, "SMARTSITE_DATABASE_URL": database_url(),
            "SMARTSITE_DATA_DIR": str(tmp_path), "SMARTSITE_VIDEO_RECORD_SEGMENT_SECONDS": "2",
-           "SMARTSITE_SECRET_KEY": _secret_key()}
+           "SMARTSITE_SECRET_KEY": _secret_key(), "SMARTSITE_CAMERA_ALLOWED_NETWORKS": "127.0.0.0/8"}
     before = ffmpeg_pids()
     proc = subprocess.Popen([sys.executable, "-m", "smartsite.cli", "video-recorder",
                              "--interval", "0.5"], env=env, stdout=subprocess.PIPE,

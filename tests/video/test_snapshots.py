@@ -52,7 +52,7 @@ def test_a_snapshot_of_an_offline_camera_says_why_and_keeps_nothing(cast, login,
     camera = services.register_camera(project=cast.project_a, name="离线",
                                       rtsp_url=f"rtsp://127.0.0.1:{closed_port()}/live")
     response = login(cast.manager_a).post(f"/cameras/{camera.pk}/snapshots/", follow=True)
-    assert "抓拍失败：摄像头离线" in response.content.decode()
+    assert "抓拍失败：无法从摄像头读取视频：摄像头离线" in response.content.decode()
     assert not Snapshot.objects.exists()
 
 
@@ -116,6 +116,6 @@ def test_an_offline_camera_is_retried_with_backoff_then_given_up(cast, settings,
     assert services.take_due_snapshots(now=later + datetime.timedelta(seconds=61)) == 1
     request.refresh_from_db()
     assert request.state == RequestState.FAILED and request.attempts == 3
-    assert request.last_error.startswith("已尝试 3 次，放弃：摄像头离线")
+    assert request.last_error.startswith("已尝试 3 次，放弃：无法从摄像头读取视频：摄像头离线")
     assert not Snapshot.objects.exists()
     assert camera.snapshot_requests.count() == 1

@@ -27,6 +27,7 @@ from django.views import View
 
 from smartsite.core import audit, permissions, services
 from smartsite.core.scoping import scoped
+from smartsite.core.spreadsheet import text_row
 from smartsite.core.templatetags.smartsite import badge, format_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -89,7 +90,7 @@ def export_xlsx(rows, columns: list[Column], title: str) -> HttpResponse:
     ws = wb.create_sheet(title[:31])
     ws.append([c.header for c in columns])
     for obj in rows:
-        ws.append([c.cell(obj) for c in columns])
+        ws.append(text_row(ws, [c.cell(obj) for c in columns]))
     buf = io.BytesIO()
     wb.save(buf)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -403,6 +403,21 @@ class Role(models.Model):
     class Meta:
         ordering = ["user", "kind"]
         verbose_name = verbose_name_plural = "用户角色"
+        # A role is granted once: the same scope twice is refused (clean() says so first).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "agency"], name="role_once_per_agency",
+                condition=Q(kind__in=["city", "district", "street"])),
+            models.UniqueConstraint(
+                fields=["user", "enterprise"], name="role_once_per_enterprise",
+                condition=Q(kind="enterprise")),
+            models.UniqueConstraint(
+                fields=["user", "project", "enterprise", "party_role"],
+                name="role_once_per_project_party", condition=Q(kind="project", post__isnull=True)),
+            models.UniqueConstraint(
+                fields=["user", "project", "enterprise", "party_role", "post"],
+                name="role_once_per_project_post", condition=Q(kind="project", post__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         where = self.agency or self.project or self.enterprise or ""
@@ -439,8 +454,20 @@ class Role(models.Model):
                     role=self.party_role).exists()):
             errors["party_role"] = (f"“{self.enterprise}”不是项目“{self.project}”的"
                                     f"{PartyRole(self.party_role).label}")
+        if not errors and self.user_id and self.same_roles().exists():
+            errors["kind"] = f"该用户已有“{self}”这一角色，不能重复授予"
         if errors:
             raise ValidationError(errors)
+
+    def same_roles(self):
+        """The user's other roles of the same scope (what the constraints forbid)."""
+        same = Role.objects.filter(user_id=self.user_id, kind=self.kind).exclude(pk=self.pk)
+        if self.kind in self.AGENCY_LEVEL:
+            return same.filter(agency_id=self.agency_id)
+        if self.kind == RoleKind.ENTERPRISE:
+            return same.filter(enterprise_id=self.enterprise_id)
+        return same.filter(project_id=self.project_id, enterprise_id=self.enterprise_id,
+                           party_role=self.party_role, post_id=self.post_id)
 
 
 def _hash_token(raw: str) -> str:

@@ -149,6 +149,28 @@ def create_user(username: str, *, actor, password: str | None, full_name: str = 
 
 
 @transaction.atomic
+def change_own_password(user, *, old_password: str, new_password: str,
+                        client_ip: str | None = None) -> None:
+    """A user changes their own password: the current one must be right and the new one pass
+    the password validators (ValidationError by field otherwise). Audited without either."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    if not user.check_password(old_password or ""):
+        raise ValidationError({"old_password": "当前密码不正确"})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password1": exc.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    changes = {"password": ["（已隐藏）", "已修改"]}
+    if client_ip:
+        changes["client_ip"] = client_ip
+    audit.record(user, user, AuditAction.UPDATE, changes)
+
+
+@transaction.atomic
 def issue_token(user, *, actor, name: str) -> tuple[ApiToken, str]:
     """Create an API token for `user`; returns it and the raw key (shown once, never stored)."""
     if actor != user and not permissions.is_city_admin(actor):

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from smartsite.core import filtersets, forms, permissions, services
 from smartsite.core import models as m
 from smartsite.core.choices import ProjectStatus, RegionLevel
+from smartsite.core.clientip import client_ip
 from smartsite.core.generic import (
     Column,
     ObjectDetailView,
@@ -383,3 +386,30 @@ def district_shapes(request):
     response = HttpResponse(district_shapes_geojson(), content_type="application/geo+json")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (Django's form and validators, our templates); the change
+    goes through `services.change_own_password`, which checks and audits it."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        try:
+            services.change_own_password(
+                self.request.user, old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+                client_ip=client_ip(self.request))
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+            return self.render_to_response(self.get_context_data(form=form), status=422)
+        update_session_auth_hash(self.request, self.request.user)
+        return redirect(self.success_url)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=422)
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"

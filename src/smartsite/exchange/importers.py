@@ -71,8 +71,24 @@ HEADER_SCAN_ROWS = 10
 MAX_COLUMNS = 200
 #: Errors kept for the report; the rest are only counted.
 MAX_ERRORS = 5_000
-#: An .xlsx is a zip; refuse archives that unpack to more than this (zip bombs).
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+#: An .xlsx is a zip, judged by its directory before anything is unpacked. The largest real
+#: import — IMPORT_MAX_ROWS (20,000) rows of the widest kind with every optional column
+#: filled, a GeoJSON fence on every row, written by openpyxl with inline strings — unpacks to
+#: 24 MB (Excel's shared strings make it smaller). 32 MB leaves a third on top and bounds
+#: what one upload can make a worker parse (a 163 KB file that unpacked to 68 MB used to hold
+#: a worker 25 s and 370 MB before it was refused).
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024
+#: Shared strings are read into memory whole when the workbook opens: 20,000 rows of distinct
+#: names and addresses take ~4 MB.
+MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024
+#: A workbook has a dozen parts (sheets, styles, theme, properties); thousands is not a workbook.
+MAX_ARCHIVE_ENTRIES = 500
+#: Cells a sheet may declare (its <dimension>, checked before a row is read): the largest
+#: import is 20,010 rows × 13–20 columns ≈ 400,000 cells; five times that leaves room for
+#: columns of the user's own, which are ignored.
+MAX_CELLS = 2_000_000
+TOO_BIG = ("文件解压后过大（超过 {limit} MB），无法导入；正常的导入文件远小于此，"
+           "请删除多余的工作表、图片和空行，或拆分为多个文件")
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
 NOT_XLSX = "文件不是有效的 Excel（.xlsx）文件，请在 Excel 或 WPS 中另存为“Excel 工作簿（.xlsx）”后重新上传"
@@ -414,8 +430,7 @@ def open_workbook(upload):
             if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
                 raise ImportFailed.file("这是 OpenDocument（.ods）表格，请另存为 Excel 工作簿（.xlsx）"
                                         "后重新上传")
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise ImportFailed.file("文件解压后过大，无法导入；请拆分为多个文件")
+            _check_archive(archive.infolist())
     except zipfile.BadZipFile:
         raise ImportFailed.file(NOT_XLSX) from None
     upload.seek(0)
@@ -423,6 +438,45 @@ def open_workbook(upload):
         return load_workbook(upload, read_only=True, data_only=True)
     except Exception:  # openpyxl raises KeyError, InvalidFileException, XML errors, …
         raise ImportFailed.file(NOT_XLSX) from None
+
+
+def _check_archive(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse, from the zip directory alone, an archive that would unpack to more than a real
+    import needs. (zipfile never inflates an entry past the size its directory declares.)"""
+    if len(infos) > MAX_ARCHIVE_ENTRIES:
+        raise ImportFailed.file(f"文件包含 {len(infos):,} 个部件，不是正常的 Excel 工作簿，无法导入")
+    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+        raise ImportFailed.file(TOO_BIG.format(limit=MAX_UNPACKED_BYTES // 1048576))
+    for info in infos:
+        if info.filename.lower().endswith("sharedstrings.xml") and \
+                info.file_size > MAX_SHARED_STRINGS_BYTES:
+            raise ImportFailed.file(TOO_BIG.format(limit=MAX_UNPACKED_BYTES // 1048576))
+
+
+def max_scanned_rows() -> int:
+    """Rows read from a sheet, blank ones included (blank rows are skipped, not counted as
+    data, so they need a bound of their own): the data rows allowed, the header area, and as
+    many blank rows again."""
+    return 2 * max_rows() + HEADER_SCAN_ROWS
+
+
+def _too_many_rows(rows: int) -> ImportFailed:
+    limit = max_scanned_rows()
+    return ImportFailed.file(f"工作表有 {rows:,} 行（含空行），超过 {limit:,} 行的上限；"
+                             f"每个文件最多 {max_rows():,} 行数据，请删除多余的空行或拆分为多个文件")
+
+
+def _check_dimension(sheet) -> None:
+    """The sheet's own <dimension> (when it has one), before any row is read."""
+    try:
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    except Exception:  # a malformed dimension: the rows are still counted while streaming
+        return
+    if rows > max_scanned_rows():
+        raise _too_many_rows(rows)
+    if rows * columns > MAX_CELLS:
+        raise ImportFailed.file(f"工作表声明了 {rows:,} 行 × {columns:,} 列，超过 {MAX_CELLS:,} 个"
+                                "单元格的上限；请删除多余的行和列，或拆分为多个文件")
 
 
 def _header_key(text: Any) -> str:
@@ -466,6 +520,7 @@ def read_table(workbook, spec: SheetSpec) -> Table:
     sheet = (workbook.worksheets[names.index(_header_key(spec.label))]
              if _header_key(spec.label) in names else workbook.worksheets[0])
     lookup = _header_lookup(spec)
+    _check_dimension(sheet)
     try:
         top = list(sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, max_col=MAX_COLUMNS,
                                    values_only=True))
@@ -495,9 +550,11 @@ def read_table(workbook, spec: SheetSpec) -> Table:
         if problems:
             raise ImportFailed([RowError(header_row, None, p) for p in problems])
         last = max(pos for pos, _ in columns) + 1
-        rows, limit = [], max_rows()
+        rows, limit, scan_limit = [], max_rows(), max_scanned_rows()
         for offset, raw in enumerate(sheet.iter_rows(min_row=header_row + 1, max_col=last,
                                                      values_only=True)):
+            if header_row + offset >= scan_limit:
+                raise _too_many_rows(header_row + offset + 1)
             values = tuple(raw[pos] if pos < len(raw) else None for pos, _ in columns)
             if all(is_blank(v) for v in values):
                 continue

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import ipaddress
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -35,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from smartsite.core import audit, permissions
+from smartsite.core import audit, netpolicy, permissions
 from smartsite.core import services as core_services
 from smartsite.core.choices import AuditAction
 from smartsite.core.errors import DomainError, Forbidden
@@ -123,7 +122,7 @@ def _clean_webhook(name: str, url: str, events) -> tuple[str, str, list[str]]:
         raise DomainError("接收地址的端口号无效", field="url") from None
     if parts.username or parts.password:
         raise DomainError("接收地址不能包含用户名或密码（来源请用签名密钥验证）", field="url")
-    if not _allow_private() and not _public_host(parts.hostname):
+    if not _allow_private() and not netpolicy.host_allowed(parts.hostname):
         raise DomainError("接收地址不能是本机或内网地址", field="url")
     chosen = []
     for event in events or ():
@@ -136,18 +135,6 @@ def _clean_webhook(name: str, url: str, events) -> tuple[str, str, list[str]]:
     if unknown:
         raise DomainError(f"未知的事件类型“{unknown[0][:40]}”", field="events")
     return name, parts._replace(scheme=parts.scheme.lower()).geturl(), chosen
-
-
-def _public_host(host: str) -> bool:
-    """A literal address must be public; names are checked again when resolved at delivery."""
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return True
-    return webhooks.is_public_address(host)
 
 
 def _require_owner(actor, webhook: Webhook) -> None:

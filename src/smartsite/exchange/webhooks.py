@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from smartsite.core.netpolicy import is_public_address
 
 __all__ = ["Outcome", "body_of", "is_public_address", "post", "sign", "signed_headers"]
 
@@ -57,14 +58,6 @@ def signed_headers(*, secret: str, event: str, delivery: str, body: bytes,
         "X-Smartsite-Timestamp": stamp,
         "X-Smartsite-Signature": sign(secret, stamp, body),
     }
-
-
-def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified addresses."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from smartsite.core import models as m
 from smartsite.core.choices import RegionLevel
 from smartsite.core.generic import XLSX, _quote
+from smartsite.core.spreadsheet import guard_workbook, text_row
 from smartsite.exchange.importers import MAX_ERRORS, SheetSpec, max_rows, spec_for
 
 __all__ = ["error_report", "template", "xlsx_response"]
@@ -37,6 +38,8 @@ def xlsx_response(content: bytes, filename: str) -> HttpResponse:
 
 
 def _save(wb: Workbook) -> bytes:
+    if not wb.write_only:
+        guard_workbook(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -187,14 +190,15 @@ def error_report(errors: list[dict], *, kind: str = "", filename: str = "",
     ws.freeze_panes = "A2"
     ws.append(["行", "列", "错误"])
     for error in errors:
-        ws.append([error.get("row") or "", error.get("column") or "", error["message"]])
+        ws.append(text_row(ws, [error.get("row") or "", error.get("column") or "",
+                                error["message"]]))
     total = total if total is not None else len(errors)
     if total > len(errors):
         ws.append(["", "", f"另有 {total - len(errors)} 处错误未列出（只保留前 {MAX_ERRORS:,} 处）"])
     info = wb.create_sheet("说明")
     label = spec_for(kind).label if kind else ""
     info.append(["导入类型", label])
-    info.append(["文件", filename])
+    info.append(text_row(info, ["文件", filename]))
     info.append(["错误数", total])
     info.append(["生成时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")])
     return _save(wb)

@@ -8,6 +8,7 @@ them); every text that leaves this module passes `scrub()`, which blanks them.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -18,6 +19,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.conf import settings
 
 from smartsite.core.errors import DomainError
+from smartsite.video import network
+
+log = logging.getLogger(__name__)
 
 NOT_INSTALLED = "服务器未安装 ffmpeg，无法播放、录制或抓拍视频（Debian：apt-get install ffmpeg）"
 
@@ -49,18 +53,20 @@ def require() -> str:
 
 
 def source_url(camera) -> str:
-    """The camera's RTSP URL with its (decrypted) credentials, for ffmpeg only."""
+    """The camera's RTSP URL for ffmpeg only: its host resolved now and checked against the
+    camera network policy (video.network) and replaced by the checked address, so ffmpeg
+    connects exactly there; with the (decrypted) credentials."""
     parts = urlsplit(camera.rtsp_url.strip())
     try:
         user, password = camera.username, camera.password
     except Exception as exc:  # InvalidToken: the key changed
         raise CameraError("无法解密该摄像头的用户名和密码（密钥已更换），请在编辑页重新填写") from exc
-    if not user and not password:
-        return urlunsplit(parts)
-    host = parts.hostname or ""
+    default_port = 322 if parts.scheme.lower() == "rtsps" else 554
+    host = network.checked_address(parts.hostname or "", parts.port or default_port, CameraError)
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" if user or password \
+        else host
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
@@ -89,6 +95,12 @@ def scrub(text: str, camera=None) -> str:
     return text
 
 
+#: One message for every way of not getting video from an address (refused, timed out,
+#: unreachable, not an RTSP server, cut off): the reason goes to the log, not to the user, so the
+#: message cannot tell an open port from a closed one.
+UNREACHABLE = "无法从摄像头读取视频：摄像头离线、地址或端口有误，或该地址不是 RTSP 视频流"
+
+
 def explain(stderr: str, camera=None) -> str:
     """A Chinese message for why ffmpeg could not read a camera."""
     text = stderr or ""
@@ -97,16 +109,10 @@ def explain(stderr: str, camera=None) -> str:
         return "摄像头拒绝了用户名或密码（RTSP 401），请检查摄像头的用户名和密码"
     if "404" in text and "not found" in low:
         return "摄像头上没有这个视频流路径（RTSP 404），请检查视频流地址"
-    if "connection refused" in low:
-        return "摄像头离线或视频流端口未开放（连接被拒绝）"
-    if ("timed out" in low or "timeout" in low or "no route to host" in low
-            or "network is unreachable" in low or "host is down" in low):
-        return "摄像头离线或网络不可达（连接超时）"
-    if "name or service not known" in low or "failed to resolve" in low:
-        return "无法解析摄像头主机名，请检查视频流地址"
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    detail = scrub(lines[-1], camera)[:150] if lines else "ffmpeg 没有给出原因"
-    return f"无法从摄像头读取视频：{detail}"
+    log.info("camera %s unreadable: %s", getattr(camera, "pk", None),
+             scrub(lines[-1], camera)[:300] if lines else "ffmpeg gave no reason")
+    return UNREACHABLE
 
 
 def grab_frame(camera, dest: Path) -> None:
@@ -123,7 +129,8 @@ def grab_frame(camera, dest: Path) -> None:
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         partial.unlink(missing_ok=True)
-        raise CameraError(f"摄像头在 {limit} 秒内没有送出画面（可能离线）") from exc
+        log.info("camera %s: no frame within %s s", getattr(camera, "pk", None), limit)
+        raise CameraError(UNREACHABLE) from exc
     if done.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
         raise CameraError(explain(done.stderr, camera))

@@ -15,7 +15,7 @@ from django.db import models
 from django.urls import reverse
 
 from smartsite.core.models import Project, ScopedModel
-from smartsite.video import crypto
+from smartsite.video import crypto, network
 from smartsite.video.choices import RequestState, SnapshotSource
 
 __all__ = ["Camera", "Snapshot", "SnapshotRequest"]
@@ -114,9 +114,13 @@ class Camera(ScopedModel):
             errors["rtsp_url"] = "地址中不能含用户名和密码，请分别填写（加密保存）"
         elif any(c.isspace() for c in url):
             errors["rtsp_url"] = "摄像头地址不能含空格"
+        elif not network.host_allowed(parts.hostname):
+            errors["rtsp_url"] = "摄像头地址" + network.REFUSED_AT_SAVE
         host = (self.onvif_host or "").strip()
         if host and (any(c in host for c in "/@ ") or "://" in host):
             errors["onvif_host"] = "ONVIF 地址只填 IP 或主机名，如 192.168.1.64（端口另填）"
+        elif host and not network.host_allowed(host):
+            errors["onvif_host"] = "ONVIF 地址" + network.REFUSED_AT_SAVE
         if self.ptz_capable and not host:
             errors["onvif_host"] = "云台控制需要填写 ONVIF 地址"
         if self.monitor_id and self.project_id and self.monitor.project_id != self.project_id:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from smartsite.core import netpolicy
 from smartsite.core.errors import DomainError
+from smartsite.video import network
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +60,28 @@ def _credentials(camera) -> tuple[str, str]:
         raise PtzError("无法解密该摄像头的用户名和密码（密钥已更换），请在编辑页重新填写") from exc
 
 
-def _explain(exc: BaseException, camera) -> PtzError:
-    import aiohttp
-    import zeep.exceptions
-    from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
+def _refusal(exc: BaseException | None) -> netpolicy.AddressRefused | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, netpolicy.AddressRefused):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
-    address = camera.onvif_address
-    timeout = settings.VIDEO_ONVIF_TIMEOUT_SECONDS
-    if isinstance(exc, asyncio.TimeoutError | ONVIFTimeoutError):
-        return PtzError(f"摄像头（ONVIF {address}）在 {timeout} 秒内没有响应，可能离线",
-                        code="video.ptz_timeout")
+
+def _explain(exc: BaseException, camera) -> PtzError:
+    """A Chinese message for a failed command. Refused credentials and a SOAP fault from the
+    device are told apart; every other failure (refused, timed out, unreachable, not an ONVIF
+    service, garbled answer) gets one message, so it cannot tell an open port from a closed
+    one — the exception itself goes to the log."""
+    import zeep.exceptions
+    from onvif.exceptions import ONVIFAuthError, ONVIFError
+
+    refused = _refusal(exc)
+    if refused is not None:
+        return PtzError(network.refused_message(camera.onvif_host, refused.address),
+                        code="video.address_refused")
     if isinstance(exc, ONVIFAuthError):
         return PtzError("摄像头拒绝了 ONVIF 用户名或密码", code="video.ptz_auth")
     if isinstance(exc, zeep.exceptions.Fault):
@@ -76,23 +90,25 @@ def _explain(exc: BaseException, camera) -> PtzError:
             return PtzError("摄像头拒绝了 ONVIF 用户名或密码", code="video.ptz_auth")
         return PtzError(f"摄像头拒绝了该云台指令：{(exc.message or '').strip()[:100]}",
                         code="video.ptz_refused")
-    if isinstance(exc, aiohttp.ClientError | OSError | zeep.exceptions.TransportError):
-        return PtzError(f"无法连接摄像头（ONVIF {address}），摄像头离线或地址不可达",
-                        code="video.ptz_offline")
     if isinstance(exc, ONVIFError):
         cause = exc.__cause__ or exc.__context__
         if cause is not None and cause is not exc:
             return _explain(cause, camera)
-        return PtzError(f"摄像头的 ONVIF 服务出错：{str(exc)[:100]}", code="video.ptz_error")
-    return PtzError(f"云台指令失败：{type(exc).__name__}", code="video.ptz_error")
+    return PtzError(f"无法连接摄像头（ONVIF {camera.onvif_address}）或在 "
+                    f"{settings.VIDEO_ONVIF_TIMEOUT_SECONDS} 秒内没有响应：摄像头离线、"
+                    "地址或端口有误，或该端口不是 ONVIF 服务", code="video.ptz_offline")
 
 
 async def _session(camera):
     from onvif import ONVIFCamera
 
     user, password = _credentials(camera)
-    device = ONVIFCamera(camera.onvif_host, camera.onvif_port or 80, user or "", password or "",
-                         no_cache=True)
+    port = camera.onvif_port or 80
+    address = await asyncio.to_thread(network.checked_address, camera.onvif_host, port, PtzError)
+    # Every service address the device advertises is rewritten to the checked address and port
+    # (nat_override), and the event loop refuses any other destination (network.GuardedLoop).
+    device = ONVIFCamera(address, port, user or "", password or "", no_cache=True,
+                         nat_override=True)
     try:
         await device.update_xaddrs()
         media = await device.create_media_service()
@@ -144,16 +160,20 @@ def _run(camera, action):
 
 
 def _in_loop(factory):
-    """asyncio.run(factory()), also from a thread that already runs a loop."""
+    """asyncio.run(factory()) in a `GuardedLoop`, also from a thread that already runs a loop."""
+    def run():
+        with asyncio.Runner(loop_factory=network.GuardedLoop) as runner:
+            return runner.run(factory())
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(factory())
+        return run()
     box: dict = {}
 
     def target():
         try:
-            box["value"] = asyncio.run(factory())
+            box["value"] = run()
         except BaseException as exc:
             box["error"] = exc
 
