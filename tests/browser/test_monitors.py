@@ -55,6 +55,7 @@ def monitor(cast):
         rows.append(row(monitor, at, now=now, pm10=pm10, pm25=pm10 * 0.45,
                         noise=52 + (i % 20) if 6 <= hour < 22 else 44 + (i % 5)))
     services.ingest(rows)
+    services.roll_up_all()  # hour and day means, as the gateway's next flush
     status(monitor, pm10=86.5, pm25=41.2, noise=63.4, wind_speed=2.1, temperature=12.5,
            humidity=63.0)
     services.record_connections([

@@ -116,6 +116,7 @@ def test_means_per_period_with_noise_as_energy_means(monitors, api_as, cast):
             at = START + i * MIN + k * datetime.timedelta(seconds=30)
             rows.append(row(a1, at, now=START + 3600 * MIN, pm10=100 + i, pm25=40, noise=noise))
     services.ingest(rows)
+    services.roll_up_all()  # hour and day means, as the gateway's next flush
     client = api_as(cast.district)
     since, until = START.isoformat(), (START + 30 * MIN).isoformat()
 

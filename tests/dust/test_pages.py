@@ -220,6 +220,7 @@ def test_monitor_page_chart_carries_the_minute_means_ingest_stored(monitors, log
                             pm10=pm10, pm25=40, noise=noise))
     rows.append(row(a1, now - datetime.timedelta(days=2), now=now, pm10=999))  # not in 24 h
     services.ingest(rows)
+    services.roll_up_all()  # hour and day means, as the gateway's next flush
 
     chart = json_script(login(cast.district).get(f"/monitors/{a1.pk}/"), "chart-24h-data")
     assert chart["pm10"] == [[chart_ms(start + i * MIN), 82.0 + i] for i in range(10)]
@@ -241,6 +242,7 @@ def test_monitor_page_lists_todays_quarters_above_the_limit_and_the_connections(
     rows += [row(a1, midnight + datetime.timedelta(minutes=15 + i), now=now, pm10=limit.limit)
              for i in range(3)]  # exactly at the limit: not above it
     services.ingest(rows)
+    services.roll_up_all()  # hour and day means, as the gateway's next flush
     services.record_connections([
         services.ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
                                   now - 30 * MIN, 57, 2, "对端关闭连接"),
@@ -289,6 +291,7 @@ def exceeding(monitors):
     rows += fill(a1, quarter(9, 0) - DAY_SPAN, limit.limit * 3)
     rows += fill(a1, quarter(0, 0) + DAY_SPAN, limit.limit * 3)
     services.ingest(rows)
+    services.roll_up_all()  # hour and day means, as the gateway's next flush
     return limit
 
 

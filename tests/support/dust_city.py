@@ -52,6 +52,7 @@ class City:
             rows.append(row(self.a2, at, now=now, pm10=50.0))
             rows.append(row(self.b1, at, now=now, pm10=130.0 if i < 15 else 60.0))
         services.ingest(rows)
+        services.roll_up_all()  # hour and day means, as the gateway's next flush
         seen(self.a1, now - MIN, pm10=150.0, pm25=70.0, noise=61.0)
         seen(self.a2, now - datetime.timedelta(hours=2), pm10=50.0)
         seen(self.b1, now, pm10=40.0)

@@ -9,8 +9,8 @@ import datetime
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
-from smartsite.dust import rules
-from smartsite.dust.models import DustLimit, Inspection, MinuteMean, Monitor, PeriodMean, SprayReading
+from smartsite.dust import minutes, rules
+from smartsite.dust.models import DustLimit, Inspection, Monitor, PeriodMean, SprayReading
 from smartsite.workorders import checks
 
 
@@ -30,9 +30,10 @@ def valid_data_24h(order, at: datetime.datetime) -> bool:
     if not monitors or since < order.opened_at:
         return False  # (a window reaching back before the order proves nothing about the fix)
     needed = int(p["hours"] * 60 * p["coverage"])
-    counts = dict(MinuteMean.objects.filter(monitor__in=monitors, bucket__gt=since,
-                                            bucket__lte=at, n_pm10__gt=0)
-                  .values_list("monitor").annotate(n=Count("bucket")))
+    counts = dict(minutes.query(
+        "SELECT monitor_id, count(*) FROM {minutes} WHERE n_pm10 > 0 GROUP BY monitor_id",
+        minutes.subquery([m.pk for m in monitors], since, at, columns=("pm10",), after=True,
+                         through=True)))
     if any(counts.get(m.pk, 0) < needed for m in monitors):
         return False
     if order.kind != "exceedance":
@@ -56,9 +57,11 @@ def monitors_reporting(order, at: datetime.datetime) -> bool:
 
     p = rules.params("verification")
     since = at - datetime.timedelta(minutes=p["reporting_minutes"])
-    reporting = (MinuteMean.objects.filter(monitor__project=order.project_id,
-                                           monitor__active=True, bucket__gt=since, bucket__lte=at)
-                 .values("monitor").distinct().count())
+    ids = list(Monitor.objects.filter(project=order.project_id, active=True)
+               .values_list("pk", flat=True))
+    reporting = minutes.query(
+        "SELECT count(DISTINCT monitor_id) FROM {minutes}",
+        minutes.subquery(ids, since, at, columns=(), after=True, through=True))[0][0] if ids else 0
     return reporting >= required_monitors(order.project)
 
 

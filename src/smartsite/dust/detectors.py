@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Max, Min, Q, Window
-from django.db.models.functions import Lag
+from django.db.models import Count, F, Max, Q
 
 from smartsite.core.choices import ProjectStatus
 from smartsite.core.models import Project
+from smartsite.dust import minutes
 from smartsite.dust.metrics import from_energy, to_energy
 from smartsite.dust.models import (
     DustLimit,
     Inspection,
-    MinuteMean,
     Monitor,
     MonitorStatus,
     NoiseDay,
@@ -394,13 +393,14 @@ def inspection(ctx: Context, p: dict) -> list[Finding]:
 
 def flat_line(ctx: Context, p: dict) -> list[Finding]:
     """PM10 minute means that have not moved for `hours` (over `coverage` of the window)."""
-    minutes = p["hours"] * 60
-    rows = (MinuteMean.objects
-            .filter(ctx.watched, bucket__gt=ctx.now - datetime.timedelta(hours=p["hours"]),
-                    bucket__lte=ctx.now, n_pm10__gt=0)
-            .annotate(v=F("sum_pm10") / F("n_pm10"))
-            .values("monitor_id").annotate(n=Count("bucket"), low=Min("v"), high=Max("v"))
-            .filter(n__gte=int(minutes * p["coverage"])))
+    span = p["hours"] * 60
+    sub = minutes.subquery(list(ctx.monitors), ctx.now - datetime.timedelta(hours=p["hours"]),
+                           ctx.now, columns=("pm10",), after=True, through=True)
+    rows = [{"monitor_id": m, "n": n, "low": low, "high": high} for m, n, low, high in
+            minutes.query("SELECT monitor_id, count(*), min(sum_pm10 / n_pm10), "
+                          "max(sum_pm10 / n_pm10) FROM {minutes} WHERE n_pm10 > 0 "
+                          "GROUP BY monitor_id HAVING count(*) >= %s",
+                          sub, [int(span * p["coverage"])])] if ctx.monitors else []
     findings = []
     for r in rows:
         if r["monitor_id"] in ctx.monitors and r["high"] - r["low"] <= p["tolerance"]:
@@ -414,14 +414,13 @@ def flat_line(ctx: Context, p: dict) -> list[Finding]:
 def cross_site(ctx: Context, p: dict) -> list[Finding]:
     """Monitors of different projects whose PM10 minute means are identical minute by minute
     (at least `min_points` of the last `minutes`)."""
-    rows = (MinuteMean.objects
-            .filter(ctx.watched, bucket__gt=ctx.now - datetime.timedelta(minutes=p["minutes"]),
-                    bucket__lte=ctx.now, n_pm10__gt=0)
-            .values_list("monitor_id", "bucket", "sum_pm10", "n_pm10").order_by("monitor_id", "bucket"))
+    rows = minutes.minute_means(list(ctx.monitors),
+                                ctx.now - datetime.timedelta(minutes=p["minutes"]), ctx.now,
+                                columns=("pm10",), after=True, through=True)
     series: dict[int, list] = defaultdict(list)
-    for monitor_id, bucket, total, n in rows:
-        if monitor_id in ctx.monitors:
-            series[monitor_id].append((bucket, round(total / n, 1)))
+    for row in rows:
+        if row.n_pm10 > 0 and row.monitor_id in ctx.monitors:
+            series[row.monitor_id].append((row.bucket, round(row.sum_pm10 / row.n_pm10, 1)))
     groups: dict[tuple, list[int]] = defaultdict(list)
     for monitor_id, points in series.items():
         if len(points) >= p["min_points"] and len({v for _b, v in points}) > 1:
@@ -452,15 +451,15 @@ def drop_at_exceedance(ctx: Context, p: dict) -> list[Finding]:
         return []
     # Each valid minute beside the one before it (SQL window functions): only the pairs that
     # drop are read back.
-    ordered = {"partition_by": [F("monitor_id")], "order_by": F("bucket").asc()}
-    value = F("sum_pm10") / F("n_pm10")
-    rows = (MinuteMean.objects.filter(monitor__in=suspects, bucket__gte=ctx.day_start,
-                                      bucket__lte=ctx.now, n_pm10__gt=0)
-            .annotate(v=value, prev=Window(Lag(value), **ordered),
-                      prev_bucket=Window(Lag("bucket"), **ordered))
-            .filter(prev__gte=high)  # (a condition on `v` would filter before the window)
-            .values_list("monitor_id", "bucket", "prev_bucket", "prev", "v")
-            .order_by("monitor_id", "bucket"))
+    sub = minutes.subquery(suspects, ctx.day_start, ctx.now, columns=("pm10",), through=True)
+    rows = [(m, minutes.to_datetime(b), minutes.to_datetime(pb), prev, v)
+            for m, b, pb, prev, v in minutes.query("""
+        SELECT monitor_id, bucket, prev_bucket, prev, v FROM (
+            SELECT monitor_id, bucket, sum_pm10 / n_pm10 AS v,
+                   lag(sum_pm10 / n_pm10) OVER w AS prev, lag(bucket) OVER w AS prev_bucket
+              FROM {minutes} WHERE n_pm10 > 0
+            WINDOW w AS (PARTITION BY monitor_id ORDER BY bucket)) AS pairs
+         WHERE prev >= %s ORDER BY monitor_id, bucket""", sub, [high])]
     drops: dict[int, list] = defaultdict(list)
     for monitor_id, bucket, prev_bucket, prev, v in rows:
         if bucket - prev_bucket == MINUTE and v <= p["clean"] and v <= p["ratio"] * prev:

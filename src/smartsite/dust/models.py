@@ -33,8 +33,8 @@ from smartsite.dust.choices import (
 from smartsite.dust.metrics import BY_COLUMN, METRICS, ROLLED_UP, from_energy
 
 __all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "MaintenanceRecord",
-           "MinuteMean", "Monitor", "MonitorConnection", "MonitorStatus", "MonthlyReview",
-           "NoiseDay", "PeriodMean", "Reading", "SprayDevice", "SprayReading"]
+           "Monitor", "MonitorConnection", "MonitorStatus", "MonthlyReview", "NoiseDay",
+           "PeriodMean", "Reading", "RollupPending", "SprayDevice", "SprayReading"]
 
 # (Its length is max_length's: one message per fault.)
 mn_validator = RegexValidator(r"^[0-9A-Za-z]+$", "设备编码（MN）为 1–24 位字母或数字")
@@ -520,9 +520,18 @@ class DustRule(models.Model):
 # ---------------------------------------------------------------- readings and means
 
 
+class RealField(models.FloatField):
+    """A measured value: 4-byte `real` on PostgreSQL (SQLite's REAL is always 8 bytes).
+    HJ 212 values carry a few decimals — well inside real's ~7 significant digits, and
+    PostgreSQL prints a real back with the digits it was given (80.1 reads as 80.1)."""
+
+    def db_type(self, connection):
+        return "real" if connection.vendor == "postgresql" else super().db_type(connection)
+
+
 def _add_value_columns(model) -> None:
     for metric in METRICS:
-        model.add_to_class(metric.column, models.FloatField(metric.label, null=True, blank=True))
+        model.add_to_class(metric.column, RealField(metric.label, null=True, blank=True))
 
 
 def _add_mean_columns(model) -> None:
@@ -548,7 +557,12 @@ class MeanMixin:
 
 class Reading(models.Model):
     """One packet's values (wide row), particulate in µg/m³. `flags` holds one HJ 212 data
-    flag per column of `metrics.METRICS`, in that order ('-' where the packet had no value)."""
+    flag per column of `metrics.METRICS`, in that order ('-' where the packet had no value).
+
+    Minute means are not stored: they are these rows grouped by minute (`dust.minutes`), so a
+    monitor sending one packet a minute keeps each number once. On PostgreSQL the columns are
+    laid out 8-byte first, then the 4-byte values, then `cn` and `flags` (migration 0005), so
+    a row has no alignment padding."""
 
     pk = models.CompositePrimaryKey("monitor_id", "cn", "data_time")
     monitor = models.ForeignKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
@@ -570,22 +584,11 @@ class Reading(models.Model):
         return getattr(self, column), self.flags[index:index + 1] or "-"
 
 
-class MinuteMean(MeanMixin, models.Model):
-    """Per-minute sums of valid (flag N) real-time values; mean = sum / n (noise: energy)."""
-
-    pk = models.CompositePrimaryKey("monitor_id", "bucket")
-    monitor = models.ForeignKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
-                                related_name="+")
-    bucket = models.DateTimeField("时段起")
-    samples = models.PositiveIntegerField("数据条数", default=0)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "分钟均值"
-
-
 class PeriodMean(MeanMixin, models.Model):
     """15-minute (DB31/964-2016), hour and day sums of valid real-time values. Days start at
-    midnight Shanghai time."""
+    midnight Shanghai time. 15-minute rows are written with the readings they come from (in
+    the acknowledged transaction); hour and day rows are rolled up from them a few seconds
+    later (`services.roll_up`, from the `RollupPending` rows the same transaction wrote)."""
 
     pk = models.CompositePrimaryKey("monitor_id", "period", "bucket")
     monitor = models.ForeignKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
@@ -598,6 +601,21 @@ class PeriodMean(MeanMixin, models.Model):
         verbose_name = verbose_name_plural = "时段均值"
 
 
+class RollupPending(models.Model):
+    """Hours whose 15-minute means changed and whose hour and day means are not yet rolled up:
+    one row per stored batch and hour, written in the batch's own transaction (so a packet
+    acknowledged is a packet whose rollup is owed, even if the gateway is killed next), and
+    deleted by `services.roll_up` in the transaction that rolls them up."""
+
+    bucket = models.DateTimeField("小时起")
+    monitors = models.JSONField("设备", default=list)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待汇总时段"
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H:%M} ({len(self.monitors)})"
+
+
 _add_value_columns(Reading)
-_add_mean_columns(MinuteMean)
 _add_mean_columns(PeriodMean)

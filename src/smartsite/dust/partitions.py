@@ -1,9 +1,10 @@
 """Time partitions of the reading and mean tables on PostgreSQL, and retention everywhere.
 
-On PostgreSQL `dust_reading` and `dust_minutemean` are range-partitioned by day and
-`dust_periodmean` by month (design.md §2 rule 7); a DEFAULT partition catches rows outside
-the prepared range (a monitor back-filling last year's data), and a partition created later
-takes its rows over. Retention drops whole partitions, so it costs nothing however large the
+On PostgreSQL `dust_reading` is range-partitioned by day and `dust_periodmean` by month
+(design.md §2 rule 7; minute means are the readings grouped, `dust.minutes`); a DEFAULT
+partition catches rows outside the prepared range (a monitor back-filling last year's
+data), and a partition created later takes its rows over. Retention drops whole
+partitions, so it costs nothing however large the
 tables grow. On SQLite (the demo) the same retention deletes rows.
 """
 
@@ -47,8 +48,6 @@ class PartitionedTable:
 TABLES = (
     PartitionedTable("dust_reading", "data_time", False, ("monitor_id", "cn", "data_time"),
                      "READING_RETENTION_DAYS"),
-    PartitionedTable("dust_minutemean", "bucket", False, ("monitor_id", "bucket"),
-                     "MINUTE_MEAN_RETENTION_DAYS"),
     PartitionedTable("dust_periodmean", "bucket", True, ("monitor_id", "period", "bucket"),
                      "PERIOD_MEAN_RETENTION_DAYS"),
 )

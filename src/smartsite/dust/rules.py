@@ -193,11 +193,13 @@ def load_rules() -> int:
 def run_due(now: datetime.datetime | None = None, *, force: bool = False) -> dict[str, tuple]:
     """Run every enabled rule whose interval has passed (all of them with `force`); returns
     {code: (events raised or updated, events recovered)}. Each rule's last run is a row, so
-    a restarted worker carries on where the old one stopped."""
-    from smartsite.dust import detectors
+    a restarted worker carries on where the old one stopped. The hour and day means owed
+    are rolled up first, so a rule reads what the readings say."""
+    from smartsite.dust import detectors, services
     from smartsite.dust.models import DustRule
 
     now = now or timezone.now()
+    services.roll_up_all()
     load_rules()
     done: dict[str, tuple] = {}
     context = detectors.Context(now)

@@ -1,9 +1,10 @@
 """Reads of the dust scenario for a user: every one starts from `core.scoping.scoped()`
 (monitors in scope, or the one monitor a page was allowed to open).
 
-Means are read from the rollup tables by monitor first (their primary keys lead with the
-monitor), so a monitor's 24 h chart and a district's 15-minute exceedance list stay index
-lookups in the one or two partitions they touch, however many months the tables hold.
+Means are read from the rollup table (minute means: from the readings) by monitor first
+(their primary keys lead with the monitor), so a monitor's 24 h chart and a district's
+15-minute exceedance list stay index lookups in the one or two partitions they touch,
+however many months the tables hold.
 Measured on PostgreSQL with 4,500 monitors and a full month of means (16 M rows in the
 month's partition): a district's day of exceedances ~15 ms a query, the city's ~0.2 s,
 one monitor's 24 h of minute means ~25 ms warm.
@@ -37,7 +38,6 @@ from smartsite.dust.metrics import BY_COLUMN, DATA_FLAGS, METRICS, ROLLED_UP
 from smartsite.dust.models import (
     DeviceRejection,
     DustLimit,
-    MinuteMean,
     Monitor,
     MonitorConnection,
     MonitorStatus,
@@ -183,9 +183,10 @@ def minute_series(monitor: Monitor, now: datetime.datetime, hours: int = 24,
                   columns=HEADLINE) -> dict[str, list[list]]:
     """{column: [[chart ms, mean], …]} of the minute means of the last `hours` hours
     (noise as energy means, MeanMixin.mean); minutes without valid values are left out."""
-    rows = (MinuteMean.objects.filter(monitor=monitor, bucket__gt=now - datetime.timedelta(hours=hours),
-                                      bucket__lte=now)
-            .only(*_mean_fields(columns)).order_by("bucket"))
+    from smartsite.dust import minutes
+
+    rows = minutes.minute_means([monitor.pk], now - datetime.timedelta(hours=hours), now,
+                                columns=columns, after=True, through=True)
     series: dict[str, list[list]] = {c: [] for c in columns}
     for row in rows:
         t = chart_ms(row.bucket)
@@ -271,11 +272,13 @@ MEAN_SOURCES = {60: "minute", 900: "period", 3600: "period", 86400: "period"}
 
 def means(monitor: Monitor, period: int, since: datetime.datetime, until: datetime.datetime,
           columns=tuple(m.column for m in ROLLED_UP)):
-    """Means of `monitor` per bucket of `period` seconds in [since, until), oldest first."""
+    """Means of `monitor` per bucket of `period` seconds in [since, until), oldest first
+    (minute means: from the readings, `dust.minutes`)."""
     if period == 60:
-        qs = MinuteMean.objects.filter(monitor=monitor)
-    else:
-        qs = PeriodMean.objects.filter(monitor=monitor, period=period)
+        from smartsite.dust import minutes
+
+        return minutes.minute_means([monitor.pk], since, until, columns=columns)
+    qs = PeriodMean.objects.filter(monitor=monitor, period=period)
     fields = [*_mean_fields(columns), "samples", *(f"max_{c}" for c in columns)]
     return qs.filter(bucket__gte=since, bucket__lt=until).only(*fields).order_by("bucket")
 

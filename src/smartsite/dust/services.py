@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from smartsite.core import audit
 from smartsite.core.choices import AuditAction
-from smartsite.dust import permissions
+from smartsite.dust import minutes, permissions
 from smartsite.dust.choices import RejectReason
-from smartsite.dust.metrics import METRICS, ROLLED_UP, ROLLUP_SOURCE_CN
+from smartsite.dust.metrics import METRICS, ROLLUP_SOURCE_CN
 from smartsite.dust.models import (
     DeviceRejection,
     Monitor,
@@ -103,9 +103,13 @@ class IngestResult:
 
 def ingest(rows: Sequence[ReadingRow], *, received_at: datetime.datetime | None = None
            ) -> IngestResult:
-    """Store `rows` and add the new ones to the minute, 15-minute, hour and day means, in one
-    transaction. PostgreSQL: COPY into a staging table, then set-based INSERT … ON CONFLICT;
-    SQLite: executemany into the same staging shape."""
+    """Store `rows`, add the new ones to the 15-minute means and note their hours for the
+    hour and day rollup (`roll_up`), in one transaction. PostgreSQL: COPY into a staging
+    table, then set-based INSERT … ON CONFLICT; SQLite: executemany into the same shape.
+
+    Minute means are the readings themselves (`dust.minutes`); hour and day means follow
+    within seconds (the gateway's bookkeeping thread and the worker call `roll_up`), off the
+    acknowledgement path — and never lost: the pending row commits with the readings."""
     if not rows:
         return IngestResult(0, 0)
     received_at = received_at or timezone.now()
@@ -192,8 +196,8 @@ def _add_parts_to_means(filled: list[ReadingRow], received_at) -> None:
     with no extra sample (the reading was counted when its first part came)."""
     with connection.cursor() as cur:
         if is_postgres():
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_new "
-                        "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS dust_reading_new ({_STAGING}) "
+                        "ON COMMIT DELETE ROWS")
             cur.execute("TRUNCATE dust_reading_new")
         else:
             cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_new AS "
@@ -251,25 +255,32 @@ def _store_sprays(rows: Iterable[SprayRow]) -> int:
 
 
 _COLS = ", ".join(READING_COLUMNS)
+_KEY = "monitor_id, cn, data_time"
+# The staging tables keep the packets' values as doubles (the stored columns are `real`), so
+# the 15-minute means are summed from the numbers the packets carried.
+_STAGING = ("monitor_id bigint, cn smallint, data_time timestamptz, received_at timestamptz, "
+            "flags varchar(32), " + ", ".join(f"{m.column} double precision" for m in METRICS))
 
 
 def _store_postgres(rows: Iterable[ReadingRow], received_at) -> int:
     raw = connection.connection  # psycopg 3
     with raw.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS dust_reading_in "
-                    "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
-                    "CREATE TEMP TABLE IF NOT EXISTS dust_reading_new "
-                    "(LIKE dust_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS dust_reading_stage ({_STAGING}) "
+                    "ON COMMIT DELETE ROWS; "
+                    f"CREATE TEMP TABLE IF NOT EXISTS dust_reading_new ({_STAGING}) "
+                    "ON COMMIT DELETE ROWS; "
                     # empty already after a commit, but not inside a caller's transaction
-                    "TRUNCATE dust_reading_in, dust_reading_new")
-        with cur.copy(f"COPY dust_reading_in ({_COLS}) FROM STDIN") as copy:
+                    "TRUNCATE dust_reading_stage, dust_reading_new")
+        with cur.copy(f"COPY dust_reading_stage ({_COLS}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row((r.monitor_id, r.cn, r.data_time, received_at, r.flags, *r.values))
         cur.execute(f"""
             WITH ins AS (
-                INSERT INTO dust_reading ({_COLS}) SELECT {_COLS} FROM dust_reading_in
-                ON CONFLICT DO NOTHING RETURNING {_COLS})
-            INSERT INTO dust_reading_new ({_COLS}) SELECT {_COLS} FROM ins""")
+                INSERT INTO dust_reading ({_COLS}) SELECT {_COLS} FROM dust_reading_stage
+                ON CONFLICT DO NOTHING RETURNING {_KEY})
+            INSERT INTO dust_reading_new ({_COLS})
+            SELECT {", ".join(f"s.{c}" for c in READING_COLUMNS)}
+              FROM dust_reading_stage s JOIN ins USING ({_KEY})""")
         return cur.rowcount
 
 
@@ -299,50 +310,120 @@ def _store_sqlite(rows: Iterable[ReadingRow], received_at) -> int:
         cur.close()
 
 
-def _bucket_sql(seconds: int) -> str:
-    if is_postgres():
-        return (f"date_bin('{seconds} seconds', data_time, "
-                f"TIMESTAMPTZ '2000-01-01 00:00:00+08')")
-    return (f"datetime((CAST(strftime('%s', data_time) AS INTEGER) + {SHANGHAI_OFFSET}) "
-            f"/ {seconds} * {seconds} - {SHANGHAI_OFFSET}, 'unixepoch')")
+def _bucket_sql(seconds: int, column: str = "data_time") -> str:
+    return minutes.bucket_sql(seconds, column, params=False)
 
 
 def _mean_select() -> tuple[list[str], list[str], list[str]]:
     """Column names, aggregate expressions and ON CONFLICT assignments of the mean tables."""
-    names, aggregates, updates = ["samples"], ["count(*)"], ["samples = t.samples + excluded.samples"]
-    for metric in ROLLED_UP:
-        c = metric.column
-        position = METRICS.index(metric) + 1
-        valid = f"substr(flags, {position}, 1) = 'N' AND {c} IS NOT NULL"
-        value = f"power(10.0, {c} / 10.0)" if metric.energy_mean else c
-        names += [f"n_{c}", f"sum_{c}", f"max_{c}"]
-        aggregates += [f"sum(CASE WHEN {valid} THEN 1 ELSE 0 END)",
-                       f"coalesce(sum(CASE WHEN {valid} THEN {value} END), 0)",
-                       f"max(CASE WHEN {valid} THEN {c} END)"]
-        updates += [f"n_{c} = t.n_{c} + excluded.n_{c}",
-                    f"sum_{c} = t.sum_{c} + excluded.sum_{c}",
-                    f"max_{c} = CASE WHEN excluded.max_{c} IS NULL THEN t.max_{c} "
-                    f"WHEN t.max_{c} IS NULL OR excluded.max_{c} > t.max_{c} "
-                    f"THEN excluded.max_{c} ELSE t.max_{c} END"]
+    names, aggregates = minutes.aggregates()
+    updates = []
+    for name in names:
+        if name.startswith("max_"):
+            updates.append(f"{name} = CASE WHEN excluded.{name} IS NULL THEN t.{name} "
+                           f"WHEN t.{name} IS NULL OR excluded.{name} > t.{name} "
+                           f"THEN excluded.{name} ELSE t.{name} END")
+        else:
+            updates.append(f"{name} = t.{name} + excluded.{name}")
     return names, aggregates, updates
 
 
 def _add_to_means(samples: str = "count(*)") -> None:
+    """The new readings (`dust_reading_new`) into their 15-minute means, and their hours
+    into `dust_rolluppending` (one row per hour of the batch, listing its monitors).
+    `samples`: what a row counts for (0 for values a later part of a split packet filled
+    into a stored reading)."""
     names, aggregates, updates = _mean_select()
     aggregates[0] = samples
     cols, aggs, sets = ", ".join(names), ", ".join(aggregates), ", ".join(updates)
     source = f"FROM dust_reading_new WHERE cn = {ROLLUP_SOURCE_CN}"
+    monitors = ("to_jsonb(array_agg(DISTINCT monitor_id))" if is_postgres()
+                else "json_group_array(DISTINCT monitor_id)")
     with connection.cursor() as cur:
         cur.execute(f"""
-            INSERT INTO dust_minutemean AS t (monitor_id, bucket, {cols})
-            SELECT monitor_id, {_bucket_sql(60)}, {aggs} {source} GROUP BY 1, 2
-            ON CONFLICT (monitor_id, bucket) DO UPDATE SET {sets}""")
-        for period in MEAN_PERIODS:
-            cur.execute(f"""
-                INSERT INTO dust_periodmean AS t (monitor_id, period, bucket, {cols})
-                SELECT monitor_id, {period}, {_bucket_sql(period)}, {aggs} {source}
-                 GROUP BY 1, 2, 3
-                ON CONFLICT (monitor_id, period, bucket) DO UPDATE SET {sets}""")
+            INSERT INTO dust_periodmean AS t (monitor_id, period, bucket, {cols})
+            SELECT monitor_id, 900, {_bucket_sql(900)}, {aggs} {source}
+             GROUP BY 1, 2, 3
+            ON CONFLICT (monitor_id, period, bucket) DO UPDATE SET {sets}""")
+        cur.execute(f"""
+            INSERT INTO dust_rolluppending (bucket, monitors)
+            SELECT {_bucket_sql(3600)}, {monitors} {source} GROUP BY 1""")
+
+
+# ---------------------------------------------------------------- hour and day rollups
+
+ROLLUP_LOCK = 212_3600  # pg advisory lock: one roll-up at a time (gateways and workers)
+SHANGHAI_TZ = datetime.timezone(datetime.timedelta(seconds=SHANGHAI_OFFSET))
+
+
+def _day_of(bucket: datetime.datetime) -> datetime.datetime:
+    local = bucket.astimezone(SHANGHAI_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(datetime.UTC)
+
+
+def roll_up(*, limit: int = 200) -> int:
+    """Roll the 15-minute means of up to `limit` pending batch-hours up into their hour and
+    day means; returns the monitor-hours rolled up (0: nothing pending, or another process
+    is rolling up right now). Hour = the sums of its four quarters, day = of its 24 hours,
+    recomputed, not added to: a repeat changes nothing.
+
+    The pending rows are deleted in the transaction that writes the means, and they commit
+    with the readings they stand for: a killed gateway or worker leaves them for the next
+    call. Rows a batch commits while this runs are left for the next call too (they were not
+    deleted), so nothing is missed."""
+    with transaction.atomic(), connection.cursor() as cur:
+        if is_postgres():
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+            if not cur.fetchone()[0]:
+                return 0
+        cur.execute("DELETE FROM dust_rolluppending WHERE id IN ("
+                    "SELECT id FROM dust_rolluppending ORDER BY id LIMIT %s) "
+                    "RETURNING bucket, monitors", [limit])
+        hours: set[tuple[int, datetime.datetime]] = set()
+        for bucket, monitor_ids in cur.fetchall():
+            if isinstance(monitor_ids, str):
+                monitor_ids = json.loads(monitor_ids)
+            bucket = minutes.to_datetime(bucket)
+            hours.update((int(m), bucket) for m in monitor_ids)
+        if not hours:
+            return 0
+        _recompute(cur, 3600, 900, hours)
+        _recompute(cur, 86400, 3600, {(m, _day_of(b)) for m, b in hours})
+    return len(hours)
+
+
+def roll_up_all() -> int:
+    """`roll_up` until nothing is pending (the worker, a test, the simulator)."""
+    total = 0
+    while done := roll_up():
+        total += done
+    return total
+
+
+def _recompute(cur, period: int, source: int, keys: set) -> None:
+    names, _aggregates, _updates = _mean_select()
+    cols = ", ".join(names)
+    sums = ", ".join(f"max(s.{n})" if n.startswith("max_") else f"sum(s.{n})" for n in names)
+    sets = ", ".join(f"{n} = excluded.{n}" for n in names)
+    keys = sorted(keys)
+    if is_postgres():
+        wanted = "unnest(%s::bigint[], %s::timestamptz[]) AS d(monitor_id, bucket)"
+        end = f"d.bucket + interval '{period} seconds'"
+        params = [[m for m, _b in keys], [b for _m, b in keys]]
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        wanted = ("(SELECT json_extract(value, '$[0]') AS monitor_id, "
+                  "json_extract(value, '$[1]') AS bucket FROM json_each(%s)) AS d")
+        end = f"datetime(d.bucket, '+{period} seconds')"
+        params = [json.dumps([[m, adapt(b)] for m, b in keys])]
+    cur.execute(f"""
+        INSERT INTO dust_periodmean AS t (monitor_id, period, bucket, {cols})
+        SELECT d.monitor_id, {period}, d.bucket, {sums}
+          FROM {wanted}
+          JOIN dust_periodmean s ON s.monitor_id = d.monitor_id AND s.period = {source}
+           AND s.bucket >= d.bucket AND s.bucket < {end}
+         GROUP BY d.monitor_id, d.bucket
+        ON CONFLICT (monitor_id, period, bucket) DO UPDATE SET {sets}""", params)
 
 
 # ---------------------------------------------------------------- gateway records

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from smartsite.core.models import Project
 from smartsite.core.scoping import scoped
+from smartsite.dust import minutes
 from smartsite.dust.choices import (
     InspectionKind,
     InspectionStatus,
@@ -26,7 +27,6 @@ from smartsite.dust.choices import (
 from smartsite.dust.models import (
     Inspection,
     MaintenanceRecord,
-    MinuteMean,
     Monitor,
     MonthlyReview,
     SprayDevice,
@@ -196,10 +196,11 @@ def monthly_stats(project: Project, month: datetime.date, now: datetime.datetime
     totals = {"expected_minutes": 0, "data_minutes": 0, "valid_minutes": 0}
     for monitor in monitors:
         column = "noise" if monitor.kind == MonitorKind.NOISE else "pm10"
-        seen = MinuteMean.objects.filter(monitor=monitor, bucket__gte=start,
-                                         bucket__lt=until_all).aggregate(
-            first=Min("bucket"), n=Count("bucket"),
-            valid=Count("bucket", filter=Q(**{f"n_{column}__gt": 0})))
+        first, n, valid = minutes.query(
+            f"SELECT min(bucket), count(*), coalesce(sum(CASE WHEN n_{column} > 0 THEN 1 "
+            "ELSE 0 END), 0) FROM {minutes}",
+            minutes.subquery([monitor.pk], start, until_all, columns=(column,)))[0]
+        seen = {"first": minutes.to_datetime(first), "n": n, "valid": valid}
         since = max(start, _floor_minute(min(monitor.created, seen["first"] or monitor.created)))
         expected = max(0, int((until_all - since) / MINUTE))
         mine = [r for r in in_month if r.monitor_id == monitor.pk]

@@ -54,6 +54,7 @@ from smartsite.dust.services import (
     disconnect_all,
     ingest,
     record_rejections,
+    roll_up,
     save_status,
 )
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
@@ -433,6 +434,9 @@ class Pipeline:
         while True:
             await asyncio.sleep(self.status_every)
             await self._safely(self._flush)
+            # hour and day means of what was committed meanwhile (off the acknowledgement
+            # path; what a kill leaves pending, the next gateway or the worker rolls up)
+            await self._safely(self.chore, _roll_up_some)
             now = time.monotonic()
             if now - last_registry >= self.registry_every:
                 last_registry = now
@@ -484,6 +488,18 @@ def _in_db(fn, *args):
         with contextlib.suppress(Exception):
             connection.close()
         raise
+
+
+def _roll_up_some(rounds: int = 5) -> int:
+    """A few rounds of `roll_up` (a backlog after downtime is worked off over several
+    flushes, never holding the bookkeeping thread for long)."""
+    total = 0
+    for _ in range(rounds):
+        done = roll_up()
+        total += done
+        if not done:
+            break
+    return total
 
 
 def startup_chores() -> None:

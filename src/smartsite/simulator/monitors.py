@@ -609,6 +609,7 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
         if ident in sprays and times and last >= first:
             states += _spray_states(p, sprays[ident], times, pm10[ident])
     spray_states = services.ingest(states).stored if states else 0
+    services.roll_up_all()  # the hour and day means (the worker's job when the gateway runs)
     statuses = []
     for ident, p, last in (item for chunk in chunks for item in chunk):
         values, flags = sample(p, last)

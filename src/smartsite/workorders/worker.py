@@ -38,6 +38,18 @@ def _chores() -> None:
         log.warning("monthly O&M reviews failed: %s", exc)
 
 
+def _roll_up() -> None:
+    """Hour and day means the gateway has not rolled up yet (it was killed or is stopped)."""
+    from smartsite.dust.services import roll_up
+
+    try:
+        for _ in range(20):
+            if not roll_up():
+                break
+    except Exception as exc:  # tried again next round; nothing is lost (the rows stay)
+        log.warning("hour/day rollup failed: %s", exc)
+
+
 def _rules() -> None:
     """The dust scenario's detection rules that are due (events, recoveries, orders)."""
     from smartsite.dust import rules
@@ -66,6 +78,7 @@ def run(*, interval: float = 5.0, batch: int = 500, once: bool = False) -> int:
             if settings.WORKER_RULES and time.monotonic() >= rules_due:
                 rules_due = time.monotonic() + RULES_EVERY
                 _rules()
+            _roll_up()
             fired = services.fire_due_timers(limit=batch)
             total += fired
             sent = outbox.deliver_due()  # webhooks and e-mail, after the timers' messages
