@@ -596,14 +596,21 @@ class GatewayBench:
         ingest_s = time.perf_counter() - started
         assert stored == n, (stored, n)
         self.ingest_rate = n / ingest_s
+        from smartsite.dust.services import roll_up_all
+
+        started = time.perf_counter()
+        rolled = roll_up_all()
+        roll_s = time.perf_counter() - started
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM dust_minutemean")
-            minutes = cur.fetchone()[0]
-            cur.execute("TRUNCATE dust_reading, dust_minutemean, dust_periodmean")
+            cur.execute("SELECT count(*) FROM dust_periodmean WHERE period = 900")
+            quarters = cur.fetchone()[0]
+            cur.execute("TRUNCATE dust_reading, dust_periodmean, dust_rolluppending")
         self.row(f"dust.services.ingest() direct, batches of {self.batch}",
                  f"{self.ingest_rate:,.0f} rows/s",
-                 f"{ingest_s:.2f} s; readings + {minutes:,} minute means + 15-min/hour/day means; "
+                 f"{ingest_s:.2f} s; readings + {quarters:,} 15-min means (acknowledged part); "
                  f"{self.ingest_rate / self.copy_rate:.2f} of COPY")
+        self.row("hour/day rollup of those (services.roll_up)", f"{roll_s:.2f} s",
+                 f"{rolled:,} monitor-hours; off the acknowledgement path")
         connection.close()
 
     # ------------------------------------------------------------ 2–5. the gateway
@@ -732,13 +739,25 @@ class GatewayBench:
             print("   py-spy raw samples: /tmp/hj212_gateway.pyspy.txt")
         with self._connect() as conn:
             stored = conn.execute("SELECT count(*) FROM dust_reading").fetchone()[0]
-            minutes = conn.execute("SELECT count(*) FROM dust_minutemean").fetchone()[0]
+            started = time.perf_counter()  # the gateway's own rollup catches up (status flushes)
+            while conn.execute("SELECT count(*) FROM dust_rolluppending").fetchone()[0] \
+                    and time.perf_counter() - started < 120:
+                time.sleep(0.5)
+            caught_up = time.perf_counter() - started
+            hours, days = conn.execute(
+                "SELECT sum(samples) FILTER (WHERE period = 3600), "
+                "sum(samples) FILTER (WHERE period = 86400) FROM dust_periodmean").fetchone()
         ok = drained["complete"] and stored == drained["acked"] == drained["sent"]
+        rolled = hours == days == stored
         self.row("check: rows in dust_reading = acknowledgements",
                  "OK" if ok else "MISMATCH",
-                 f"{stored:,} rows, {drained['acked']:,} acks of {drained['sent']:,} sent, "
-                 f"{minutes:,} minute means; drained in {drained['seconds']:.1f} s; "
-                 f"{drained['lost']} connections lost")
+                 f"{stored:,} rows, {drained['acked']:,} acks of {drained['sent']:,} sent; "
+                 f"drained in {drained['seconds']:.1f} s; {drained['lost']} connections lost")
+        self.row("check: hour and day means hold every reading",
+                 "OK" if rolled else "MISMATCH",
+                 f"samples {hours or 0:,} (hours), {days or 0:,} (days); rollup caught up "
+                 f"{caught_up:.1f} s after the drain")
+        ok = ok and rolled
         self.row("gateway peak RSS (VmHWM)", f"{rss_kb(gw, 'VmHWM') / 1024:.0f} MB",
                  f"at most {self.high_water:,} packets wait for the database (high water)")
         lg.proc.stdin.close()

@@ -118,11 +118,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 # One hour of readings for every monitor in `bench_monitor`, time-major (each minute for every
-# monitor, then the next minute), and their minute means from the same rows (services'
-# aggregate expressions). PM10 around the monitor's level, a slow swing, noise, and an episode
-# (+90 µg/m³) for about 1 % of monitor-hours; pressure is not reported ('-' flag).
+# monitor, then the next minute); minute means are these rows grouped (`dust.minutes`). PM10
+# around the monitor's level, a slow swing, noise, and an episode (+90 µg/m³) for about 1 % of
+# monitor-hours; pressure is not reported ('-' flag).
 HOUR_SQL = """
-    WITH ins AS (
         INSERT INTO dust_reading (monitor_id, cn, data_time, received_at, flags, pm25, pm10, tsp,
                                   noise, wind_speed, wind_dir, temperature, humidity, pressure)
         SELECT id, 2011, t, t + interval '3 seconds', 'NNNNNNNN-',
@@ -140,10 +139,7 @@ HOUR_SQL = """
                    floor(360 * random())::float8 AS wind_dir,
                    round((12 + 4 * random())::numeric, 1)::float8 AS temperature,
                    round((55 + 20 * random())::numeric, 1)::float8 AS humidity
-              FROM bench_monitor m) v
-        RETURNING *)
-    INSERT INTO dust_minutemean (monitor_id, bucket, {cols})
-    SELECT monitor_id, {minute}, {aggs} FROM ins GROUP BY 1, 2 ORDER BY 2, 1"""
+              FROM bench_monitor m) v"""
 
 
 class StorageBench:
@@ -240,16 +236,17 @@ class StorageBench:
     # ------------------------------------------------------------ data
 
     def load_day(self, day: datetime.date) -> None:
-        """One Shanghai day: readings and minute means an hour at a time (time-major; `--jobs`
-        hours at once on their own connections), then the day's 15-minute means from the
-        readings and the hour and day means from those."""
+        """One Shanghai day: readings an hour at a time (time-major; `--jobs` hours at once on
+        their own connections), then the day's 15-minute means from the readings and the
+        hour and day means from those (as `services.roll_up` does)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from django.db import connection, connections, transaction
 
-        from smartsite.dust.services import _bucket_sql, _mean_select
+        from smartsite.dust import minutes
+        from smartsite.dust.services import _bucket_sql
 
-        names, aggregates, _updates = _mean_select()
+        names, aggregates = minutes.aggregates(exact=True)
         cols, aggs = ", ".join(names), ", ".join(aggregates)
         start = datetime.datetime.combine(day, datetime.time(), SHANGHAI)
         end = start + DAY
@@ -259,8 +256,7 @@ class StorageBench:
             try:
                 with connection.cursor() as cur, transaction.atomic():
                     cur.execute("SET LOCAL work_mem = '256MB'")
-                    cur.execute(HOUR_SQL.format(cols=cols, aggs=aggs, minute=_bucket_sql(60)),
-                                {"t0": start + datetime.timedelta(hours=k)})
+                    cur.execute(HOUR_SQL, {"t0": start + datetime.timedelta(hours=k)})
             finally:
                 connections.close_all()  # this thread's connection
 
@@ -287,14 +283,14 @@ class StorageBench:
                          WHERE period = 900 AND bucket >= %(start)s AND bucket < %(end)s
                          GROUP BY 1, 2, 3 ORDER BY 3, 1""", {"start": start, "end": end})
             generated = time.perf_counter() - started
-            for table in ("dust_reading", "dust_minutemean", "dust_periodmean"):
+            for table in ("dust_reading", "dust_periodmean"):
                 cur.execute(f"VACUUM ANALYZE {table}")
             cur.execute("SELECT count(*) FROM dust_reading WHERE data_time >= %s AND data_time < %s",
                         [start, end])
             rows = cur.fetchone()[0]
         seconds = time.perf_counter() - started
         self.load_seconds.append(seconds)
-        print(f"data: {day} (Shanghai) {rows:,} readings + minute/15-min/hour/day means in "
+        print(f"data: {day} (Shanghai) {rows:,} readings + 15-min/hour/day means in "
               f"{seconds:5.1f} s ({generated:.1f} s generating with {self.args.jobs} connections, "
               f"the rest VACUUM ANALYZE; {rows / generated:,.0f} readings/s)", flush=True)
 
@@ -322,9 +318,9 @@ class StorageBench:
         from django.db import connection
         from django.db.models import Count
 
-        from smartsite.dust import selectors
+        from smartsite.dust import minutes, selectors
         from smartsite.dust.choices import Particulate
-        from smartsite.dust.models import DustLimit, MinuteMean, Monitor, Reading
+        from smartsite.dust.models import DustLimit, Monitor, Reading
 
         User = get_user_model()
         limit = DustLimit.in_force(Particulate.PM10, self.day)
@@ -385,9 +381,8 @@ class StorageBench:
             **rule_queries,
             "chart: minute_series, 24 h": (
                 lambda: chart(warm_monitor), lambda i: chart(fresh_monitor(i)),
-                [MinuteMean.objects.filter(monitor=warm_monitor, bucket__gt=since,
-                                           bucket__lte=self.now)
-                 .only(*selectors._mean_fields(selectors.HEADLINE)).order_by("bucket")]),
+                [minutes.subquery([warm_monitor.pk], since, self.now, columns=selectors.HEADLINE,
+                                  after=True, through=True)]),
             "exceedances: 浦东新区, 15-min, page 1": (
                 lambda: exceedance_page(pudong_user()), lambda i: exceedance_page(fresh_user(i)),
                 [exceedance_qs.order_by().values_list("monitor_id").annotate(n=Count("bucket")),
@@ -436,7 +431,7 @@ class StorageBench:
             cur.execute("""
                 SELECT p.relname, count(*) FROM pg_inherits i
                   JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE p.relname IN ('dust_reading', 'dust_minutemean', 'dust_periodmean')
+                 WHERE p.relname IN ('dust_reading', 'dust_periodmean')
                    AND c.relkind = 'r' GROUP BY 1 ORDER BY 1""")
             counts = ", ".join(f"{t} {n}" for t, n in cur.fetchall())
             cur.execute("SELECT sum(reltuples)::bigint FROM pg_class c JOIN pg_inherits i "
@@ -467,7 +462,7 @@ class StorageBench:
                 SELECT p.relname, sum(pg_total_relation_size(c.oid)), sum(pg_relation_size(c.oid))
                   FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
                   JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE p.relname IN ('dust_reading', 'dust_minutemean', 'dust_periodmean')
+                 WHERE p.relname IN ('dust_reading', 'dust_periodmean')
                  GROUP BY 1 ORDER BY 1""")
             sizes = cur.fetchall()
             cur.execute("SHOW data_directory")
@@ -487,16 +482,85 @@ class StorageBench:
             print(f"  free on the database's disk now: {free / 2**30:.0f} GB")
         except OSError:
             pass
+        self.bytes_per_reading("as written (every partition still open)", baseline=True)
+        from django.db import connection
+
+        from smartsite.dust.partitions import compact_closed
+
+        started = time.perf_counter()
+        compacted = compact_closed(datetime.datetime.now(UTC) + 30 * DAY)  # every day closed
+        print(f"\ncompacted {len(compacted)} closed reading partitions (the worker's "
+              f"partitions.compact_closed) in {time.perf_counter() - started:.1f} s")
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE dust_reading")
+        self.bytes_per_reading("the closed days, as the worker leaves them")
         load = statistics.mean(self.load_seconds)
         print(f"\ngeneration: {load:.0f} s per day on average here → 30 days would take "
               f"~{load * 30 / 60:.0f} min (and ~{per_day * 30 / 2**30:.0f} GB)")
         print(f"machine: {os.cpu_count()} CPUs, load average {_load()}")
 
+    def bytes_per_reading(self, label: str, *, baseline: bool = False) -> None:
+        """Disk per stored reading, by table and by index (all partitions), beside the same
+        readings in a bare table (no index, no partitions) built in this run: of the query
+        day's rows as stored, and as the old layout (double values, columns in the model's
+        order) would store them."""
+        from django.db import connection
+
+        values = ("pm25", "pm10", "tsp", "noise", "wind_speed", "wind_dir", "temperature",
+                  "humidity", "pressure")
+        start = datetime.datetime.combine(self.day, datetime.time(), SHANGHAI)
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM dust_reading")
+            readings = cur.fetchone()[0]
+            cur.execute("""
+                SELECT p.relname, 'table', sum(pg_table_size(c.oid))
+                  FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                  JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE p.relname IN ('dust_reading', 'dust_periodmean') GROUP BY 1
+                UNION ALL
+                SELECT t.relname, pi.relname, sum(pg_relation_size(ci.oid))
+                  FROM pg_class t JOIN pg_inherits i ON i.inhparent = t.oid
+                  JOIN pg_index x ON x.indrelid = i.inhrelid
+                  JOIN pg_class ci ON ci.oid = x.indexrelid
+                  JOIN pg_inherits ii ON ii.inhrelid = ci.oid
+                  JOIN pg_class pi ON pi.oid = ii.inhparent
+                 WHERE t.relname IN ('dust_reading', 'dust_periodmean') GROUP BY 1, 2
+                 ORDER BY 1, 2 DESC""")
+            parts = cur.fetchall()
+            bare = {}
+            layouts = {
+                "as stored": "SELECT * FROM dust_reading",
+                "old layout (double values, bigint monitor)": (
+                    "SELECT monitor_id::bigint AS monitor_id, cn, data_time, received_at, flags, "
+                    + ", ".join(f"{v}::double precision AS {v}" for v in values)
+                    + " FROM dust_reading"),
+            }
+            for name, select in layouts.items() if baseline else ():
+                cur.execute("DROP TABLE IF EXISTS bench_bare")
+                cur.execute(f"CREATE TABLE bench_bare AS {select} "
+                            "WHERE data_time >= %s AND data_time < %s", [start, start + DAY])
+                cur.execute("SELECT count(*), pg_table_size('bench_bare') FROM bench_bare")
+                n, size = cur.fetchone()
+                bare[name] = size / n
+            cur.execute("DROP TABLE IF EXISTS bench_bare")
+        per_day = self.args.monitors * 1440
+        print(f"\nbytes per reading, {label} ({readings:,} readings, {self.args.days} days; "
+              f"{self.args.monitors:,} monitors × 1,440 = {per_day / 1e6:.2f} M readings a day):")
+        total = 0.0
+        for table, what, size in parts:
+            total += size
+            print(f"  {table:<16} {what:<28} {size / readings:7.1f} B  "
+                  f"{size / readings * per_day / 2**20:6.0f} MB/day")
+        print(f"  {'all':<45} {total / readings:7.1f} B  {total / readings * per_day / 2**30:6.2f} "
+              f"GB/day (city scale); 400 days ≈ {total / readings * per_day * 400 / 2**40:.2f} TB")
+        for name, size in bare.items():
+            print(f"  baseline: the query day's readings in a bare table, {name}: "
+                  f"{size:.1f} B/reading (all ÷ baseline {total / readings / size:.2f})")
+
     def year_estimate(self, sizes) -> float:
         from django.conf import settings
 
         days = {"dust_reading": settings.READING_RETENTION_DAYS,
-                "dust_minutemean": settings.MINUTE_MEAN_RETENTION_DAYS,
                 "dust_periodmean": min(365, settings.PERIOD_MEAN_RETENTION_DAYS)}
         return sum(size / self.args.days * min(365, days[t]) for t, size, _heap in sizes)
 
@@ -507,7 +571,7 @@ def explain_summary(qs) -> str:
 
     from django.db import connection
 
-    sql, params = qs.query.sql_with_params()
+    sql, params = qs if isinstance(qs, tuple) else qs.query.sql_with_params()
     with connection.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
         doc = cur.fetchone()[0]

@@ -212,7 +212,6 @@ MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "smartsite-gateway")  # one persistent se
 MQTT_TOPIC_ROOT = env("MQTT_TOPIC_ROOT", "smartsite")  # <root>/<MN>/data in, <root>/<MN>/ack out
 MONITOR_OFFLINE_MINUTES = env_int("MONITOR_OFFLINE_MINUTES", 10)
 READING_RETENTION_DAYS = env_int("READING_RETENTION_DAYS", 400)
-MINUTE_MEAN_RETENTION_DAYS = env_int("MINUTE_MEAN_RETENTION_DAYS", 40)
 PERIOD_MEAN_RETENTION_DAYS = env_int("PERIOD_MEAN_RETENTION_DAYS", 3660)
 # Whether this `smartsite worker` runs the dust rules (docs/operations.md): with several
 # workers, one may run them and the others only the timers and the outbox.

@@ -144,3 +144,37 @@ def test_hour_and_day_means_are_owed_in_the_readings_transaction_and_rolled_up_o
 
     services.ingest([row(monitor, start + datetime.timedelta(minutes=5), pm10=999)])  # a re-send
     assert not RollupPending.objects.exists()  # nothing new stored, nothing owed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closed_days_reading_index_is_rebuilt_once_and_keeps_every_reading(cast):
+    """PostgreSQL: the worker rebuilds the primary key of a day whose packets are all in
+    (half-empty while written, ~90 % full rebuilt); the open day is left alone."""
+    from django.db import connection
+
+    from smartsite.dust.partitions import compact_closed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    ensure_partitions(datetime.date(2026, 11, 23), datetime.date(2026, 11, 26))
+    monitor = add_monitor(cast.project_a)
+    yesterday = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.UTC)
+    services.ingest([row(monitor, yesterday + datetime.timedelta(minutes=i), pm10=i % 90,
+                         now=NOW) for i in range(0, 1440, 3)] + [row(monitor, NOW, now=NOW)])
+
+    def index_oids():
+        with connection.cursor() as cur:
+            cur.execute("SELECT c.relname, x.indexrelid FROM pg_index x JOIN pg_class c "
+                        "ON c.oid = x.indrelid WHERE c.relname IN "
+                        "('dust_reading_p20261124', 'dust_reading_p20261125')")
+            return dict(cur.fetchall())
+
+    before = index_oids()
+    compacted = compact_closed(NOW + datetime.timedelta(hours=2))  # 04:00 UTC on the 25th
+    assert "dust_reading_p20261124" in compacted and "dust_reading_p20261125" not in compacted
+    after = index_oids()
+    assert after["dust_reading_p20261124"] != before["dust_reading_p20261124"]  # rebuilt
+    assert after["dust_reading_p20261125"] == before["dust_reading_p20261125"]
+    assert "dust_reading_p20261124" not in compact_closed(NOW + datetime.timedelta(hours=2))
+    assert Reading.objects.filter(monitor=monitor).count() == 481
+    assert services.ingest([row(monitor, yesterday, now=NOW)]).duplicates == 1  # key holds

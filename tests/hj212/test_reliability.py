@@ -139,3 +139,77 @@ def test_database_away_for_ten_seconds_means_no_acks_then_recovery_by_itself(tmp
     finally:
         gateway.stop()
         proxy.close()
+
+
+def _means_from_readings(monitor, period: int) -> dict:
+    """{bucket: (samples, valid PM10 values, their sum, their max)} of `monitor`'s stored
+    real-time readings: what its hour (3600) or day (86400) means must say."""
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    out: dict = {}
+    for at, pm10, flags in Reading.objects.filter(monitor=monitor, cn=2011).values_list(
+            "data_time", "pm10", "flags"):
+        local = at.astimezone(shanghai)
+        start = (local.replace(minute=0, second=0) if period == 3600
+                 else local.replace(hour=0, minute=0, second=0))
+        samples, n, total, high = out.get(start, (0, 0, 0.0, None))
+        valid = flags[1] == "N" and pm10 is not None  # (PM10 is metrics.METRICS[1])
+        out[start] = (samples + 1, n + valid, total + (pm10 if valid else 0.0),
+                      max(high or pm10, pm10) if valid else high)
+    return {k: (a, b, round(c, 3), d) for k, (a, b, c, d) in out.items()}
+
+
+def _stored_means(monitor, period: int) -> dict:
+    from smartsite.dust.models import PeriodMean
+
+    return {row.bucket: (row.samples, row.n_pm10, round(row.sum_pm10, 3), row.max_pm10)
+            for row in PeriodMean.objects.filter(monitor=monitor, period=period)}
+
+
+def test_hour_and_day_means_owed_at_a_kill_9_are_rolled_up_by_the_worker_and_the_next_gateway(
+        tmp_path, monitors):
+    """Hour and day means are not in the acknowledged transaction, but what they owe is: a
+    gateway killed before its own rollup leaves them for the worker, and a gateway rolling
+    up while packets arrive leaves them right."""
+    import subprocess
+    import sys
+
+    from smartsite.dust.models import PeriodMean, RollupPending
+
+    gateway = GatewayProcess(tmp_path, hj212_status_seconds=3600).start()  # (no rollup of its own)
+    streams = []
+    for m in monitors:
+        probe = Device.__new__(Device)
+        probe.mn, probe.pw = m.mn, "123456"
+        streams.append(Stream(gateway.port, m, packets_for(probe)))
+    for s in streams:
+        s.start()
+    assert wait_for(lambda: Reading.objects.count() >= 400, timeout=30)
+    gateway.kill()
+    for s in streams:
+        s.join(30)
+    assert Reading.objects.count() < PACKETS * len(monitors), "the kill should land mid-stream"
+    assert RollupPending.objects.exists()
+    assert not PeriodMean.objects.filter(period__in=(3600, 86400)).exists()  # off the ack path
+
+    worker = subprocess.run(
+        [sys.executable, "-m", "smartsite.cli", "worker", "--once"], timeout=300,
+        env={**gateway.env, "SMARTSITE_WORKER_RULES": "0"}, capture_output=True, text=True)
+    assert worker.returncode == 0, worker.stderr
+    assert not RollupPending.objects.exists()
+    for m in monitors:
+        for period in (3600, 86400):
+            expected = _means_from_readings(m, period)
+            assert expected and _stored_means(m, period) == expected, m.mn
+
+    # the monitors re-send everything to a gateway that rolls up every second meanwhile
+    gateway = GatewayProcess(tmp_path, hj212_status_seconds=1).start()
+    try:
+        for s, m in zip(streams, monitors, strict=True):
+            resend_until_acknowledged(gateway.port, m, s.packets)
+        assert wait_for(lambda: not RollupPending.objects.exists(), timeout=30)
+        for m in monitors:
+            assert Reading.objects.filter(monitor=m).count() == PACKETS
+            for period in (3600, 86400):
+                assert _stored_means(m, period) == _means_from_readings(m, period)
+    finally:
+        gateway.stop()

@@ -529,6 +529,14 @@ class RealField(models.FloatField):
         return "real" if connection.vendor == "postgresql" else super().db_type(connection)
 
 
+class MonitorKey(models.ForeignKey):
+    """A reading's monitor: a 4-byte `integer` on PostgreSQL (monitor ids stay far below
+    2³¹), 4 bytes less per reading in the table and in its primary key."""
+
+    def db_type(self, connection):
+        return "integer" if connection.vendor == "postgresql" else super().db_type(connection)
+
+
 def _add_value_columns(model) -> None:
     for metric in METRICS:
         model.add_to_class(metric.column, RealField(metric.label, null=True, blank=True))
@@ -565,8 +573,8 @@ class Reading(models.Model):
     a row has no alignment padding."""
 
     pk = models.CompositePrimaryKey("monitor_id", "cn", "data_time")
-    monitor = models.ForeignKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
-                                related_name="+")
+    monitor = MonitorKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
+                         related_name="+")
     cn = models.PositiveSmallIntegerField("命令编码")
     data_time = models.DateTimeField("数据时间")
     received_at = models.DateTimeField("接收时间")

@@ -3,15 +3,16 @@
 * Minute means are no longer stored: they are the readings grouped by minute
   (`dust.minutes`). Nothing is lost by dropping the table: every minute mean came from
   readings, which are kept longer (400 days against 40).
-* Reading values become `real` on PostgreSQL, and the table is rebuilt with its columns
-  8-byte first (times, monitor), then the 4-byte values, then `cn` and `flags`: no alignment
-  padding. The rebuild copies one partition at a time (sorted by the primary key, which also
+* Reading values become `real` and the monitor an `integer` on PostgreSQL, and the table is
+  rebuilt with its columns 8-byte first (the times), then the 4-byte ones (monitor, values),
+  then `cn` and `flags`: no alignment padding. The rebuild copies one partition at a time (sorted by the primary key, which also
   puts each monitor's day on a few pages), so a database with data keeps all of it; it needs
   free disk for the largest partition and holds the table for the copy — on a production
   database run it in a maintenance window (docs/operations.md). SQLite's REAL is unchanged.
 * `RollupPending`: hours whose hour and day means are owed (`services.roll_up`).
 """
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 import smartsite.dust.models
@@ -35,7 +36,7 @@ def rebuild_readings(apps, schema_editor):
             CREATE TABLE dust_reading_next (
                 data_time timestamp with time zone NOT NULL,
                 received_at timestamp with time zone NOT NULL,
-                monitor_id bigint NOT NULL,
+                monitor_id integer NOT NULL,
                 {", ".join(f"{c} real NULL" for c in VALUES)},
                 cn smallint NOT NULL,
                 flags varchar({flags_length}) NOT NULL
@@ -69,10 +70,15 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
+                    model_name="reading", name="monitor",
+                    field=smartsite.dust.models.MonitorKey(
+                        db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+", to="dust.monitor")),
+                *[migrations.AlterField(
                     model_name="reading", name=column,
                     field=smartsite.dust.models.RealField(blank=True, null=True,
                                                           verbose_name=label))
-                for column, label in zip(VALUES, LABELS, strict=True)],
+                  for column, label in zip(VALUES, LABELS, strict=True)]],
             database_operations=[
                 migrations.RunPython(rebuild_readings, migrations.RunPython.noop,
                                      elidable=False)],
