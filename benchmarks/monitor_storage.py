@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20231001)
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL (no database)")
     parser.add_argument("--jobs", type=int, default=2, help="connections generating data at once")
+    parser.add_argument("--hours", type=int, default=24,
+                        help="hours of each day loaded (its last ones; sizes per day are "
+                             "extrapolated linearly, bytes per reading are measured)")
     parser.add_argument("--no-year", action="store_true",
                         help="skip the last stage (a year of empty partitions added)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -261,7 +264,7 @@ class StorageBench:
                 connections.close_all()  # this thread's connection
 
         with ThreadPoolExecutor(self.args.jobs) as pool:
-            list(pool.map(hour, range(24)))
+            list(pool.map(hour, range(24 - self.args.hours, 24)))
         with connection.cursor() as cur:
             with transaction.atomic():
                 cur.execute("SET LOCAL work_mem = '256MB'")
@@ -468,12 +471,13 @@ class StorageBench:
             cur.execute("SHOW data_directory")
             data_dir = cur.fetchone()[0]
         total = sum(s[1] for s in sizes)
-        print(f"\ndisk per day ({args.days} days, {args.monitors:,} monitors, one reading a "
-              "minute; table + indexes):")
+        print(f"\ndisk per day ({args.days} days of {args.hours} h, {args.monitors:,} monitors, "
+              "one reading a minute; table + indexes):")
         for table, size, heap in sizes:
-            print(f"  {table:<18} {size / args.days / 2**20:8.0f} MB/day "
-                  f"(table {heap / args.days / 2**20:.0f}, indexes {(size - heap) / args.days / 2**20:.0f})")
-        per_day = total / args.days
+            days = args.days * args.hours / 24
+            print(f"  {table:<18} {size / days / 2**20:8.0f} MB/day "
+                  f"(table {heap / days / 2**20:.0f}, indexes {(size - heap) / days / 2**20:.0f})")
+        per_day = total / args.days * 24 / args.hours
         print(f"  {'all':<18} {per_day / 2**20:8.0f} MB/day → 30 days {per_day * 30 / 2**30:.0f} GB, "
               f"a year of readings + minute means kept 400/40 days as configured ≈ "
               f"{self.year_estimate(sizes) / 2**30:.0f} GB")
@@ -562,7 +566,8 @@ class StorageBench:
 
         days = {"dust_reading": settings.READING_RETENTION_DAYS,
                 "dust_periodmean": min(365, settings.PERIOD_MEAN_RETENTION_DAYS)}
-        return sum(size / self.args.days * min(365, days[t]) for t, size, _heap in sizes)
+        loaded = self.args.days * self.args.hours / 24
+        return sum(size / loaded * min(365, days[t]) for t, size, _heap in sizes)
 
 
 def explain_summary(qs) -> str:
