@@ -299,8 +299,8 @@ class StorageBench:
 
     def year_of_partitions(self) -> None:
         """The partitions a year in production holds (dust.partitions: daily readings kept
-        `READING_RETENTION_DAYS`, daily minute means `MINUTE_MEAN_RETENTION_DAYS`, monthly
-        period means), created empty before the data, retention applied as the worker does."""
+        `READING_RETENTION_DAYS`, monthly period means), created empty before the data,
+        retention applied as the worker does."""
         from django.conf import settings
 
         from smartsite.dust.partitions import apply_retention, ensure_partitions
@@ -467,7 +467,7 @@ class StorageBench:
                   JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE p.relname IN ('dust_reading', 'dust_periodmean')
                  GROUP BY 1 ORDER BY 1""")
-            sizes = cur.fetchall()
+            sizes = [(table, int(size), int(heap)) for table, size, heap in cur.fetchall()]
             cur.execute("SHOW data_directory")
             data_dir = cur.fetchone()[0]
         total = sum(s[1] for s in sizes)
@@ -530,7 +530,7 @@ class StorageBench:
                   JOIN pg_class pi ON pi.oid = ii.inhparent
                  WHERE t.relname IN ('dust_reading', 'dust_periodmean') GROUP BY 1, 2
                  ORDER BY 1, 2 DESC""")
-            parts = cur.fetchall()
+            parts = [(table, what, int(size)) for table, what, size in cur.fetchall()]
             bare = {}
             layouts = {
                 "as stored": "SELECT * FROM dust_reading",

@@ -15,9 +15,9 @@ from django.db import transaction
 
 from smartsite.core.choices import ProjectStatus
 from smartsite.core.models import Project
+from smartsite.dust import minutes
 from smartsite.dust.models import (
     DustLimit,
-    MinuteMean,
     Monitor,
     MonitorStatus,
     PeriodMean,
@@ -143,7 +143,7 @@ def test_every_monitor_has_a_reading_a_minute_for_the_last_24_hours(seeded, db):
         if mn in the_plan.dead:
             quiet = sim.dead_minutes(SEED, mn) - 1
         assert counts[mn] == 24 * 60 - quiet, mn
-        assert MinuteMean.objects.filter(monitor=monitor).count() == counts[mn]
+        assert len(minutes.minute_means([monitor.pk], NOW - DAY, NOW)) == counts[mn]
         if mn not in the_plan.dead:
             assert PeriodMean.objects.filter(monitor=monitor, period=3600).count() == 24
 
@@ -204,7 +204,8 @@ def test_some_values_carry_flags_other_than_n_and_stay_out_of_the_means(seeded, 
     assert flagged.exists()
     assert {f for flags in flagged.values_list("flags", flat=True) for f in flags} - {"N"}
     reading = flagged.filter(flags__startswith="C").first()  # a nightly zero check
-    minute = MinuteMean.objects.get(monitor=reading.monitor_id, bucket=reading.data_time)
+    [minute] = minutes.minute_means([reading.monitor_id], reading.data_time, reading.data_time,
+                                    through=True)
     assert (minute.samples, minute.n_pm10, minute.n_noise) == (1, 0, int(reading.flags[3] == "N"))
 
 
