@@ -4,6 +4,8 @@ reading and mean tables fill up? Timed at 1 day of data and again at `--days`.
     .venv/bin/python benchmarks/monitor_storage.py              # 3 days, ~6 min here
     .venv/bin/python benchmarks/monitor_storage.py --days 7 --runs 21
     .venv/bin/python benchmarks/monitor_storage.py --keep       # keep the database afterwards
+    .venv/bin/python benchmarks/monitor_storage.py --days 2 --hours 6 --runs 3 --no-year
+                                                  # 6 h of each day: sizes extrapolated
 
 Creates the PostgreSQL database `smartsite_bench_<pid>` (dropped at the end unless --keep),
 runs `smartsite migrate`, builds the simulated city at "city" scale (5,000 projects in the 16
@@ -11,16 +13,17 @@ districts) and registers `--monitors` monitors (4,500) on as many projects with 
 INSERT, and a 区监督站 user for each district. Data is generated in PostgreSQL, not through
 the gateway: for each Shanghai day, one reading a minute per monitor (~6.5 M rows, time-major
 as the gateway writes them: every monitor's minute, then the next minute) with
-generate_series, the minute means in the same statement (INSERT … RETURNING into the means,
-with `dust.services`' own aggregate expressions), then the day's 15-minute, hour and day
-means. PM10 wanders around a per-monitor level, and about 1 % of monitor-hours carry a dust
-episode above the DB31/964-2016 limit, so a district's exceedance list has a few hundred rows.
+generate_series (minute means are these rows grouped, `dust.minutes`), then the day's
+15-minute means with `dust.minutes`' own aggregate expressions, and the hour and day means
+from those as `services.roll_up` builds them. PM10 wanders around a per-monitor level, and
+about 1 % of monitor-hours carry a dust episode above the DB31/964-2016 limit, so a
+district's exceedance list has a few hundred rows.
 
 The query day is the last day generated (yesterday, Shanghai time); it is loaded first and
 timed (stage "1 day"), then the `--days - 1` days before it are loaded and the same queries
 are timed again (stage "N days"), and once more after the partitions of a year are added
-empty (stage "N d + year": daily reading partitions 400 days back, minute means cut to their
-40 days by `partitions.apply_retention`, as a production database holds them). Timed, each
+empty (stage "N d + year": daily reading partitions 400 days back, `partitions.apply_retention`
+applied, as a production database holds them). Timed, each
 `--runs` times (median, p95):
 
 * chart: `dust.selectors.minute_series(monitor, now)` — a monitor's 24 h of minute means,
@@ -40,7 +43,10 @@ the monitor queries, takes another monitor each time, so its pages are not in Po
 shared buffers (128 MB here) — the OS page cache may still hold them: the machine is shared and
 it is not dropped. The district list's cold-ish runs repeat 浦东新区 (its pages stay cached).
 EXPLAIN (ANALYZE, BUFFERS) summaries are printed for each query at each stage; sizes per day
-at the end.
+at the end, and bytes per reading by table and by index beside a baseline built in the same
+run — the query day's readings in a bare table (no index, no partitions), as stored and in
+the old layout (double values) — first as written, then after the worker's compaction of
+closed days (`partitions.compact_closed`).
 """
 
 from __future__ import annotations
@@ -479,7 +485,7 @@ class StorageBench:
                   f"(table {heap / days / 2**20:.0f}, indexes {(size - heap) / days / 2**20:.0f})")
         per_day = total / args.days * 24 / args.hours
         print(f"  {'all':<18} {per_day / 2**20:8.0f} MB/day → 30 days {per_day * 30 / 2**30:.0f} GB, "
-              f"a year of readings + minute means kept 400/40 days as configured ≈ "
+              f"a year as retained (readings 400 days, period means longer) ≈ "
               f"{self.year_estimate(sizes) / 2**30:.0f} GB")
         try:
             free = shutil.disk_usage(data_dir).free
