@@ -5,10 +5,11 @@
   readings, which are kept longer (400 days against 40).
 * Reading values become `real` and the monitor an `integer` on PostgreSQL, and the table is
   rebuilt with its columns 8-byte first (the times), then the 4-byte ones (monitor, values),
-  then `cn` and `flags`: no alignment padding. The rebuild copies one partition at a time (sorted by the primary key, which also
-  puts each monitor's day on a few pages), so a database with data keeps all of it; it needs
-  free disk for the largest partition and holds the table for the copy — on a production
-  database run it in a maintenance window (docs/operations.md). SQLite's REAL is unchanged.
+  then `cn` and `flags`: no alignment padding. The rebuild copies one partition at a time
+  (sorted by the primary key, which also puts each monitor's day on a few pages), so a
+  database with data keeps all of it; it needs free disk for the largest partition and holds
+  the table for the copy — on a production database run it in a maintenance window
+  (docs/operations.md). SQLite's REAL is unchanged.
 * `RollupPending`: hours whose hour and day means are owed (`services.roll_up`).
 """
 
@@ -20,27 +21,33 @@ import smartsite.dust.models
 VALUES = ("pm25", "pm10", "tsp", "noise", "wind_speed", "wind_dir", "temperature", "humidity",
           "pressure")
 LABELS = ("PM2.5", "PM10", "TSP", "噪声", "风速", "风向", "温度", "湿度", "气压")
-COLUMNS = ("data_time", "received_at", "monitor_id", *VALUES, "cn", "flags")
 
 
 def rebuild_readings(apps, schema_editor):
+    """PostgreSQL: the new layout, partition by partition. Value columns another migration
+    may have added before this one (any `double precision` column) become `real` too."""
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    cols = ", ".join(COLUMNS)
     with connection.cursor() as cur:
-        cur.execute("SELECT character_maximum_length FROM information_schema.columns "
-                    "WHERE table_name = 'dust_reading' AND column_name = 'flags'")
-        flags_length = cur.fetchone()[0] or 9
-        cur.execute(f"""
-            CREATE TABLE dust_reading_next (
-                data_time timestamp with time zone NOT NULL,
-                received_at timestamp with time zone NOT NULL,
-                monitor_id integer NOT NULL,
-                {", ".join(f"{c} real NULL" for c in VALUES)},
-                cn smallint NOT NULL,
-                flags varchar({flags_length}) NOT NULL
-            ) PARTITION BY RANGE (data_time)""")
+        cur.execute("""
+            SELECT column_name, data_type, character_maximum_length, is_nullable
+              FROM information_schema.columns
+             WHERE table_name = 'dust_reading' AND table_schema = current_schema()
+             ORDER BY ordinal_position""")
+        existing = cur.fetchall()
+        rank = {"timestamp with time zone": 0, "bigint": 1, "integer": 1, "double precision": 2,
+                "real": 2, "smallint": 3}
+        columns = sorted(existing, key=lambda c: (rank.get(c[1], 4), c[0] != "monitor_id"))
+        defs = []
+        for name, kind, length, nullable in columns:
+            kind = {"double precision": "real", "bigint": "integer"}.get(kind, kind)
+            if kind == "character varying":
+                kind = f"varchar({length})"
+            defs.append(f"{name} {kind}{'' if nullable == 'YES' else ' NOT NULL'}")
+        cols = ", ".join(c[0] for c in columns)
+        cur.execute(f"CREATE TABLE dust_reading_next ({', '.join(defs)}) "
+                    "PARTITION BY RANGE (data_time)")
         cur.execute("""
             SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
