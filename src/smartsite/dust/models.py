@@ -569,8 +569,8 @@ class Reading(models.Model):
 
     Minute means are not stored: they are these rows grouped by minute (`dust.minutes`), so a
     monitor sending one packet a minute keeps each number once. On PostgreSQL the columns are
-    laid out 8-byte first, then the 4-byte values, then `cn` and `flags` (migration 0005), so
-    a row has no alignment padding."""
+    laid out 8-byte first, then the 4-byte monitor and values, then `cn` and `flags`
+    (migration 0008), so a row has no alignment padding."""
 
     pk = models.CompositePrimaryKey("monitor_id", "cn", "data_time")
     monitor = MonitorKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,

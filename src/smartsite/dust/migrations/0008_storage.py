@@ -70,7 +70,7 @@ def rebuild_readings(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dust", "0004_dustrule_monitor_latitude_monitor_longitude_and_more")]
+    dependencies = [("dust", "0007_noise_day_and_pw_lock")]
 
     operations = [
         migrations.DeleteModel(name="MinuteMean"),
