@@ -55,14 +55,20 @@ def test_parts_each_with_their_own_qn_are_answered_one_by_one_and_make_one_readi
         assert [a.qn for a in device.read_acks(2)] == [first.qn, second.qn]
         reading = Reading.objects.get(monitor=monitors[0])
         assert (reading.pm10, reading.pm25, reading.noise, reading.wind_speed) == (91, 45, 66.6, 1.8)
-        hour = PeriodMean.objects.get(monitor=monitors[0], period=3600)
-        # one reading in the means, each value once (the second part added its values only)
-        assert (hour.samples, hour.n_pm10, hour.n_noise, hour.n_wind_speed) == (1, 1, 1, 1)
-        assert hour.mean("noise") == pytest.approx(66.6) and hour.mean("pm10") == 91
+        # one reading in the means, each value once (the second part added its values only):
+        # the quarter with the acknowledgement, the hour once the gateway has rolled it up
+        quarter = PeriodMean.objects.get(monitor=monitors[0], period=900)
+        assert (quarter.samples, quarter.n_pm10, quarter.n_noise, quarter.n_wind_speed) == \
+            (1, 1, 1, 1)
+        assert quarter.mean("noise") == pytest.approx(66.6) and quarter.mean("pm10") == 91
+        hour = wait_for(lambda: PeriodMean.objects.filter(monitor=monitors[0], period=3600)
+                        .first(), timeout=30)
+        assert hour and (hour.samples, hour.n_pm10, hour.n_noise, hour.n_wind_speed) == \
+            (1, 1, 1, 1)
         device.send(second)  # re-sent: answered again, nothing changes
         assert len(device.read_acks(3)) == 3
-        hour.refresh_from_db()
-        assert (hour.samples, hour.n_noise) == (1, 1)
+        quarter.refresh_from_db()
+        assert (quarter.samples, quarter.n_noise) == (1, 1)
     finally:
         gateway.stop()
 
