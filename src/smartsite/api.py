@@ -9,6 +9,9 @@ Errors have two shapes (docs/api.md):
 * 422 — `{"code": "validation", "message": "…", "errors": {"field": ["消息", …]}}`, for
   ninja's schema validation, invalid filters and the `ValidationError`s of `services`;
 * every other 4xx — `{"code", "field", "message"}` (`core.errors.SmartsiteError.as_dict`).
+
+Bodies are read by `core.api.json_body` (JSON only, bounded in size and depth): a form or a
+file sent to a JSON route is a 415, bad or too deeply nested JSON a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404, JsonResponse
+from django.http.request import RawPostDataException
 from django.urls import re_path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -28,11 +32,12 @@ from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
-from smartsite.core.api import Invalid, invalid_from_ninja
+from smartsite.core.api import Invalid, JsonParser, invalid_from_ninja, unsupported_body
 from smartsite.core.api import router as core_router
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
 from smartsite.dust.api import router as dust_router
+from smartsite.exchange.api import router as exchange_router
 from smartsite.video.api import router as video_router
 from smartsite.workorders.api import router as workorders_router
 
@@ -47,7 +52,6 @@ MESSAGES = {
     "scheme": "Authorization 请求头的格式应为“Bearer <API 令牌>”",
     "csrf": "CSRF 校验失败：请刷新页面后重试（浏览器会话的写操作需要 CSRF 令牌），"
             "或改用 API 令牌",
-    "bad_body": "请求体不是合法的 JSON",
     "not_found": "未找到该对象",
 }
 
@@ -134,11 +138,13 @@ api = SmartsiteAPI(
     urls_namespace="api-v1",
     auth=[TokenAuth(), SessionAuth()],
     renderer=Renderer(),
+    parser=JsonParser(),
 )
 api.add_router("/", core_router)
 api.add_router("/", workorders_router)
 api.add_router("/", dust_router)
 api.add_router("/", video_router)
+api.add_router("/imports/", exchange_router)
 
 # Mounted with `path("api/v1/", include("smartsite.api"))`; the namespace is ninja's
 # urls_namespace, which its docs page reverses ("api-v1:openapi-json").
@@ -188,10 +194,17 @@ def on_authentication_error(request, exc: AuthenticationError):
     return _error(request, 401, "auth", message)
 
 
+@api.exception_handler(RawPostDataException)
+def on_form_body(request, exc: RawPostDataException):
+    # A route that reads JSON got a form: `core.middleware` has parsed it (looking for NUL
+    # bytes), so the body is no longer there to read; it would not be JSON anyway.
+    return on_smartsite_error(request, unsupported_body(request.content_type or ""))
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
-        return _error(request, 400, "bad_request", MESSAGES["bad_body"])
+    if isinstance(exc.__cause__, SmartsiteError):  # `JsonParser`: the body was refused
+        return on_smartsite_error(request, exc.__cause__)
     code = {401: "auth", 403: "forbidden", 404: "not_found", 429: "throttled"}.get(
         exc.status_code, "http")
     return _error(request, exc.status_code, code, str(exc))

@@ -161,6 +161,26 @@ def test_bad_means_parameters_are_a_422_naming_the_problem(monitors, api_as, cas
     assert body["code"] == "validation" and field in body["errors"], body
 
 
+@pytest.mark.parametrize("params, field", [
+    ({"since": "0001-01-01T00:00:00", "until": "0001-01-01T08:00:00"}, "since"),
+    ({"since": "0001-01-01T00:00:00+14:00", "until": "0001-01-02T00:00:00+14:00"}, "since"),
+    ({"until": "0001-01-01T08:00:00"}, "until"),
+    ({"since": "9999-12-30T00:00:00Z", "until": "9999-12-31T23:59:59Z"}, "since"),
+    ({"period": 86400, "since": "9999-12-31T00:00:00-12:00", "until": "9999-12-31T23:59:59-12:00"},
+     "until"),
+    ({"since": "1999-12-31T23:00:00", "until": "2000-01-01T01:00:00"}, "since"),
+])
+def test_means_for_extreme_dates_are_a_422_naming_the_supported_years(monitors, api_as, cast,
+                                                                       params, field):
+    response = api_as(cast.district).get(f"/monitors/{monitors[0].pk}/means", params)
+    assert response.status_code == 422, response.content
+    messages = response.json()["errors"][field]
+    assert messages[0].startswith("时间应在 2000-01-01 至 2099-12-31 之间，实为“"), messages
+    first_hour = api_as(cast.district).get(f"/monitors/{monitors[0].pk}/means", {
+        "since": "2000-01-01T00:00:00", "until": "2000-01-01T01:00:00"})
+    assert first_hour.status_code == 200 and first_hour.json()["since"] == "2000-01-01T00:00:00+08:00"
+
+
 def test_the_api_needs_a_key_or_a_session(monitors, client):
     response = client.get(API + "/monitors")
     assert response.status_code == 401

@@ -338,6 +338,13 @@ def test_exceedance_list_refuses_a_bad_date_and_exports_excel(monitors, exceedin
     assert rows[1][4] == "14:45–15:00" and rows[1][5] == exceeding.limit + 20
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31", "2100-01-01"])
+def test_exceedance_list_refuses_a_day_outside_the_supported_years(monitors, login, cast, day):
+    response = login(cast.district).get(f"/monitors/exceedances/?date={day}")
+    assert response.status_code == 400
+    assert "日期应在 2000-01-01 至 2099-12-31 之间" in text(response)
+
+
 def test_exceedance_list_defaults_to_today_in_shanghai(monitors, login, cast):
     body = text(login(cast.district).get("/monitors/exceedances/"))
     assert f"{timezone.localdate():%Y-%m-%d}" in body and "没有符合条件的记录" in body

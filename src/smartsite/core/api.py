@@ -6,9 +6,11 @@ filter with the page's FilterSet, and write only through `core.services`, which 
 permission (403) and validates the whole object (422).
 
 The first section holds the pieces every app's `api.py` reuses: `Invalid` (the 422),
-`filtered`, `visible_or_404`, `Pagination`, `filter_params`, `Id`.
+`filtered`, `visible_or_404`, `Pagination`, `filter_params`, `Id`, `json_body` (the one
+reader of JSON request bodies, bounded in size and depth) and `clear_nulls`.
 """
 
+import json
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,7 +18,7 @@ from typing import Annotated, Any
 
 import django_filters as df
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import QuerySet
@@ -24,10 +26,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.parser import Parser
 from pydantic import AfterValidator, ConfigDict, create_model
 
 from smartsite.core import filtersets, permissions, services
 from smartsite.core import models as m
+from smartsite.core.bounds import MAX_ID
 from smartsite.core.choices import (
     AgencyKind,
     PartyRole,
@@ -35,17 +39,21 @@ from smartsite.core.choices import (
     ProjectStatus,
     QualificationKind,
 )
-from smartsite.core.errors import Forbidden
+from smartsite.core.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
 from smartsite.core.scoping import grant_for, scoped
 from smartsite.core.validators import mask_resident_id, normalise_code
 
 __all__ = [
+    "MAX_ID",
     "Id",
     "Invalid",
+    "JsonParser",
     "Pagination",
+    "clear_nulls",
     "filter_params",
     "filtered",
     "invalid_from_ninja",
+    "json_body",
     "router",
     "visible_or_404",
 ]
@@ -54,8 +62,7 @@ router = Router()
 
 # ================================================================ shared by every app's api.py
 
-#: The largest id a database integer column holds; larger ids are a 422, not a 500.
-MAX_ID = 2**63 - 1
+#: An object id; larger than the database's integer column (`bounds.MAX_ID`) is a 422.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -191,6 +198,103 @@ def invalid_from_ninja(errors: list[dict]) -> Invalid:
     return Invalid(out, title="请求数据有误")
 
 
+# ---------------------------------------------------------------- request bodies
+
+#: The largest JSON body a route reads. The largest real one (a project with a detailed
+#: geofence) is tens of kB; files travel as multipart uploads, under their own limit.
+MAX_JSON_BYTES = 1024 * 1024
+#: How deeply a JSON body may nest. No input goes deeper than 4 (a geofence: object →
+#: rings → ring → point); without a bound, a body of 100,000 "[" exhausts the parser's stack.
+MAX_JSON_DEPTH = 32
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def is_json_type(content_type: str) -> bool:
+    """application/json, or a JSON-based type such as application/merge-patch+json."""
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+def unsupported_body(content_type: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"此接口的请求体应为 JSON（Content-Type: application/json），收到的是 {content_type}")
+
+
+def json_body(request) -> Any:
+    """The request's JSON body (b"" → None), or the 4xx that says what is wrong with it:
+    415 for another format (a form, a file upload), 413 over MAX_JSON_BYTES, 400 for bad
+    JSON or nesting deeper than MAX_JSON_DEPTH. No Content-Type at all is read as JSON."""
+    content_type = request.content_type or ""
+    if content_type and not is_json_type(content_type):
+        raise unsupported_body(content_type)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    size = length if length > MAX_JSON_BYTES else len(request.body)  # (don't read a huge one)
+    if size > MAX_JSON_BYTES:
+        raise TooLarge(f"JSON 请求体过大（{size / 1024:.0f} KB），上限为 {MAX_JSON_BYTES // 1024} KB")
+    if not request.body:
+        return None
+    too_deep = BadRequest(f"请求体的 JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）")
+    try:
+        data = json.loads(request.body)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:  # (UnicodeDecodeError included)
+        raise BadRequest("请求体不是合法的 JSON") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar: 0), stopping past the bound."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+class JsonParser(Parser):
+    """ninja's body parser through `json_body`: its errors reach `smartsite.api`'s handler
+    as the `__cause__` of ninja's "Cannot parse request body"."""
+
+    def parse_body(self, request):
+        return json_body(request)
+
+
+def clear_nulls(model: type[models.Model], data: dict, errors: dict[str, list[str]]) -> dict:
+    """A PATCH's explicit nulls read as JSON Merge Patch (RFC 7396) reads them: null clears
+    the field. A text column that holds no NULL is cleared to "" (a required one then fails
+    its own "不能为空" check); any other column that holds no NULL gets an error."""
+    out = {}
+    for name, value in data.items():
+        if value is None:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:  # not a column: the caller resolves it
+                field = None
+            if field is not None and field.concrete and not field.null:
+                if isinstance(field, models.CharField | models.TextField):
+                    value = ""
+                else:
+                    errors.setdefault(name, []).append("不能为空（null）")
+                    continue
+        out[name] = value
+    return out
+
+
 def _labels(model: type[models.Model], **extra: str) -> dict[str, str]:
     labels = {f.name: str(f.verbose_name) for f in model._meta.concrete_fields}
     labels.update(extra)
@@ -306,8 +410,10 @@ class ValidationOut(Schema):
     errors: dict[str, list[str]] = Field(description="字段 → 错误信息；__all__ 为整体错误")
 
 
-READ_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationOut}
-WRITE_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationOut}
+#: Every route: 400 for a NUL byte in the query (`core.middleware`), 401, 404, 422.
+READ_ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationOut}
+#: Routes with a body add 403, 413 (too large) and 415 (not JSON; a form to a JSON route).
+WRITE_ERRORS = {**READ_ERRORS, 403: ErrorOut, 413: ErrorOut, 415: ErrorOut}
 
 
 class In(Schema):
@@ -715,7 +821,7 @@ def _save_project(request, project: m.Project, data: dict) -> m.Project:
             level = "district" if field == "district" else "street"
             region = _region(errors, field, data.pop(field), level, PROJECT_LABELS[field])
             setattr(project, f"{field}_id", region.pk if region else None)
-    for field, value in data.items():
+    for field, value in clear_nulls(m.Project, data, errors).items():
         setattr(project, field, value)
     if project.district_id:
         permissions.require_edit(_actor(request), project)  # 403 before any 422
@@ -735,7 +841,7 @@ def _save_person(request, person: m.Person, data: dict) -> m.Person:
     if "employer_uscc" in data:
         code = data.pop("employer_uscc")
         person.employer = _enterprise_by_uscc(errors, "employer_uscc", code) if code else None
-    for field, value in data.items():
+    for field, value in clear_nulls(m.Person, data, errors).items():
         setattr(person, field, value)
     permissions.require_edit(_actor(request), person)
     _check(person, errors, renames=PERSON_RENAMES, **PERSON_LABELS)
@@ -746,6 +852,9 @@ def _save_person(request, person: m.Person, data: dict) -> m.Person:
 
 def _save(request, instance: models.Model, data: dict | None = None) -> models.Model:
     permissions.require_edit(_actor(request), instance)
+    errors: dict[str, list[str]] = {}
+    data = clear_nulls(type(instance), data or {}, errors)
+    _check(instance, errors)
     with writing(type(instance)):
         services.save(instance, actor=_actor(request), data=data)
     return instance
@@ -1028,7 +1137,7 @@ def list_audit(request, filters: Query[AuditParams]):
     return filtered(request, filtersets.AuditFilterSet, qs)
 
 
-@router.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["me"],
+@router.get("/me", response={200: MeOut, 400: ErrorOut, 401: ErrorOut}, tags=["me"],
             summary="当前用户、角色和可见范围")
 def me(request):
     user = _actor(request)

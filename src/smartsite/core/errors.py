@@ -37,3 +37,21 @@ class Forbidden(SmartsiteError):
 
     def __init__(self, message: str = "您没有执行此操作的权限", **kwargs):
         super().__init__(message, **kwargs)
+
+
+class BadRequest(SmartsiteError):
+    """A request the server cannot read (a body that is not JSON, nested too deep) (400)."""
+
+    code = "bad_request"
+
+
+class TooLarge(SmartsiteError):
+    """A body over the size the endpoint accepts (413)."""
+
+    code, status = "too_large", 413
+
+
+class UnsupportedMediaType(SmartsiteError):
+    """A body in a format the endpoint does not take, e.g. a form sent to a JSON route (415)."""
+
+    code, status = "unsupported_media_type", 415

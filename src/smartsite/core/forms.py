@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from smartsite.core import models as m
+from smartsite.core.bounds import parse_id
 from smartsite.core.choices import PartyRole, RegionLevel, RoleKind
 from smartsite.core.validators import normalise_code
 
@@ -43,8 +44,8 @@ class ProjectForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = m.Region.objects.filter(level=RegionLevel.DISTRICT)
         streets = m.Region.objects.filter(level=RegionLevel.STREET)
-        district = self.data.get("district") or getattr(self.instance, "district_id", None)
-        if district and str(district).isdigit():
+        district = parse_id(self.data.get("district") or getattr(self.instance, "district_id", None))
+        if district:
             streets = streets.filter(parent=district)
         self.fields["street"].queryset = streets
         self.fields["district"].widget.attrs.update({

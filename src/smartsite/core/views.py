@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from smartsite.core import filtersets, forms, permissions, services
 from smartsite.core import models as m
+from smartsite.core.bounds import parse_id
 from smartsite.core.choices import ProjectStatus, RegionLevel
 from smartsite.core.clientip import client_ip
 from smartsite.core.generic import (
@@ -63,9 +64,8 @@ def project_points(request):
 @login_required
 def streets_options(request):
     """<option>s of the streets of a district, for the project form's dependent select."""
-    district = request.GET.get("district", "")
     streets = m.Region.objects.filter(level=RegionLevel.STREET,
-                                      parent=district if district.isdigit() else None)
+                                      parent=parse_id(request.GET.get("district")))
     return HttpResponse(format_html('<option value="">---------</option>{}', format_html_join(
         "", '<option value="{}">{}</option>', ((s.pk, s.name) for s in streets))))
 

@@ -34,6 +34,7 @@ from smartsite.core.api import (
     pk_param,
     writing,
 )
+from smartsite.core.bounds import check_moment
 from smartsite.core.errors import DomainError
 from smartsite.core.models import Project
 from smartsite.core.scoping import scoped
@@ -232,7 +233,8 @@ class MeansParams(Schema):
     period: int = Field(
         900, description="时段长度（秒）：60 分钟、900 十五分钟、3600 小时、86400 日（上海时间零点起）")
     since: datetime.datetime | None = Field(
-        None, description="起（含，ISO 8601；不带时区按上海时间）；默认按时段长度往前取 1–31 天")
+        None, description="起（含，ISO 8601；不带时区按上海时间；2000—2099 年）；"
+                         "默认按时段长度往前取 1–31 天")
     until: datetime.datetime | None = Field(None, description="止（不含）；默认现在")
 
     @field_validator("period")
@@ -245,6 +247,10 @@ class MeansParams(Schema):
 
 def _range(params: MeansParams) -> tuple[datetime.datetime, datetime.datetime]:
     """[since, until) with the defaults filled in; a reversed or too long range is a 422."""
+    errors = {name: [reason] for name, value in (("since", params.since), ("until", params.until))
+              if value is not None and (reason := check_moment(_aware(value)))}
+    if errors:
+        raise Invalid(errors, title="请求数据有误")
     until = _aware(params.until) if params.until else timezone.now()
     since = _aware(params.since) if params.since else until - DEFAULT_SPAN[params.period]
     if since >= until:

@@ -14,6 +14,7 @@ from django.template.loader import get_template
 from django.urls import NoReverseMatch
 from django.utils import timezone
 
+from smartsite.core.bounds import parse_id
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
 from smartsite.dust import dashboard, selectors
@@ -62,9 +63,8 @@ def dashboard_points(request):
     now = timezone.now()
     project = None
     if "project" in request.GET:
-        raw = request.GET["project"]
         project = get_object_or_404(scoped(request.user, Project.objects.all()),
-                                    pk=int(raw) if raw.isdigit() and len(raw) < 19 else -1)
+                                    pk=parse_id(request.GET["project"]) or -1)
     limit = DustLimit.in_force(Particulate.PM10, timezone.localdate(now))
     rows = dashboard.monitor_rows(request.user, now, limit, project=project)
     points = dashboard.map_points(rows)

@@ -8,7 +8,6 @@ input; nothing changed either way).
 
 
 import datetime
-import json
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -27,6 +26,7 @@ from smartsite.core.api import (
     ProjectBrief,
     Text,
     invalid_from_ninja,
+    json_body,
     pk_param,
     writing,
 )
@@ -227,10 +227,8 @@ def _form_or_json(request, schema: type[Schema], file_field: str):
                            for key in stray}, title="请求数据有误")
         upload = request.FILES.get(file_field)
     else:
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise DomainError("请求体不是合法的 JSON", code="bad_request") from None
+        data = json_body(request)
+        data = {} if data is None else data
         if not isinstance(data, dict):
             raise Invalid({"__all__": ["请求体应为 JSON 对象"]}, title="请求数据有误")
         upload = None

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from smartsite.core.bounds import parse_id
 from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.generic import _errors_to_form
 from smartsite.core.models import Project
@@ -207,8 +208,8 @@ def review_list(request):
     state = request.GET.get("state", "")
     if state in ReviewState.values:
         qs = qs.filter(state=state)
-    if request.GET.get("project", "").isdigit() and len(request.GET["project"]) < 19:
-        qs = qs.filter(project=int(request.GET["project"]))
+    if project := parse_id(request.GET.get("project")):
+        qs = qs.filter(project=project)
     return render(request, "dust/upkeep/review_list.html", {
         "title": "运维月报", "reviews": qs[:300], "state": state, "states": ReviewState,
         "is_regulator": grant_for(request.user).is_regulator})

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from smartsite.core.bounds import check_date
 from smartsite.core.errors import Forbidden
 from smartsite.core.generic import Column, ObjectListView, _errors_to_form, _page_size, export_xlsx
 from smartsite.core.templatetags.smartsite import badge
@@ -210,7 +211,8 @@ def _edit_page(request, form, stored, status=200):
 
 class DayForm(forms.Form):
     date = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                           error_messages={"invalid": "日期格式应为 YYYY-MM-DD，如 2025-03-01"})
+                           error_messages={"invalid": "日期格式应为 YYYY-MM-DD，如 2025-03-01"},
+                           validators=[check_date])
 
 
 def _quarter(period_mean) -> str:

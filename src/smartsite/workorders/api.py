@@ -41,11 +41,11 @@ from smartsite.core.api import (
     filter_params,
     filtered,
     invalid_from_ninja,
+    json_body,
     pk_param,
     visible_or_404,
 )
 from smartsite.core.choices import PartyRole
-from smartsite.core.errors import DomainError
 from smartsite.core.scoping import scoped
 from smartsite.workorders import filtersets, queries, services
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
@@ -484,10 +484,8 @@ def _action_input(request, schema: type[Schema] | None = None) -> tuple:
                           title="请求数据有误")
         files = [f for key in FILE_FIELDS for f in request.FILES.getlist(key)]
     else:
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise DomainError("请求体不是合法的 JSON", code="bad_request") from None
+        data = json_body(request)
+        data = {} if data is None else data
         if not isinstance(data, dict):
             raise Invalid({"__all__": ["请求体应为 JSON 对象"]}, title="请求数据有误")
         files = []
