@@ -11,7 +11,7 @@ from ninja import Field as F
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from smartsite.core.api import ErrorOut
+from smartsite.core.api import WRITE_ERRORS, ValidationOut
 from smartsite.exchange import services, workbooks
 from smartsite.exchange.importers import KINDS, SPECS, ImportFailed
 
@@ -50,11 +50,12 @@ def _spec(kind: str):
     return SPECS[kind]
 
 
-@router.post("/{kind}", response={200: ImportedOut, 401: ErrorOut, 403: ErrorOut,
-                                  404: ErrorOut, 413: ErrorOut, 422: ImportFailedOut},
+@router.post("/{kind}", response={200: ImportedOut, **WRITE_ERRORS,
+                                  422: ImportFailedOut | ValidationOut},
              summary="导入 Excel（.xlsx）登记数据",
              description=f"{KIND_HELP}。先校验全部行，全部有效才导入（同一事务），否则 422 列出"
-                         "每处错误（行、列、原因），不保存任何数据。`dry_run=true` 只校验。"
+                         "每处错误（行、列、原因），不保存任何数据；请求本身有误（缺少 file、"
+                         "dry_run 不是布尔值）时 422 为字段错误。`dry_run=true` 只校验。"
                          "模板：GET /api/v1/imports/{kind}/template。")
 def import_xlsx(request, kind: str, file: File[UploadedFile], dry_run: bool = False):
     _spec(kind)
@@ -66,8 +67,7 @@ def import_xlsx(request, kind: str, file: File[UploadedFile], dry_run: bool = Fa
     return Status(200, {"imported": count, "dry_run": dry_run})
 
 
-@router.get("/{kind}/template", response={200: None, 401: ErrorOut, 403: ErrorOut,
-                                          404: ErrorOut},
+@router.get("/{kind}/template", response={200: None, **WRITE_ERRORS},
             summary="下载导入模板（.xlsx）", description=KIND_HELP)
 def import_template(request, kind: str):
     spec = _spec(kind)
