@@ -117,36 +117,41 @@ def test_a_json_body_over_the_size_bound_gets_413(cast, city, targets):
 # ---------------------------------------------------------------- null in a PATCH
 
 
-def test_null_clears_an_optional_text_field_of_an_enterprise_but_not_its_name(cast, city):
-    cast.enterprise_a.phone, cast.enterprise_a.address = "021-1", "静安区某路"
-    cast.enterprise_a.save()
-    path = f"{API}/enterprises/{cast.enterprise_a.pk}"
-    response = city.patch(path, {"phone": None, "name": None}, content_type="application/json")
+@pytest.mark.parametrize(("path", "null", "cleared"), [
+    ("enterprises", {"phone": None, "address": None, "legal_representative": None},
+     {"phone": "", "address": ""}),
+    ("people", {"phone": None}, {"phone": ""}),
+    ("projects", {"has_pit": None, "address": None, "parties": None},
+     {"start_date": None, "parties": {}}),  # (parties come back as a list: [] when none)
+])
+def test_null_for_a_field_that_cannot_be_empty_is_a_field_error(cast, city, path, null, cleared):
+    """(A 500 before: NOT NULL.) Text is cleared with "", dates and the like with null."""
+    pk = {"enterprises": cast.enterprise_a.pk, "people": cast.person_a.pk,
+          "projects": cast.project_a.pk}[path]
+    audit = m.AuditEntry.objects.count()
+    response = city.patch(f"{API}/{path}/{pk}", null, content_type="application/json")
     assert response.status_code == 422, response.content
-    assert list(response.json()["errors"]) == ["name"]
-    cast.enterprise_a.refresh_from_db()
-    assert cast.enterprise_a.phone == "021-1"
-    response = city.patch(path, {"phone": None, "address": None, "legal_representative": None},
-                          content_type="application/json")
+    assert set(response.json()["errors"]) == set(null)
+    assert m.AuditEntry.objects.count() == audit
+    response = city.patch(f"{API}/{path}/{pk}", cleared, content_type="application/json")
     assert response.status_code == 200, response.content
-    assert (response.json()["phone"], response.json()["address"]) == ("", "")
-    cast.enterprise_a.refresh_from_db()
-    assert (cast.enterprise_a.phone, cast.enterprise_a.address) == ("", "")
+    shown = {key: response.json()[key] for key in cleared}
+    assert shown == {key: [] if key == "parties" else value for key, value in cleared.items()}
 
 
-def test_null_clears_a_persons_phone_but_a_project_flag_cannot_be_null(cast, city):
-    cast.person_a.phone = "13800000000"
-    cast.person_a.save()
-    response = city.patch(f"{API}/people/{cast.person_a.pk}", {"phone": None},
-                          content_type="application/json")
-    assert response.status_code == 200, response.content
-    cast.person_a.refresh_from_db()
-    assert cast.person_a.phone == ""
-    response = city.patch(f"{API}/projects/{cast.project_a.pk}", {"has_pit": None, "address": None},
-                          content_type="application/json")
-    assert response.status_code == 422, response.content
-    assert response.json()["errors"]["has_pit"] == ["不能为空（null）"]
-    assert "address" in response.json()["errors"]  # required text: cleared, then "不能为空"
+def test_the_write_path_refuses_a_null_its_schema_let_through(cast):
+    """`refuse_nulls` guards the save helpers: full_clean skips a blank-allowed None, and
+    the database's NOT NULL would make it a 500."""
+    from smartsite.core.api import refuse_nulls
+
+    errors: dict[str, list[str]] = {}
+    kept = refuse_nulls(m.Enterprise, {"phone": None, "name": "甲", "nonsense": None}, errors)
+    assert kept == {"name": "甲", "nonsense": None}
+    assert errors == {"phone": ["不能为 null；清空请用空字符串 \"\""]}
+    errors = {}
+    assert refuse_nulls(m.Project, {"has_pit": None, "start_date": None}, errors) == \
+        {"start_date": None}
+    assert errors == {"has_pit": ["不能为 null"]}
 
 
 # ---------------------------------------------------------------- ids past the integer column

@@ -7,7 +7,7 @@ permission (403) and validates the whole object (422).
 
 The first section holds the pieces every app's `api.py` reuses: `Invalid` (the 422),
 `filtered`, `visible_or_404`, `Pagination`, `filter_params`, `Id`, `json_body` (the one
-reader of JSON request bodies, bounded in size and depth) and `clear_nulls`.
+reader of JSON request bodies, bounded in size and depth) and `refuse_nulls`.
 """
 
 import json
@@ -49,11 +49,11 @@ __all__ = [
     "Invalid",
     "JsonParser",
     "Pagination",
-    "clear_nulls",
     "filter_params",
     "filtered",
     "invalid_from_ninja",
     "json_body",
+    "refuse_nulls",
     "router",
     "visible_or_404",
 ]
@@ -274,10 +274,12 @@ class JsonParser(Parser):
         return json_body(request)
 
 
-def clear_nulls(model: type[models.Model], data: dict, errors: dict[str, list[str]]) -> dict:
-    """A PATCH's explicit nulls read as JSON Merge Patch (RFC 7396) reads them: null clears
-    the field. A text column that holds no NULL is cleared to "" (a required one then fails
-    its own "不能为空" check); any other column that holds no NULL gets an error."""
+def refuse_nulls(model: type[models.Model], data: dict, errors: dict[str, list[str]]) -> dict:
+    """`data` without the nulls given for columns that hold no NULL, each an error instead.
+
+    PATCH schemas say `null` only where a field may be empty; this is the write path's own
+    guard, so that a schema that forgets can never reach the database's NOT NULL (a 500):
+    `full_clean` does not look at a blank-allowed field's None."""
     out = {}
     for name, value in data.items():
         if value is None:
@@ -286,11 +288,10 @@ def clear_nulls(model: type[models.Model], data: dict, errors: dict[str, list[st
             except FieldDoesNotExist:  # not a column: the caller resolves it
                 field = None
             if field is not None and field.concrete and not field.null:
-                if isinstance(field, models.CharField | models.TextField):
-                    value = ""
-                else:
-                    errors.setdefault(name, []).append("不能为空（null）")
-                    continue
+                text = isinstance(field, models.CharField | models.TextField)
+                errors.setdefault(name, []).append(
+                    "不能为 null；清空请用空字符串 \"\"" if text else "不能为 null")
+                continue
         out[name] = value
     return out
 
@@ -686,21 +687,23 @@ class ProjectIn(In):
 
 
 class ProjectPatch(In):
-    permit_no: Text | None = Field(None, description="报建编号")
-    name: Text | None = Field(None, description="项目名称")
-    address: Text | None = Field(None, description="项目地址")
-    kind: ProjectKind | None = Field(None, description="工程类型")
-    district: Id | None = Field(None, description="所属区（行政区划编号）")
-    street: Id | None = Field(None, description="所属街镇（行政区划编号）")
-    site_area_m2: Decimal | None = Field(None, description="占地面积（m²）")
-    contract_value: Decimal | None = Field(None, description="合同价（万元）")
-    start_date: date | None = Field(None, description="开工日期")
-    finish_date: date | None = Field(None, description="计划竣工日期")
-    status: ProjectStatus | None = Field(None, description="状态")
-    has_pit: bool | None = Field(None, description="含基坑工程")
-    geofence: dict | None = Field(None, description="电子围栏（GeoJSON Polygon，WGS-84）")
-    parties: dict[str, Text | None] | None = Field(
-        None, description="参建单位：角色 → 统一社会信用代码（给出即替换全部）")
+    """Only the fields given change; `null` only where the field may be empty."""
+
+    permit_no: Text = Field(None, description="报建编号")
+    name: Text = Field(None, description="项目名称")
+    address: Text = Field(None, description="项目地址")
+    kind: ProjectKind = Field(None, description="工程类型")
+    district: Id = Field(None, description="所属区（行政区划编号）")
+    street: Id = Field(None, description="所属街镇（行政区划编号）")
+    site_area_m2: Decimal | None = Field(None, description="占地面积（m²）；null 清除")
+    contract_value: Decimal | None = Field(None, description="合同价（万元）；null 清除")
+    start_date: date | None = Field(None, description="开工日期；null 清除")
+    finish_date: date | None = Field(None, description="计划竣工日期；null 清除")
+    status: ProjectStatus = Field(None, description="状态")
+    has_pit: bool = Field(None, description="含基坑工程")
+    geofence: dict | None = Field(None, description="电子围栏（GeoJSON Polygon，WGS-84）；null 清除")
+    parties: dict[str, Text | None] = Field(
+        None, description="参建单位：角色 → 统一社会信用代码（给出即替换全部；{} 清除全部）")
 
 
 class EnterpriseIn(In):
@@ -712,11 +715,13 @@ class EnterpriseIn(In):
 
 
 class EnterprisePatch(In):
-    uscc: Text | None = Field(None, description="统一社会信用代码")
-    name: Text | None = Field(None, description="企业名称")
-    legal_representative: Text | None = Field(None, description="法定代表人")
-    address: Text | None = Field(None, description="地址")
-    phone: Text | None = Field(None, description="联系电话")
+    """Only the fields given change; text is cleared with "" (not null)."""
+
+    uscc: Text = Field(None, description="统一社会信用代码")
+    name: Text = Field(None, description="企业名称")
+    legal_representative: Text = Field(None, description="法定代表人；\"\" 清除")
+    address: Text = Field(None, description="地址；\"\" 清除")
+    phone: Text = Field(None, description="联系电话；\"\" 清除")
 
 
 class PersonIn(In):
@@ -727,9 +732,11 @@ class PersonIn(In):
 
 
 class PersonPatch(In):
-    resident_id: Text | None = Field(None, description="不可修改")
-    name: Text | None = Field(None, description="姓名")
-    phone: Text | None = Field(None, description="手机号")
+    """Only the fields given change; `null` only where the field may be empty."""
+
+    resident_id: Text = Field(None, description="不可修改")
+    name: Text = Field(None, description="姓名")
+    phone: Text = Field(None, description="手机号；\"\" 清除")
     employer_uscc: Text | None = Field(None, description="所在单位的统一社会信用代码；null 清除")
 
 
@@ -821,7 +828,7 @@ def _save_project(request, project: m.Project, data: dict) -> m.Project:
             level = "district" if field == "district" else "street"
             region = _region(errors, field, data.pop(field), level, PROJECT_LABELS[field])
             setattr(project, f"{field}_id", region.pk if region else None)
-    for field, value in clear_nulls(m.Project, data, errors).items():
+    for field, value in refuse_nulls(m.Project, data, errors).items():
         setattr(project, field, value)
     if project.district_id:
         permissions.require_edit(_actor(request), project)  # 403 before any 422
@@ -841,7 +848,7 @@ def _save_person(request, person: m.Person, data: dict) -> m.Person:
     if "employer_uscc" in data:
         code = data.pop("employer_uscc")
         person.employer = _enterprise_by_uscc(errors, "employer_uscc", code) if code else None
-    for field, value in clear_nulls(m.Person, data, errors).items():
+    for field, value in refuse_nulls(m.Person, data, errors).items():
         setattr(person, field, value)
     permissions.require_edit(_actor(request), person)
     _check(person, errors, renames=PERSON_RENAMES, **PERSON_LABELS)
@@ -853,7 +860,7 @@ def _save_person(request, person: m.Person, data: dict) -> m.Person:
 def _save(request, instance: models.Model, data: dict | None = None) -> models.Model:
     permissions.require_edit(_actor(request), instance)
     errors: dict[str, list[str]] = {}
-    data = clear_nulls(type(instance), data or {}, errors)
+    data = refuse_nulls(type(instance), data or {}, errors)
     _check(instance, errors)
     with writing(type(instance)):
         services.save(instance, actor=_actor(request), data=data)
