@@ -159,6 +159,8 @@ MEDIA_URL = "/media/"
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Excel imports: data rows one upload may hold (more are refused with a message to split).
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
 
 # The notification outbox (webhooks, e-mail), delivered by `smartsite worker`.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)

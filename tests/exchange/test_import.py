@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import os
 import random
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -330,6 +333,20 @@ def test_too_many_rows_is_refused(cast, login, settings):
     assert not m.Project.objects.filter(permit_no__startswith="2025TEST").exists()
 
 
+def test_the_row_limit_is_a_production_setting(tmp_path):
+    """The test above sets IMPORT_MAX_ROWS; production must have it too, from the environment
+    (it was read with a default only, so no deployment could change it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
+    env.update(SMARTSITE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="smartsite.settings")
+    script = "from django.conf import settings as s; print(s.IMPORT_MAX_ROWS)"
+    run = [sys.executable, "-c", script]
+    assert subprocess.run(run, env=env, capture_output=True, text=True,
+                          timeout=60).stdout.split() == ["20000"]
+    env["SMARTSITE_IMPORT_MAX_ROWS"] = "500"
+    assert subprocess.run(run, env=env, capture_output=True, text=True,
+                          timeout=60).stdout.split() == ["500"]
+
+
 def test_empty_sheet_and_header_only_sheet(cast, login):
     client = login(cast.city)
     empty = io.BytesIO()
@@ -467,18 +484,18 @@ def test_geofence_inside_the_district_is_saved(cast, login):
 
 @pytest.mark.parametrize("fence, expected", [
     ("{not json", "电子围栏不是合法的 GeoJSON：JSON 解析失败"),
-    (polygon_at(116.39, 39.90), None),  # 北京: outside Shanghai
+    (polygon_at(116.39, 39.90), "电子围栏超出上海市范围"),  # 北京
     (json.dumps({"type": "Polygon", "coordinates": [[[121.44, 31.22], [121.45, 31.23],
                                                       [121.44, 31.23], [121.45, 31.22],
-                                                      [121.44, 31.22]]]}), None),  # bow-tie
+                                                      [121.44, 31.22]]]}),
+     "电子围栏不是有效的多边形：Self-intersection"),  # a bow-tie
 ], ids=["not-json", "beijing", "self-intersecting"])
 def test_invalid_or_out_of_shanghai_geofence_is_refused(cast, login, fence, expected):
     before = counts()
     rows = [project_row(cast, 1), project_row(cast, 2, **{"电子围栏（GeoJSON）": fence})]
     error = only_error(post_import(login(cast.city), xlsx(rows)))
     assert (error.row, error.column) == (3, "电子围栏（GeoJSON）")
-    if expected:
-        assert expected in error.message
+    assert error.message.startswith(expected)
     assert counts() == before
 
 

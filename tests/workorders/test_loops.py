@@ -89,7 +89,8 @@ def test_a_repeating_condition_updates_one_open_event(site):
     again = site.event("dust", "exceedance", now=T0 + H)
     assert again.pk == first.pk and again.count == 2 and again.last_seen == T0 + H
     assert WorkOrder.objects.count() == 1
-    assert first.state == EventState.DISPATCHED or again.state == EventState.DISPATCHED
+    first.refresh_from_db()
+    assert first.state == EventState.DISPATCHED and first.order == WorkOrder.objects.get()
 
 
 # ---------------------------------------------------------------- key-post attendance

@@ -95,7 +95,7 @@ NOT_XLSX = "文件不是有效的 Excel（.xlsx）文件，请在 Excel 或 WPS 
 
 
 def max_rows() -> int:
-    return getattr(settings, "IMPORT_MAX_ROWS", 20_000)
+    return settings.IMPORT_MAX_ROWS
 
 
 # --------------------------------------------------------------------------- errors
