@@ -17,6 +17,10 @@ import pytest
 from smartsite.core.validators import make_resident_id, make_uscc
 
 PASSWORD = "Correct-Horse-9"
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+#: Where the `clock` fixture sets the process clock: a Wednesday afternoon in Shanghai
+#: (14:30, 06:30 UTC: the same date in both), with whole mornings behind today and yesterday.
+CLOCK_AT = datetime.datetime(2026, 11, 25, 14, 30, tzinfo=SHANGHAI)
 
 
 @dataclass
@@ -86,6 +90,21 @@ def _worker_without_dust_rules(settings):
     dust rules would find every test project without monitors (不装少装). tests/dust runs the
     rules itself; a test of the worker running them sets WORKER_RULES back."""
     settings.WORKER_RULES = False
+
+
+@pytest.fixture
+def clock():
+    """An injected clock for tests whose pages or services read the clock themselves: the
+    process clock (`time.time`, `datetime.now`, `timezone.now`, in every thread, so the live
+    server's too) starts at `CLOCK_AT` and runs on from there. A test asks for it before the
+    fixtures that build its data around "now", and what it asserts holds at any hour of the
+    real day. `clock.move_to(instant)` sets another instant. Processes a test starts (the
+    gateway, ffmpeg) and the browser keep the real clock: build their data around an instant
+    of the test's own instead."""
+    import time_machine
+
+    with time_machine.travel(CLOCK_AT, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

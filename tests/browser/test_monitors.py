@@ -36,21 +36,24 @@ def status(monitor, **values):
 
 
 @pytest.fixture
-def monitor(cast):
-    """A monitor on project A with 24 h of minute data (a dusty morning) and live values."""
+def monitor(cast, clock):
+    """A monitor on project A with minute data from yesterday's midnight (Shanghai) to now —
+    a dusty morning (08:00–10:00) yesterday and a dusty half hour after today's midnight —
+    and live values. The clock is the injected one, so today has its mornings behind it."""
     now = timezone.now()
     today = timezone.localdate(now)
-    ensure_partitions(today - datetime.timedelta(days=2), today + datetime.timedelta(days=1))
+    yesterday = today - datetime.timedelta(days=1)
+    ensure_partitions(yesterday - datetime.timedelta(days=1), today + datetime.timedelta(days=1))
     monitor = add_monitor(cast.project_a, mn="31JA00000000000000000A01", location="东门出入口",
                           vendor="某环境仪器有限公司")
     limit = DustLimit.in_force().limit
-    start = (now - datetime.timedelta(hours=24)).replace(second=0, microsecond=0)
+    start = datetime.datetime.combine(yesterday, datetime.time(), SHANGHAI)
     midnight = datetime.datetime.combine(today, datetime.time(), SHANGHAI)
     rows = []
-    for i in range(24 * 60):
+    for i in range(int((now - start) / MIN)):
         at = start + i * MIN
         hour = at.astimezone(SHANGHAI).hour
-        dusty = 8 <= hour < 10 or midnight <= at < midnight + 30 * MIN
+        dusty = (8 <= hour < 10 and at < midnight) or midnight <= at < midnight + 30 * MIN
         pm10 = limit * 1.4 + (i % 7) if dusty else 45 + (i % 30)
         rows.append(row(monitor, at, now=now, pm10=pm10, pm25=pm10 * 0.45,
                         noise=52 + (i % 20) if 6 <= hour < 22 else 44 + (i % 5)))
@@ -73,10 +76,9 @@ def test_monitor_page_draws_both_charts_and_shows_live_values(page, monitor, pas
     page.clock.run_for(1000)
     page.wait_for_selector("#chart-24h[data-drawn] canvas")
     assert page.locator("#chart-24h").evaluate(INKED) > 2000
-    if timezone.localtime().time() >= datetime.time(0, 2):  # today has a quarter by now
-        page.wait_for_selector("#chart-quarters[data-drawn] canvas")
-        assert page.locator("#chart-quarters").evaluate(INKED) > 500
-        assert "00:00–00:15" in page.locator("#quarters table").inner_text()  # dusty after midnight
+    page.wait_for_selector("#chart-quarters[data-drawn] canvas")
+    assert page.locator("#chart-quarters").evaluate(INKED) > 500
+    assert "00:00–00:15" in page.locator("#quarters table").inner_text()  # dusty after midnight
 
     pm10 = page.locator(".reading[data-metric=pm10]")
     assert pm10.is_visible() and pm10.locator(".value").inner_text() == "86.5"
@@ -110,7 +112,8 @@ def test_monitor_list_and_exceedances_on_a_desktop(page, monitor, password, shot
     page.click("form.filters button.primary")
     page.wait_for_url(f"**date={yesterday}")
     table = page.locator("#results").inner_text()
-    assert monitor.mn in table and "不达标" in table  # the dusty morning: eight quarters
+    assert monitor.mn in table and "不达标" in table  # yesterday's dusty morning: eight quarters
+    assert "08:00–08:15" in table and "09:45–10:00" in table and "10:00–10:15" not in table
     page.screenshot(path=f"{SCREENSHOTS}/monitor-exceedances.png", full_page=True)
     shot(page, "monitor-exceedances")
 
