@@ -44,7 +44,9 @@ def cells(body: str, district: str) -> list[str]:
 
 
 @pytest.fixture
-def city(cast, django_user_model):
+def city(cast, django_user_model, clock):
+    """The dust city, built on the injected clock: today's readings after midnight are then
+    complete quarters in the past, whatever the hour of the real day."""
     return City(cast, django_user_model)
 
 

@@ -18,6 +18,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from smartsite.core.models import Enterprise, Project, Region, ScopedModel
 from smartsite.dust.choices import (
@@ -113,7 +114,7 @@ class Monitor(ScopedModel):
             if not isinstance(self.measures, list) or set(map(str, self.measures)) - known:
                 errors.setdefault("measures", []).append(
                     f"监测参数只能是 {', '.join(sorted(known))} 中的若干项")
-        if self.installed_on and self.installed_on > datetime.date.today() + datetime.timedelta(1):
+        if self.installed_on and self.installed_on > timezone.localdate():  # Shanghai's today
             errors.setdefault("installed_on", []).append("安装日期不能晚于今天")
         if errors:
             raise ValidationError(errors)
@@ -319,7 +320,7 @@ class Inspection(ScopedModel):
 
     def clean(self):
         errors: dict[str, list[str]] = {}
-        today = datetime.date.today()
+        today = timezone.localdate()  # Shanghai's date: the server's (UTC) lags 8 hours
         if self.inspected_on and self.inspected_on > today:
             errors.setdefault("inspected_on", []).append(
                 f"检定日期 {self.inspected_on:%Y-%m-%d} 晚于今天，证书日期不能在未来")
