@@ -37,8 +37,9 @@ def json_script(response, element_id: str):
 
 
 @pytest.fixture
-def monitors(cast):
-    """Project A (静安) has two monitors, project B (陆家嘴) one."""
+def monitors(cast, clock):
+    """Project A (静安) has two monitors, project B (陆家嘴) one. On the injected clock: the
+    pages' "today" and the tests' are the same day, whatever the real hour."""
     today = timezone.localdate()
     ensure_partitions(min(DAY, today) - datetime.timedelta(days=1),
                       today + datetime.timedelta(days=1))
@@ -345,9 +346,11 @@ def test_exceedance_list_refuses_a_day_outside_the_supported_years(monitors, log
     assert "日期应在 2000-01-01 至 2099-12-31 之间" in text(response)
 
 
-def test_exceedance_list_defaults_to_today_in_shanghai(monitors, login, cast):
+def test_exceedance_list_defaults_to_today_in_shanghai(monitors, login, cast, clock):
+    clock.move_to(datetime.datetime(2026, 11, 26, 7, 30, tzinfo=SHANGHAI))  # UTC: the 25th
     body = text(login(cast.district).get("/monitors/exceedances/"))
-    assert f"{timezone.localdate():%Y-%m-%d}" in body and "没有符合条件的记录" in body
+    assert "2026-11-26" in body and "2026-11-25" not in body.replace(
+        'href="?date=2026-11-25"', "") and "没有符合条件的记录" in body
 
 
 # ---------------------------------------------------------------- rejected devices
@@ -408,6 +411,7 @@ def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
     ({"longitude": "121.47"}, "longitude", "经度和纬度须同时填写"),
     ({"longitude": "10", "latitude": "10"}, "longitude", "不在上海市范围内"),
     ({"installed_on": "2999-01-01"}, "installed_on", "安装日期不能晚于今天"),
+    ({"installed_on": "2026-11-26"}, "installed_on", "安装日期不能晚于今天"),  # (clock: the 25th)
     ({"measures": ["radon"]}, "measures", "radon"),
 ])
 def test_the_form_refuses_bad_input_with_its_message_and_changes_nothing(
