@@ -13,14 +13,11 @@ import random
 from dataclasses import dataclass
 
 import pytest
+from support.clock import CLOCK_AT
 
 from smartsite.core.validators import make_resident_id, make_uscc
 
 PASSWORD = "Correct-Horse-9"
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
-#: Where the `clock` fixture sets the process clock: a Wednesday afternoon in Shanghai
-#: (14:30, 06:30 UTC: the same date in both), with whole mornings behind today and yesterday.
-CLOCK_AT = datetime.datetime(2026, 11, 25, 14, 30, tzinfo=SHANGHAI)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import datetime
 import re
 
 import pytest
-from django.utils import timezone
+from support.clock import CLOCK_AT
 from support.upkeep import EXE, PDF, PNG, make_upkeep, upload
 
 from smartsite.core.models import AuditEntry
@@ -18,8 +18,13 @@ from smartsite.dust.upkeep_selectors import inspection_states
 
 pytestmark = pytest.mark.django_db
 
-TODAY = datetime.date.today()
+TODAY = CLOCK_AT.date()  # every test here runs on the injected clock
 DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _clock(clock):
+    return clock
 
 
 @pytest.fixture
@@ -210,4 +215,3 @@ def test_api_scope_and_permission(upkeep, cast, client):
                            content_type="application/json", headers=api(client, cast.street))
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     assert not Inspection.objects.exists()
-    assert timezone.now()  # (the clock is real: dates are relative to today)
