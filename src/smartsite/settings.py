@@ -118,7 +118,7 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "smartsite.core.clientip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False  # a login clears its own pair only: core.throttling
 AXES_VERBOSE = False
 
 # Behind a reverse proxy (docs/operations.md "HTTPS and a reverse proxy"): the client address

@@ -58,6 +58,26 @@ def test_spraying_one_password_over_many_usernames_locks_the_address(client, cas
     assert logged_in(attempt(client, "jingan", password, address="198.51.100.9"))
 
 
+def test_logging_in_to_ones_own_account_does_not_reset_the_address_count(client, cast,
+                                                                          password):
+    """An attacker with an ordinary login cannot spray 19 guesses, log in, and start again."""
+    for n in range(19):
+        assert attempt(client, f"user{n:02d}", SPRAYED).status_code == 200
+    assert logged_in(attempt(client, "jingan", password))
+    client.logout()
+    assert attempt(client, "user19", SPRAYED).status_code == 429  # still the twentieth
+
+
+def test_a_login_clears_the_users_own_failures(client, cast, password):
+    for _ in range(4):
+        attempt(client, "jingan", "wrong")
+    assert logged_in(attempt(client, "jingan", password))
+    client.logout()
+    for _ in range(4):  # four more: the earlier four no longer count
+        assert attempt(client, "jingan", "wrong").status_code == 200
+    assert logged_in(attempt(client, "jingan", password))
+
+
 def test_fewer_failures_from_an_address_do_not_lock_it(client, cast, password):
     for n in range(19):
         attempt(client, f"user{n:02d}", SPRAYED)

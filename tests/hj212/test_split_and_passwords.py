@@ -146,3 +146,25 @@ def test_a_host_that_keeps_guessing_is_refused_at_connect(tmp_path, monitors):
         assert sum(DeviceRejection.objects.values_list("count", flat=True)) == 4
     finally:
         gateway.stop()
+
+
+def test_one_guesser_behind_a_shared_address_does_not_cut_off_the_devices_there(tmp_path,
+                                                                               monitors):
+    """Devices share addresses (a site router, the carrier's NAT, a vendor platform): a
+    misconfigured logger with the factory PW sends from the same host as genuine devices. It is
+    cut short, but a genuine device from that host that (re)connects is still accepted."""
+    gateway = start(tmp_path, hj212_pw_mn_failures=1000, hj212_pw_connection_failures=2,
+                    hj212_pw_peer_failures=4)
+    try:
+        honest = Device(gateway.port, monitors[2].mn)
+        honest.send(honest.packet(AT))
+        assert len(honest.read_acks(1)) == 1  # a right PW from 127.0.0.1
+        for mn in (monitors[0].mn, monitors[1].mn):  # then 4 wrong ones from the same host
+            assert wrong_pws(gateway.port, mn, 10).closed_by_peer()
+        assert wait_for(lambda: sum(DeviceRejection.objects.values_list("count", flat=True)) == 4)
+        again = Device(gateway.port, monitors[2].mn)  # the genuine device reconnects
+        again.send(again.packet(AT - datetime.timedelta(minutes=1)))
+        assert len(again.read_acks(1)) == 1, gateway.output()
+        assert Reading.objects.filter(monitor=monitors[2]).count() == 2
+    finally:
+        gateway.stop()

@@ -70,6 +70,22 @@ def test_a_host_with_too_many_wrong_pws_is_refused_until_the_window_has_passed()
     assert not g.peer_blocked("10.0.0.9")
 
 
+def test_a_host_genuine_devices_report_from_is_not_refused_as_a_whole():
+    """A site's router, a carrier NAT or a vendor platform: one misconfigured logger (or a
+    guesser) behind the same address must not cut off every device there."""
+    g, clock = guard(peer_failures=20, window=600, mn_failures=1000, connection_failures=3)
+    g.success("10.0.0.9")  # a device showed its right PW from there
+    verdicts = [g.failure(MN, "10.0.0.9", k % 3 + 1) for k in range(40)]
+    assert not g.peer_blocked("10.0.0.9")
+    assert [v.close for v in verdicts[:3]] == [False, False, True]  # still cut short per connection
+    clock.t += 601  # no right PW for a whole window: the guesses alone count again
+    g.failure(MN, "10.0.0.9", 1)
+    assert not g.peer_blocked("10.0.0.9")  # the old guesses have aged out too
+    for _ in range(19):
+        g.failure(MN, "10.0.0.9", 1)
+    assert g.peer_blocked("10.0.0.9")
+
+
 def test_mqtt_failures_lock_the_mn_without_blocking_the_broker():
     g, _ = guard(mn_failures=3, peer_failures=1)
     verdicts = [g.failure(MN, None, k + 1) for k in range(3)]

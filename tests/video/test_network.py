@@ -28,7 +28,11 @@ pytestmark = pytest.mark.django_db
 REFUSED_URLS = ["rtsp://127.0.0.1:554/live", "rtsp://169.254.169.254/latest/meta-data",
                 "rtsp://10.1.2.3:554/Streaming/101", "rtsp://192.168.1.64/stream1",
                 "rtsp://localhost:8554/x", "rtsp://[::1]:554/x", "rtsp://2130706433/x",
-                "rtsp://127.1:554/x", "rtsp://[::ffff:127.0.0.1]/x", "rtsp://0.0.0.0/x"]
+                "rtsp://127.1:554/x", "rtsp://[::ffff:127.0.0.1]/x", "rtsp://0.0.0.0/x",
+                # IPv6 forms that a NAT64, a 6to4 relay or a SIIT translator delivers to the
+                # IPv4 address inside them (169.254.169.254, 127.0.0.1, 10.0.0.1)
+                "rtsp://[64:ff9b::a9fe:a9fe]/latest", "rtsp://[2002:a9fe:a9fe::1]/latest",
+                "rtsp://[::ffff:0:7f00:1]/x", "rtsp://[::7f00:1]/x", "rtsp://[64:ff9b:1::a00:1]/x"]
 
 
 class Listener:
@@ -138,12 +142,14 @@ def test_public_addresses_and_names_are_accepted_and_allowed_networks_too(cast, 
     services.register_camera(project=cast.project_a, name="公网", rtsp_url="rtsp://58.32.1.10/live",
                              onvif_host="58.32.1.10", onvif_port=80, ptz_capable=True)
     services.register_camera(project=cast.project_a, name="域名", rtsp_url="rtsp://cam.example.cn/x")
+    services.register_camera(project=cast.project_a, name="NAT64",  # 58.32.1.10 through NAT64
+                             rtsp_url="rtsp://[64:ff9b::3a20:10a]/live")
     settings.CAMERA_ALLOWED_NETWORKS = ["192.168.8.0/24"]
     services.register_camera(project=cast.project_a, name="专网", rtsp_url="rtsp://192.168.8.20/x")
     with pytest.raises(ValidationError):  # only the listed network
         services.register_camera(project=cast.project_a, name="专网外",
                                  rtsp_url="rtsp://192.168.9.20/x")
-    assert Camera.objects.count() == 3
+    assert Camera.objects.count() == 4
 
 
 def test_a_snapshot_checks_the_address_again_when_it_connects(cast, login, settings, rtsp):

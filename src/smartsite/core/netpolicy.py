@@ -28,16 +28,33 @@ class AddressRefused(Exception):
         self.host, self.address = host, address
 
 
+#: IPv6 forms that carry an IPv4 address in their last 32 bits and that a host, a NAT64 or a
+#: SIIT translator may deliver to that IPv4 address: NAT64's well-known prefix (RFC 6052),
+#: IPv4-translated (RFC 2765) and the deprecated IPv4-compatible form (RFC 4291). Python calls
+#: them global, so the embedded address is judged instead.
+_EMBEDS_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96"))
+#: Local-use NAT64 (RFC 8215): the IPv4 address may sit at any of several offsets — never public.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
 def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip.sixtofour:  # 2002:AABB:CCDD::/48 is routed to AA.BB.CC.DD by 6to4 relays
+            return ip.sixtofour
+        if any(ip in net for net in _EMBEDS_IPV4) and int(ip) & 0xFFFFFFFF:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 
 def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified addresses."""
+    """False for loopback, private, link-local, multicast, reserved and unspecified addresses,
+    also when written as an IPv6 address that embeds one (NAT64, 6to4, IPv4-translated)."""
     ip = _ip(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _LOCAL_NAT64:
+        return False
     return ip.is_global and not ip.is_multicast
 
 

@@ -227,6 +227,8 @@ class Pipeline:
                                    monitor)
         if packet.pw != monitor.password:
             return self._wrong_password(source, packet, monitor, now)
+        if not proven and source.transport_name != "mqtt":
+            self.guard.success(source.peer.rsplit(":", 1)[0])  # a genuine device's address
         if not monitor.active:
             return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
         if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:

@@ -10,7 +10,11 @@ site's readings. So:
   unless it arrives on a connection that has already proved the right PW, so the device that
   is connected keeps reporting while nobody can go on guessing.
 * **per peer** — a connection is closed after `connection_failures` wrong PWs, and a host with
-  `peer_failures` wrong PWs within `window` is refused at connect until the window has passed.
+  `peer_failures` wrong PWs within `window` is refused at connect until the window has passed —
+  unless a right PW also came from that host within the window: devices share addresses (a
+  site's router, the carrier's NAT, a vendor platform forwarding many sites), and one
+  misconfigured logger or guesser among them must not cut off every other device there. Such a
+  host's guesses are still cut short per connection and per MN.
   MQTT has one peer (the broker), so only the per-MN rule applies there.
 
 Pure bookkeeping over an injected clock (seconds, monotonic): no I/O, no Django.
@@ -62,6 +66,7 @@ class PasswordGuard:
         self._mn: dict[str, collections.deque] = {}  # MN → times of recent wrong PWs
         self._peer: dict[str, collections.deque] = {}  # host → the same
         self._locked: dict[str, float] = {}  # MN → locked until
+        self._good: dict[str, float] = {}  # host → when a right PW last came from it
         self._next_lock: dict[str, float] = {}  # MN → length of its next lock
         self.failures = 0  # wrong PWs seen
         self.locks = 0  # locks imposed
@@ -85,11 +90,20 @@ class PasswordGuard:
             return 0.0
         return left
 
+    def success(self, host: str) -> None:
+        """A right PW came from `host` (on a connection that had not shown one before)."""
+        self._good[host] = self.clock()
+
     def peer_blocked(self, host: str) -> bool:
-        """Whether a new connection from `host` is refused (too many wrong PWs lately)."""
+        """Whether a new connection from `host` is refused (too many wrong PWs lately, and no
+        right one: a host that genuine devices report from is never refused as a whole)."""
         if host not in self._peer:
             return False
-        return len(self._recent(self._peer, host, self.clock())) >= self.t.peer_failures
+        now = self.clock()
+        good = self._good.get(host)
+        if good is not None and now - good <= self.t.window:
+            return False
+        return len(self._recent(self._peer, host, now)) >= self.t.peer_failures
 
     def failure(self, mn: str, host: str | None, on_connection: int) -> Verdict:
         """Record a wrong PW for `mn` from `host` (None: MQTT); `on_connection` counts the wrong
@@ -118,6 +132,8 @@ class PasswordGuard:
             for key in [k for k, times in table.items()
                         if not times or now - times[-1] > self.t.window]:
                 del table[key]
+        for host in [h for h, at in self._good.items() if now - at > self.t.window]:
+            del self._good[host]
         for mn in [m for m, until in self._locked.items() if until <= now]:
             del self._locked[mn]
         for mn in [m for m in self._next_lock if m not in self._locked and m not in self._mn]:
