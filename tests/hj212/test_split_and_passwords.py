@@ -92,8 +92,8 @@ def test_parts_that_need_each_other_are_refused_with_a_reason_when_the_rest_neve
         gateway.stop()
 
 
-def wrong_pws(port: int, mn: str, n: int = 2000) -> Device:
-    device = Device(port, mn, pw="000000")
+def wrong_pws(port: int, mn: str, n: int = 2000, *, source: str | None = None) -> Device:
+    device = Device(port, mn, pw="000000", source=source)
     device.send(*[device.packet(AT - datetime.timedelta(seconds=k), pw=f"{k:06d}")
                   for k in range(1, n + 1)])  # none of them is 123456
     return device
@@ -129,6 +129,36 @@ def test_guessing_a_pw_is_cut_short_and_locks_the_mn_but_not_the_connected_devic
         event = wait_for(lambda: Event.objects.filter(dedup_key=f"dust:pw_locked:{target}").first())
         assert event.project == cast.project_a and event.severity == "warning"
         assert event.rule == "device_rejected" and "已锁定" in event.title
+    finally:
+        gateway.stop()
+
+
+def test_someone_who_knows_only_the_mn_cannot_keep_its_device_out(tmp_path, monitors):
+    """The device showed its PW from its address, then lost its connection; another host keeps
+    the MN locked. The device reconnects through the lock; the other host's polling of the
+    lock counts against it until it is refused at connect."""
+    gateway = start(tmp_path, hj212_pw_mn_failures=5, hj212_pw_connection_failures=3,
+                    hj212_pw_peer_failures=8, hj212_pw_lock_seconds=600)
+    try:
+        target = monitors[2].mn
+        device = Device(gateway.port, target, source="127.0.0.1")
+        device.send(device.packet(AT))
+        assert len(device.read_acks(1)) == 1
+        device.close()  # the device loses its connection
+        # five wrong PWs from another host (a connection is closed after three): locked
+        assert wrong_pws(gateway.port, target, 3, source="127.0.0.2").closed_by_peer()
+        wrong_pws(gateway.port, target, 2, source="127.0.0.2")
+        assert wait_for(lambda: DeviceRejection.objects.filter(
+            mn=target, reason="pw_locked").exists()), gateway.output()
+        back = Device(gateway.port, target, source="127.0.0.1")  # it reconnects: let through
+        back.send(back.packet(AT - datetime.timedelta(minutes=1)))
+        assert len(back.read_acks(1)) == 1, gateway.output()
+        # the other host polls the lock: three packets close its connection, and with its five
+        # wrong PWs they make eight: the host is refused at connect
+        assert wrong_pws(gateway.port, target, 3, source="127.0.0.2").closed_by_peer()
+        refused = Device(gateway.port, target, source="127.0.0.2")
+        assert refused.closed_by_peer() and refused.read_acks(1, timeout=1) == []
+        assert Reading.objects.filter(monitor=monitors[2]).count() == 2
     finally:
         gateway.stop()
 

@@ -100,3 +100,76 @@ def test_forget_drops_what_no_longer_matters():
     clock.t += 700
     g.forget()
     assert (g._mn, g._peer, g._locked, g._next_lock) == ({}, {}, {}, {})
+
+
+def attack_for_a_day(g: PasswordGuard, clock: Clock, device_at, attacker="10.9.9.9") -> int:
+    """Someone who knows the MN (not its PW) re-locks it as each lock ends, from one address,
+    polling every 10 s; the genuine device, disconnected, retries every 30 s from `device_at`
+    (a function of the attempt: its address then). How often the device got in in 24 h."""
+    accepted, start = 0, clock.t
+    step = 0
+    while clock.t - start < 86400:
+        if step % 3 == 0:  # the device retries
+            host = device_at(step)
+            if not g.locked(MN) or g.trusted(MN, host):
+                g.success(host, MN)
+                accepted += 1
+            else:
+                g.locked_out(MN, host, 1)
+        if not g.peer_blocked(attacker):  # the attacker's packet (refused at connect if blocked)
+            if g.locked(MN) and not g.trusted(MN, attacker):
+                g.locked_out(MN, attacker, 1)
+            else:
+                g.failure(MN, attacker, 1)
+        clock.t += 10
+        step += 1
+    return accepted
+
+
+def test_someone_who_knows_only_the_mn_cannot_keep_its_device_out():
+    """The device showed its PW from its own address, then lost its connection; an attacker
+    keeps locking the MN. The device comes back through the lock from that address."""
+    g, clock = guard()  # the defaults
+    g.success("10.0.0.5", MN)  # the device reported, then went away
+    clock.t += 3600  # an hour offline
+    assert attack_for_a_day(g, clock, lambda step: "10.0.0.5") == 2880  # every retry in 24 h
+    assert g.locks >= 1
+
+
+def test_polling_a_locked_mn_counts_toward_the_pollers_limit():
+    g, _ = guard(mn_failures=5, peer_failures=20, connection_failures=3, lock=600)
+    for _ in range(5):
+        g.failure(MN, "10.9.9.9", 1)
+    assert g.locked(MN)
+    verdicts = [g.locked_out(MN, "10.9.9.9", k + 1) for k in range(15)]
+    assert [v.close for v in verdicts[:3]] == [False, False, True]  # per connection
+    assert g.peer_blocked("10.9.9.9")  # 5 wrong PWs + 15 polls: the host is refused at connect
+    assert not g.peer_blocked("10.0.0.5")
+
+
+def test_a_proven_host_that_guesses_itself_loses_its_pass_through_the_lock():
+    """A guesser behind the device's own address (a shared NAT) gets no more tries than anyone:
+    after its own 5 wrong PWs for the MN, the lock holds for that address too."""
+    g, _ = guard(mn_failures=5, peer_failures=1000, connection_failures=1000)
+    g.success("10.0.0.5", MN)
+    for _ in range(4):
+        g.failure(MN, "10.9.9.9", 1)
+    g.failure(MN, "10.0.0.5", 1)  # the fifth, from the device's address: locked
+    assert g.locked(MN) and g.trusted(MN, "10.0.0.5")
+    assert not g.trusted("31OTHER00000000000000001", "10.0.0.5")  # per MN
+    assert not g.trusted(MN, None)  # MQTT: the broker is never let through
+    for _ in range(4):
+        g.failure(MN, "10.0.0.5", 1)
+    assert not g.trusted(MN, "10.0.0.5")
+
+
+def test_a_pass_through_the_lock_lasts_the_trust_period_and_only_the_last_hosts():
+    g, clock = guard(trust=86400, trusted_hosts=2)
+    for host in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        g.success(host, MN)
+    assert [g.trusted(MN, h) for h in ("10.0.0.1", "10.0.0.2", "10.0.0.3")] == [
+        False, True, True]
+    clock.t += 86401
+    assert not g.trusted(MN, "10.0.0.3")
+    g.forget()
+    assert g._proven == {} and g._pair == {}

@@ -82,9 +82,11 @@ class GatewayProcess:
 class Device:
     """A simulated monitor: one TCP connection, packets out, acknowledgements in."""
 
-    def __init__(self, port: int, mn: str, pw: str = "123456") -> None:
+    def __init__(self, port: int, mn: str, pw: str = "123456", *, source: str | None = None) -> None:
+        """`source`: the local address to connect from (any of 127.0.0.0/8: another host)."""
         self.mn, self.pw = mn, pw
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                             source_address=(source, 0) if source else None)
         self.decoder = codec.Decoder()
         self.acks: list[codec.Packet] = []
 

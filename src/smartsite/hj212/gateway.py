@@ -347,8 +347,8 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
         s = gateway.pipeline.stats
         log.info(
             "connections %d, received %d (+%d/min), committed %d, duplicates %d, refused %d, "
-            "bad frames %d, split sets refused %d, wrong PWs %d (MN locks %d, hosts refused %d), "
-            "waiting %d%s",
+            "bad frames %d, split sets refused %d, wrong PWs %d (MN locks %d, "
+            "packets for locked MNs %d, hosts refused %d), waiting %d%s",
             len(gateway.connections),
             s.received,
             s.received - last,
@@ -359,6 +359,7 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
             gateway.split_refused,
             gateway.pipeline.guard.failures,
             gateway.pipeline.guard.locks,
+            gateway.pipeline.guard.polls,
             gateway.peers_refused,
             len(gateway.pipeline.pending),
             "" if gateway.pipeline.db_ok else ", DATABASE DOWN",

@@ -219,16 +219,17 @@ class Pipeline:
             self._ask_registry()
             return self.refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
         proven = source.monitor_id == monitor.id
+        host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
         if not proven:
             locked = self.guard.locked(packet.mn)
-            if locked:  # nobody new gets a PW checked for this MN until the lock ends
-                return self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
-                                   f"密码错误过多，设备编码已锁定，约 {locked:.0f} 秒后解除", now,
-                                   monitor)
+            # nobody new gets a PW checked for this MN until the lock ends — but a host that
+            # showed its right PW before (the device, reconnecting) is let through
+            if locked and not self.guard.trusted(packet.mn, host):
+                return self._locked_out(source, packet, monitor, host, locked, now)
         if packet.pw != monitor.password:
             return self._wrong_password(source, packet, monitor, now)
-        if not proven and source.transport_name != "mqtt":
-            self.guard.success(source.peer.rsplit(":", 1)[0])  # a genuine device's address
+        if not proven and host is not None:
+            self.guard.success(host, packet.mn)  # a genuine device's address
         if not monitor.active:
             return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
         if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:
@@ -292,6 +293,20 @@ class Pipeline:
             reading.part = True
         position = reported_position(values)
         return (reading if day is None else (reading, day)), position
+
+    def _locked_out(self, source: Source, packet: Packet, monitor: MonitorInfo, host, locked,
+                    now) -> Outcome:
+        """A packet for a locked MN from a host not let through: refused unread, and counted
+        toward the connection's and the host's limits as a wrong PW is."""
+        source.pw_failures += 1
+        verdict = self.guard.locked_out(packet.mn, host, source.pw_failures)
+        outcome = self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
+                              f"密码错误过多，设备编码已锁定，约 {locked:.0f} 秒后解除", now, monitor)
+        if verdict.close:
+            log.info("closing %s after %d wrong PWs or packets for a locked MN", source.peer,
+                     source.pw_failures)
+            source.close("密码错误过多")
+        return outcome
 
     def _wrong_password(self, source: Source, packet: Packet, monitor: MonitorInfo,
                         now) -> Outcome:

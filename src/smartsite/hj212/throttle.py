@@ -8,7 +8,12 @@ site's readings. So:
   each lock after that (while failures keep coming) doubles, up to `max_lock`. While an MN is
   locked its PW is not checked at all: a packet naming it is refused (密码错误过多已锁定)
   unless it arrives on a connection that has already proved the right PW, so the device that
-  is connected keeps reporting while nobody can go on guessing.
+  is connected keeps reporting while nobody can go on guessing — or from a host that showed
+  this MN's right PW within `trust` seconds (the last `trusted_hosts` such hosts per MN) and
+  has not itself sent `mn_failures` wrong PWs for it within the window: the genuine device
+  that lost its connection comes back from its own address even while someone who knows only
+  the MN keeps re-locking it. A packet for a locked MN from any other host counts toward that
+  host's limits below like a wrong PW (polling a lock is not free).
 * **per peer** — a connection is closed after `connection_failures` wrong PWs, and a host with
   `peer_failures` wrong PWs within `window` is refused at connect until the window has passed —
   unless a right PW also came from that host within the window: devices share addresses (a
@@ -36,6 +41,8 @@ class Thresholds:
     window: float = 600.0
     lock: float = 60.0
     max_lock: float = 3600.0
+    trust: float = 86400.0
+    trusted_hosts: int = 8
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -45,7 +52,8 @@ class Thresholds:
                    peer_failures=settings.HJ212_PW_PEER_FAILURES,
                    connection_failures=settings.HJ212_PW_CONNECTION_FAILURES,
                    window=settings.HJ212_PW_WINDOW_SECONDS, lock=settings.HJ212_PW_LOCK_SECONDS,
-                   max_lock=settings.HJ212_PW_MAX_LOCK_SECONDS)
+                   max_lock=settings.HJ212_PW_MAX_LOCK_SECONDS,
+                   trust=settings.HJ212_PW_TRUST_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +76,15 @@ class PasswordGuard:
         self._locked: dict[str, float] = {}  # MN → locked until
         self._good: dict[str, float] = {}  # host → when a right PW last came from it
         self._next_lock: dict[str, float] = {}  # MN → length of its next lock
+        # MN → {host: when it last showed the MN's right PW}, oldest first, at most
+        # `trusted_hosts` per MN (only registered MNs reach here with a right PW: bounded)
+        self._proven: dict[str, dict[str, float]] = {}
+        self._pair: dict[tuple[str, str], collections.deque] = {}  # (MN, proven host) → wrong PWs
         self.failures = 0  # wrong PWs seen
         self.locks = 0  # locks imposed
+        self.polls = 0  # packets for a locked MN refused without looking at their PW (TCP)
 
-    def _recent(self, table: dict[str, collections.deque], key: str, now: float) -> collections.deque:
+    def _recent(self, table: dict, key, now: float) -> collections.deque:
         times = table.get(key)
         if times is None:
             times = table[key] = collections.deque()
@@ -90,9 +103,43 @@ class PasswordGuard:
             return 0.0
         return left
 
-    def success(self, host: str) -> None:
-        """A right PW came from `host` (on a connection that had not shown one before)."""
-        self._good[host] = self.clock()
+    def success(self, host: str, mn: str | None = None) -> None:
+        """A right PW (for `mn`) came from `host` (on a connection that had not shown one
+        before)."""
+        now = self.clock()
+        self._good[host] = now
+        if mn is None:
+            return
+        hosts = self._proven.setdefault(mn, {})
+        hosts.pop(host, None)
+        hosts[host] = now  # the newest last
+        while len(hosts) > self.t.trusted_hosts:
+            del hosts[next(iter(hosts))]
+
+    def trusted(self, mn: str, host: str | None) -> bool:
+        """Whether `host` is let through `mn`'s lock: it showed the right PW for `mn` within
+        `trust` and has not itself sent `mn_failures` wrong PWs for it within the window."""
+        if host is None:
+            return False  # MQTT: the one peer is the broker, every device's
+        at = self._proven.get(mn, {}).get(host)
+        now = self.clock()
+        if at is None or now - at > self.t.trust:
+            return False
+        wrong = self._pair.get((mn, host))
+        return wrong is None or len(self._recent(self._pair, (mn, host), now)) < self.t.mn_failures
+
+    def locked_out(self, mn: str, host: str | None, on_connection: int) -> Verdict:
+        """A packet for locked `mn` from `host`, not let through: it counts toward the host's
+        limits as a wrong PW does (`on_connection` counts this one too), unless the host did
+        show the MN's right PW once (a device behind the same address as a guesser)."""
+        if host is None:
+            return Verdict()
+        now = self.clock()
+        self.polls += 1
+        if host not in self._proven.get(mn, {}):
+            self._recent(self._peer, host, now).append(now)
+        return Verdict(close=on_connection >= self.t.connection_failures
+                       or self.peer_blocked(host))
 
     def peer_blocked(self, host: str) -> bool:
         """Whether a new connection from `host` is refused (too many wrong PWs lately, and no
@@ -112,6 +159,8 @@ class PasswordGuard:
         self.failures += 1
         if host is not None:
             self._recent(self._peer, host, now).append(now)
+            if host in self._proven.get(mn, {}):
+                self._recent(self._pair, (mn, host), now).append(now)
         times = self._recent(self._mn, mn, now)
         times.append(now)
         close = host is not None and (on_connection >= self.t.connection_failures
@@ -128,12 +177,17 @@ class PasswordGuard:
     def forget(self) -> None:
         """Drop the state that no longer matters (called now and then by the gateway)."""
         now = self.clock()
-        for table in (self._mn, self._peer):
+        for table in (self._mn, self._peer, self._pair):
             for key in [k for k, times in table.items()
                         if not times or now - times[-1] > self.t.window]:
                 del table[key]
         for host in [h for h, at in self._good.items() if now - at > self.t.window]:
             del self._good[host]
+        for mn, hosts in list(self._proven.items()):
+            for host in [h for h, at in hosts.items() if now - at > self.t.trust]:
+                del hosts[host]
+            if not hosts:
+                del self._proven[mn]
         for mn in [m for m, until in self._locked.items() if until <= now]:
             del self._locked[mn]
         for mn in [m for m in self._next_lock if m not in self._locked and m not in self._mn]:
