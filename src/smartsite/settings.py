@@ -213,6 +213,9 @@ MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = env_int("MQTT_PORT", 1883)
 MQTT_ENABLED = env_bool("MQTT_ENABLED", True)
 MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "smartsite-gateway")  # one persistent session per gateway
+# the gateway's own broker account (docs/hj212.md, "Broker accounts"); empty: anonymous
+MQTT_USERNAME = env("MQTT_USERNAME", "")
+MQTT_PASSWORD = env("MQTT_PASSWORD", "")
 MQTT_TOPIC_ROOT = env("MQTT_TOPIC_ROOT", "smartsite")  # <root>/<MN>/data in, <root>/<MN>/ack out
 MONITOR_OFFLINE_MINUTES = env_int("MONITOR_OFFLINE_MINUTES", 10)
 READING_RETENTION_DAYS = env_int("READING_RETENTION_DAYS", 400)

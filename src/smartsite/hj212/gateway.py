@@ -323,7 +323,9 @@ async def serve(host: str, port: int, *, mqtt: bool = True, ready=None, sock=Non
         from smartsite.hj212.mqtt import Subscriber
 
         subscriber = Subscriber(pipeline, settings.MQTT_HOST, settings.MQTT_PORT,
-                                client_id=settings.MQTT_CLIENT_ID, root=settings.MQTT_TOPIC_ROOT)
+                                client_id=settings.MQTT_CLIENT_ID, root=settings.MQTT_TOPIC_ROOT,
+                                username=settings.MQTT_USERNAME or None,
+                                password=settings.MQTT_PASSWORD or None)
         subscriber.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -93,8 +93,10 @@ class Subscriber:
     monitor_id = None  # one session for every device: never proves a PW for later packets
 
     def __init__(self, pipeline: Pipeline, host: str, port: int, *, client_id: str = CLIENT_ID,
-                 root: str = ROOT) -> None:
+                 root: str = ROOT, username: str | None = None,
+                 password: str | None = None) -> None:
         self.pipeline, self.host, self.port = pipeline, host, port
+        self.username, self.password = username, password  # the gateway's broker account
         self.client_id, self.root, self.topic = client_id, root, f"{root}/+/data"
         self.peer = f"mqtt://{host}:{port}"
         self.open = False
@@ -122,7 +124,8 @@ class Subscriber:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.host, self.port, identifier=self.client_id, clean_session=False, keepalive=30
+                    self.host, self.port, identifier=self.client_id, clean_session=False,
+                    keepalive=30, username=self.username, password=self.password,
                 ) as client:
                     client._client.manual_ack_set(True)  # aiomqtt #345: PUBACK after commit
                     await client.subscribe(self.topic, qos=1)
