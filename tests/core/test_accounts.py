@@ -68,6 +68,25 @@ def test_logging_in_to_ones_own_account_does_not_reset_the_address_count(client,
     assert attempt(client, "user19", SPRAYED).status_code == 429  # still the twentieth
 
 
+def test_others_failures_from_an_address_do_not_lock_out_a_user_who_logged_in_there(
+        client, cast, password):
+    """20 failed logins with made-up usernames from the office's address lock the address —
+    but not a user who has logged in from it before; they keep their own limit of five."""
+    assert logged_in(attempt(client, "city", password))
+    client.logout()
+    for n in range(20):
+        attempt(client, f"made-up{n:02d}", SPRAYED)
+    assert attempt(client, "made-up99", SPRAYED).status_code == 429  # the address is locked …
+    assert attempt(client, "jingan", password).status_code == 429  # … for everyone else
+    assert logged_in(attempt(client, "city", password))  # … but not for city
+    client.logout()
+    for _ in range(4):
+        assert attempt(client, "city", "wrong").status_code == 200
+    assert attempt(client, "city", "wrong").status_code == 429  # its own five still lock it
+    assert attempt(client, "city", password).status_code == 429
+    assert logged_in(attempt(client, "city", password, address="198.51.100.9"))
+
+
 def test_a_login_clears_the_users_own_failures(client, cast, password):
     for _ in range(4):
         attempt(client, "jingan", "wrong")
