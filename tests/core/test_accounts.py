@@ -264,3 +264,57 @@ def test_https_settings_are_off_by_default_and_set_through_smartsite_variables()
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
         "SECURE_SSL_REDIRECT": True, "TRUSTED_PROXY_HEADER": "X-Real-IP"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_granting_the_same_role_at_once_get_the_message_not_a_500(cast):
+    """A real race on PostgreSQL: another connection inserts the same role in a transaction it
+    has not committed yet, so grant_role's check passes and its insert waits on the unique
+    index; the other commits, and the insert fails — the admin gets the same message."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs two PostgreSQL connections; it runs in the PostgreSQL pass")
+    db = connection.settings_dict
+    user = User.objects.get(username="contractor_a")
+    enterprise = cast.enterprise_b
+    outcome = {}
+
+    def grant():
+        try:
+            services.grant_role(user, actor=cast.city, kind=RoleKind.ENTERPRISE,
+                                enterprise=enterprise)
+        except Exception as exc:  # what the admin would get
+            outcome["error"] = exc
+        finally:
+            from django.db import connection as own
+
+            own.close()
+
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                         user=db["USER"], password=db["PASSWORD"] or None,
+                         dbname=db["NAME"]) as other:
+        other.execute("INSERT INTO core_role (user_id, kind, enterprise_id, party_role, created)"
+                      " VALUES (%s, 'enterprise', %s, '', now())", (user.pk, enterprise.pk))
+        thread = threading.Thread(target=grant)
+        thread.start()
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                             user=db["USER"], password=db["PASSWORD"] or None,
+                             dbname=db["NAME"], autocommit=True) as watcher:
+            for _ in range(200):  # until the grant's insert waits on the other's row
+                if watcher.execute(waiting).fetchone()[0]:
+                    break
+                thread.join(0.05)
+            else:
+                pytest.fail("the grant never waited on the other connection's insert")
+        other.commit()
+        thread.join(20)
+    error = outcome.get("error")
+    assert isinstance(error, ValidationError), repr(error)
+    assert error.message_dict["kind"] == [f"该用户已有“企业 · {enterprise}”这一角色，不能重复授予"]
+    assert Role.objects.filter(user=user, enterprise=enterprise).count() == 1
+    assert not AuditEntry.objects.filter(model="core.role", action=AuditAction.GRANT).exists()

@@ -455,9 +455,12 @@ class Role(models.Model):
             errors["party_role"] = (f"“{self.enterprise}”不是项目“{self.project}”的"
                                     f"{PartyRole(self.party_role).label}")
         if not errors and self.user_id and self.same_roles().exists():
-            errors["kind"] = f"该用户已有“{self}”这一角色，不能重复授予"
+            errors["kind"] = self.duplicate_message()
         if errors:
             raise ValidationError(errors)
+
+    def duplicate_message(self) -> str:
+        return f"该用户已有“{self}”这一角色，不能重复授予"
 
     def same_roles(self):
         """The user's other roles of the same scope (what the constraints forbid)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from smartsite.core import audit, permissions
@@ -75,7 +76,6 @@ def save_project(project, *, actor, parties: dict | None = None, check: bool = T
 @transaction.atomic
 def delete(instance: models.Model, *, actor) -> None:
     """Delete a registry object, with audit. Protected references raise ValidationError."""
-    from django.core.exceptions import ValidationError
     from django.db.models import ProtectedError
 
     permissions.require_edit(actor, instance)
@@ -109,7 +109,14 @@ def grant_role(user, *, actor, **spec) -> Role:
     permissions.require_city_admin(actor)
     role = Role(user=user, **spec)
     role.full_clean()
-    role.save()
+    try:
+        with transaction.atomic():
+            role.save()
+    except IntegrityError:
+        # granted by someone else between the check and the save (two admins, a double click)
+        if not role.same_roles().exists():
+            raise
+        raise ValidationError({"kind": role.duplicate_message()}) from None
     audit.record(actor, role, AuditAction.GRANT, audit.diff(None, audit.snapshot(role)))
     forget_grant(user)
     return role
@@ -154,7 +161,6 @@ def change_own_password(user, *, old_password: str, new_password: str,
     """A user changes their own password: the current one must be right and the new one pass
     the password validators (ValidationError by field otherwise). Audited without either."""
     from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
 
     if not user.check_password(old_password or ""):
         raise ValidationError({"old_password": "当前密码不正确"})
@@ -176,7 +182,6 @@ def issue_token(user, *, actor, name: str) -> tuple[ApiToken, str]:
     if actor != user and not permissions.is_city_admin(actor):
         raise Forbidden("只能为自己创建 API 令牌")
     if not name.strip():
-        from django.core.exceptions import ValidationError
 
         raise ValidationError({"name": "请填写令牌用途"})
     raw = ApiToken.new_key()
