@@ -85,6 +85,7 @@ def _page_errors(response, field) -> list[str]:
     ({"longitude": 10.0, "latitude": 10.0}, "longitude"),
     ({"longitude": 500.0, "latitude": 31.2}, "longitude"),
     ({"installed_on": "2999-01-01"}, "installed_on"),
+    ({"installed_on": "0001-01-01"}, "installed_on"),
 ])
 def test_the_api_refuses_what_the_page_refuses_in_the_same_words(a1, cast, login, api_as,
                                                                   changes, field):

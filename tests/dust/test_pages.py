@@ -412,6 +412,8 @@ def test_a_district_regulator_registers_a_monitor(monitors, login, cast):
     ({"longitude": "10", "latitude": "10"}, "longitude", "不在上海市范围内"),
     ({"installed_on": "2999-01-01"}, "installed_on", "安装日期不能晚于今天"),
     ({"installed_on": "2026-11-26"}, "installed_on", "安装日期不能晚于今天"),  # (clock: the 25th)
+    ({"installed_on": "0001-01-01"}, "installed_on", "安装日期不能早于 2000 年"),
+    ({"installed_on": "1999-12-31"}, "installed_on", "安装日期不能早于 2000 年"),
     ({"measures": ["radon"]}, "measures", "radon"),
 ])
 def test_the_form_refuses_bad_input_with_its_message_and_changes_nothing(

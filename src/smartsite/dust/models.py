@@ -41,6 +41,9 @@ __all__ = ["DeviceRejection", "DustLimit", "DustRule", "Inspection", "Maintenanc
 mn_validator = RegexValidator(r"^[0-9A-Za-z]+$", "设备编码（MN）为 1–24 位字母或数字")
 #: Characters that delimit HJ 212 fields: a password holding one could not be sent.
 PACKET_DELIMITERS = set(";,=&") | {" "}
+#: No record (installation, maintenance) is dated before this year: year 1 is a typo, and
+#: does not survive the conversion to UTC either.
+EARLIEST_YEAR = 2000
 
 
 def validate_packet_password(value: str) -> None:
@@ -116,6 +119,8 @@ class Monitor(ScopedModel):
                     f"监测参数只能是 {', '.join(sorted(known))} 中的若干项")
         if self.installed_on and self.installed_on > timezone.localdate():  # Shanghai's today
             errors.setdefault("installed_on", []).append("安装日期不能晚于今天")
+        if self.installed_on and self.installed_on.year < EARLIEST_YEAR:
+            errors.setdefault("installed_on", []).append(f"安装日期不能早于 {EARLIEST_YEAR} 年")
         if errors:
             raise ValidationError(errors)
 
@@ -450,8 +455,8 @@ class MaintenanceRecord(ScopedModel):
         # (year 1 in Shanghai time does not survive the conversion to UTC on save)
         for name, label in (("started_at", "开始时间"), ("ended_at", "结束时间")):
             value = getattr(self, name)
-            if value and value.year < 2000:
-                errors.setdefault(name, []).append(f"{label}不能早于 2000 年")
+            if value and value.year < EARLIEST_YEAR:
+                errors.setdefault(name, []).append(f"{label}不能早于 {EARLIEST_YEAR} 年")
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             errors.setdefault("ended_at", []).append("结束时间不能早于开始时间")
         if errors:
