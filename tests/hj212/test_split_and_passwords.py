@@ -11,7 +11,7 @@ import pytest
 from support.gateway import Device, GatewayProcess, wait_for
 from support.monitors import add_monitor
 
-from smartsite.dust.models import DeviceRejection, PeriodMean, Reading
+from smartsite.dust.models import DeviceRejection, MonitorConnection, PeriodMean, Reading
 from smartsite.hj212 import codec
 from smartsite.workorders.models import Event
 
@@ -158,6 +158,39 @@ def test_someone_who_knows_only_the_mn_cannot_keep_its_device_out(tmp_path, moni
         assert wrong_pws(gateway.port, target, 3, source="127.0.0.2").closed_by_peer()
         refused = Device(gateway.port, target, source="127.0.0.2")
         assert refused.closed_by_peer() and refused.read_acks(1, timeout=1) == []
+        assert Reading.objects.filter(monitor=monitors[2]).count() == 2
+    finally:
+        gateway.stop()
+
+
+def test_a_restarted_gateway_still_lets_the_device_through_its_mns_lock(tmp_path, monitors):
+    """The device reported from its address; the gateway restarts (its memory of which hosts
+    showed which PW is gone) and another host locks the MN before the device is back. The
+    connection history tells the new process where the device reports from: it gets in."""
+    settings = dict(hj212_pw_mn_failures=5, hj212_pw_connection_failures=3,
+                    hj212_pw_peer_failures=100, hj212_pw_lock_seconds=600)
+    gateway = start(tmp_path, **settings)
+    try:
+        target = monitors[2].mn
+        device = Device(gateway.port, target, source="127.0.0.1")
+        device.send(device.packet(AT))
+        assert len(device.read_acks(1)) == 1
+        device.close()
+        assert wait_for(lambda: MonitorConnection.objects.filter(monitor=monitors[2]).exists())
+    finally:
+        gateway.stop()
+    gateway = start(tmp_path, **settings)
+    try:
+        assert wrong_pws(gateway.port, target, 3, source="127.0.0.2").closed_by_peer()
+        wrong_pws(gateway.port, target, 2, source="127.0.0.2")
+        assert wait_for(lambda: DeviceRejection.objects.filter(
+            mn=target, reason="pw_locked").exists()), gateway.output()
+        stranger = Device(gateway.port, target, source="127.0.0.3")  # right PW, never seen
+        stranger.send(stranger.packet(AT - datetime.timedelta(minutes=2)))
+        assert stranger.read_acks(1, timeout=2) == []
+        back = Device(gateway.port, target, source="127.0.0.1")
+        back.send(back.packet(AT - datetime.timedelta(minutes=1)))
+        assert len(back.read_acks(1)) == 1, gateway.output()
         assert Reading.objects.filter(monitor=monitors[2]).count() == 2
     finally:
         gateway.stop()

@@ -169,6 +169,8 @@ class Pipeline:
         if startup:
             await self.chore(startup_chores)
         await self.reload_registry()
+        for mn, host, age in await self.chore(_proven_hosts, self.guard.t.trust):
+            self.guard.remember(mn, host, age)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._write_loop(), name="writer"),
@@ -547,6 +549,21 @@ def _load_registry():
     ):
         peers[peer.rsplit(":", 1)[0]] = district
     return monitors, peers
+
+
+def _proven_hosts(trust: float) -> list[tuple[str, str, float]]:
+    """(MN, host, seconds ago) of the TCP connections that showed their monitor's right PW
+    within `trust` seconds: a connection is recorded only once its PW was right."""
+    from django.utils import timezone
+
+    from smartsite.dust.models import MonitorConnection
+
+    now = timezone.now()
+    rows = MonitorConnection.objects.filter(
+        transport="tcp", opened_at__gte=now - datetime.timedelta(seconds=trust)
+    ).exclude(peer="").values_list("monitor__mn", "peer", "opened_at")
+    return [(mn, peer.rsplit(":", 1)[0], (now - opened).total_seconds())
+            for mn, peer, opened in rows.iterator()]
 
 
 def _save_state(updates, rejections) -> None:

@@ -116,6 +116,20 @@ class PasswordGuard:
         while len(hosts) > self.t.trusted_hosts:
             del hosts[next(iter(hosts))]
 
+    def remember(self, mn: str, host: str, age: float) -> None:
+        """`host` showed `mn`'s right PW `age` seconds ago (the connection history a restarted
+        gateway reads back: a lock imposed right after a restart must not keep out the device
+        that reported from there a minute before)."""
+        if age > self.t.trust:
+            return
+        at = self.clock() - age
+        hosts = self._proven.get(mn, {})
+        if hosts.get(host, -float("inf")) >= at:
+            return
+        hosts = {**hosts, host: at}
+        newest = sorted(hosts.items(), key=lambda item: item[1])[-self.t.trusted_hosts:]
+        self._proven[mn] = dict(newest)  # oldest first, as `success` keeps them
+
     def trusted(self, mn: str, host: str | None) -> bool:
         """Whether `host` is let through `mn`'s lock: it showed the right PW for `mn` within
         `trust` and has not itself sent `mn_failures` wrong PWs for it within the window."""
