@@ -3,6 +3,25 @@
 The cast: a city regulator, a 静安区 district regulator, a 陆家嘴街道 squad officer (浦东新区),
 contractor A (施工单位 of project A in 静安区), contractor B (施工单位 of project B in
 陆家嘴街道, 浦东新区), a project manager of project A, and a user with no role.
+
+Two passes (scripts/test): every test runs on SQLite; the tests marked `postgres` run again
+on PostgreSQL. Mark a test module (`pytestmark`) or a test `postgres` when what it asserts
+goes through code that differs by engine:
+
+* a `connection.vendor` / `is_postgres()` branch (grep src for `vendor ==`, `is_postgres`):
+  readings ingest (COPY on PostgreSQL), the means' bucket SQL, `monitor_in` (exceedance
+  lists and dashboards), `batch.update_rows` (every timer batch), snapshot claims;
+* raw SQL (`cursor.execute`), partitions and retention, `ON CONFLICT` upserts (status,
+  connection history);
+* row locks: `select_for_update(skip_locked=True)` (timers, outbox, snapshot requests) and
+  anything with threads or two processes on one database (the gateway, MQTT, the worker);
+* database constraints a test expects to reject a row (IntegrityError), and a test that
+  skips itself unless `connection.vendor == "postgresql"`.
+
+A test that only uses such code to build its fixture (a page test that seeds readings) is
+not marked: the module that asserts the engine-dependent behaviour is. Browser tests run on
+SQLite only. The suite runs in parallel (pytest-xdist, one test database per worker) and in
+any order: no test may count on another having run before it.
 """
 
 from __future__ import annotations
@@ -59,8 +78,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    if db["ENGINE"] == "django.db.backends.sqlite3":  # one file per xdist worker
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        path = tmp_path_factory.mktemp(f"db-{worker}") / "test.sqlite3"
         db.setdefault("TEST", {})["NAME"] = str(path)
 
 
@@ -71,6 +91,45 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         reference.load_all()
+    _reference_state["flushed"] = False
+
+
+# A transactional test ends by flushing every table, the reference data with them. The next
+# test that uses the database gets them loaded again first (below), so no test depends on
+# running before the transactional ones (pytest-django's order, which xdist does not keep).
+_reference_state = {"flushed": False}
+_TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences",
+                           "django_db_serialized_rollback"}
+_DB_FIXTURES = {"db", "django_db_setup", *_TRANSACTIONAL_FIXTURES}
+
+
+def _db_use(item) -> tuple[bool, bool]:
+    """(uses the test database, is transactional) for a collected test."""
+    marker = item.get_closest_marker("django_db")
+    names = set(getattr(item, "fixturenames", ()))
+    transactional = bool(names & _TRANSACTIONAL_FIXTURES) or bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+                    or (marker.args and marker.args[0])))
+    return bool(marker) or bool(names & _DB_FIXTURES), transactional
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    uses_db, _ = _db_use(item)
+    if uses_db and _reference_state["flushed"]:
+        from pytest_django.plugin import blocking_manager_key
+
+        from smartsite.core import reference
+
+        with item.config.stash[blocking_manager_key].unblock():
+            reference.load_all()
+        _reference_state["flushed"] = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    if _db_use(item)[1]:
+        _reference_state["flushed"] = True
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,8 @@ from smartsite.workorders.models import (
     WorkOrder,
 )
 
+pytestmark = pytest.mark.postgres
+
 SEED = 20231001
 NOW = datetime.datetime(2026, 11, 20, 2, 0, tzinfo=datetime.UTC)  # 10:00 in Shanghai
 HUMAN_STEPS = {Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS, Action.VERIFY_REJECT}
