@@ -65,6 +65,18 @@ class Cast:
                 "manager_a": self.manager_a, "nobody": self.nobody}
 
 
+def pytest_configure(config):
+    """Each xdist worker keeps its uploads and mail under a directory of its own (the
+    databases are separate, so two workers may well number a photo or a camera alike)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.DATA_DIR = settings.DATA_DIR / worker
+        settings.MEDIA_ROOT = settings.DATA_DIR / "media"
+        settings.EMAIL_FILE_PATH = settings.DATA_DIR / "mail"
+
+
 @pytest.fixture
 def password() -> str:
     """The password of every user in the cast."""
