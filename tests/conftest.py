@@ -125,6 +125,49 @@ def _db_use(item) -> tuple[bool, bool]:
     return bool(marker) or bool(names & _DB_FIXTURES), transactional
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that never touch the test database (commands run as processes on databases of
+    their own, the codec) go first: the longest of them then start first on the xdist
+    workers instead of trailing at the end. On PostgreSQL they are left out: they would run
+    exactly as in the SQLite pass."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        same = [item for item in items if not _db_use(item)[0]]
+        if same:
+            config.hook.pytest_deselected(items=same)
+            items[:] = [item for item in items if _db_use(item)[0]]
+    items.sort(key=lambda item: _db_use(item)[0])
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory):
+    """A data directory with the demo city as `smartsite seed` makes it (the city, its
+    monitors, 14 days of orders; ~1.5 min) and that command's result, made once per session
+    (per xdist worker) for the tests that need a seeded demo but not its making. A test gets
+    its own copy from `seeded_data_dir`."""
+    import subprocess
+    import sys
+
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
+    env["SMARTSITE_DATA_DIR"] = str(data)
+    result = subprocess.run([sys.executable, "-m", "smartsite.cli", "seed"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    return data, result
+
+
+@pytest.fixture
+def seeded_data_dir(seeded_demo, tmp_path):
+    """A copy of the seeded demo data directory (`seeded_demo`) for one test to change."""
+    import shutil
+
+    target = tmp_path / "seeded-data"
+    shutil.copytree(seeded_demo[0], target)
+    return target
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     uses_db, _ = _db_use(item)

@@ -134,7 +134,8 @@ def test_serve_runs_against_postgresql(env, pg_database):
     assert not _port_open(port)
 
 
-def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env):
+def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env, seeded_data_dir):
+    env["SMARTSITE_DATA_DIR"] = str(seeded_data_dir)  # the demo city seeded once per session
     port = _free_port()
     demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
     demo.wait_for(r"按 Ctrl-C 停止")
