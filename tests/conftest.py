@@ -77,6 +77,14 @@ def pytest_configure(config):
         settings.EMAIL_FILE_PATH = settings.DATA_DIR / "mail"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_tmp(tmp_path_factory):
+    """`support.video.ffmpeg_pids` counts only this session's (this worker's) ffmpeg."""
+    from support import video
+
+    video.SESSION_TMP = str(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def password() -> str:
     """The password of every user in the cast."""

@@ -75,7 +75,7 @@ def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_pat
     port = _free_port()
     demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
     try:
-        url = demo.wait_for(r"已启动：http://")
+        url = demo.wait_for(r"已启动：http://", seconds=300)  # the city is generated first
         assert f"http://127.0.0.1:{port}/" in url
         # the HJ 212 gateway the simulated monitors talk to (2120 unless that port is taken)
         gateway = int(re.search(r"HJ 212 网关：127\.0\.0\.1:(\d+)", url).group(1))
