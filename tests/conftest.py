@@ -3,6 +3,25 @@
 The cast: a city regulator, a 静安区 district regulator, a 陆家嘴街道 squad officer (浦东新区),
 contractor A (施工单位 of project A in 静安区), contractor B (施工单位 of project B in
 陆家嘴街道, 浦东新区), a project manager of project A, and a user with no role.
+
+Two passes (scripts/test): every test runs on SQLite; the tests marked `postgres` run again
+on PostgreSQL. Mark a test module (`pytestmark`) or a test `postgres` when what it asserts
+goes through code that differs by engine:
+
+* a `connection.vendor` / `is_postgres()` branch (grep src for `vendor ==`, `is_postgres`):
+  readings ingest (COPY on PostgreSQL), the means' bucket SQL, `monitor_in` (exceedance
+  lists and dashboards), `batch.update_rows` (every timer batch), snapshot claims;
+* raw SQL (`cursor.execute`), partitions and retention, `ON CONFLICT` upserts (status,
+  connection history);
+* row locks: `select_for_update(skip_locked=True)` (timers, outbox, snapshot requests) and
+  anything with threads or two processes on one database (the gateway, MQTT, the worker);
+* database constraints a test expects to reject a row (IntegrityError), and a test that
+  skips itself unless `connection.vendor == "postgresql"`.
+
+A test that only uses such code to build its fixture (a page test that seeds readings) is
+not marked: the module that asserts the engine-dependent behaviour is. Browser tests run on
+SQLite only. The suite runs in parallel (pytest-xdist, one test database per worker) and in
+any order: no test may count on another having run before it.
 """
 
 from __future__ import annotations
@@ -46,6 +65,26 @@ class Cast:
                 "manager_a": self.manager_a, "nobody": self.nobody}
 
 
+def pytest_configure(config):
+    """Each xdist worker keeps its uploads and mail under a directory of its own (the
+    databases are separate, so two workers may well number a photo or a camera alike)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.DATA_DIR = settings.DATA_DIR / worker
+        settings.MEDIA_ROOT = settings.DATA_DIR / "media"
+        settings.EMAIL_FILE_PATH = settings.DATA_DIR / "mail"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_tmp(tmp_path_factory):
+    """`support.video.ffmpeg_pids` counts only this session's (this worker's) ffmpeg."""
+    from support import video
+
+    video.SESSION_TMP = str(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def password() -> str:
     """The password of every user in the cast."""
@@ -59,8 +98,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    if db["ENGINE"] == "django.db.backends.sqlite3":  # one file per xdist worker
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        path = tmp_path_factory.mktemp(f"db-{worker}") / "test.sqlite3"
         db.setdefault("TEST", {})["NAME"] = str(path)
 
 
@@ -71,6 +111,88 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         reference.load_all()
+    _reference_state["flushed"] = False
+
+
+# A transactional test ends by flushing every table, the reference data with them. The next
+# test that uses the database gets them loaded again first (below), so no test depends on
+# running before the transactional ones (pytest-django's order, which xdist does not keep).
+_reference_state = {"flushed": False}
+_TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences",
+                           "django_db_serialized_rollback"}
+_DB_FIXTURES = {"db", "django_db_setup", *_TRANSACTIONAL_FIXTURES}
+
+
+def _db_use(item) -> tuple[bool, bool]:
+    """(uses the test database, is transactional) for a collected test."""
+    marker = item.get_closest_marker("django_db")
+    names = set(getattr(item, "fixturenames", ()))
+    transactional = bool(names & _TRANSACTIONAL_FIXTURES) or bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+                    or (marker.args and marker.args[0])))
+    return bool(marker) or bool(names & _DB_FIXTURES), transactional
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that never touch the test database (commands run as processes on databases of
+    their own, the codec) go first: the longest of them then start first on the xdist
+    workers instead of trailing at the end. On PostgreSQL they are left out: they would run
+    exactly as in the SQLite pass."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        same = [item for item in items if not _db_use(item)[0]]
+        if same:
+            config.hook.pytest_deselected(items=same)
+            items[:] = [item for item in items if _db_use(item)[0]]
+    items.sort(key=lambda item: _db_use(item)[0])
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory):
+    """A data directory with the demo city as `smartsite seed` makes it (the city, its
+    monitors, 14 days of orders; ~1.5 min) and that command's result, made once per session
+    (per xdist worker) for the tests that need a seeded demo but not its making. A test gets
+    its own copy from `seeded_data_dir`."""
+    import subprocess
+    import sys
+
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
+    env["SMARTSITE_DATA_DIR"] = str(data)
+    result = subprocess.run([sys.executable, "-m", "smartsite.cli", "seed"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    return data, result
+
+
+@pytest.fixture
+def seeded_data_dir(seeded_demo, tmp_path):
+    """A copy of the seeded demo data directory (`seeded_demo`) for one test to change."""
+    import shutil
+
+    target = tmp_path / "seeded-data"
+    shutil.copytree(seeded_demo[0], target)
+    return target
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    uses_db, _ = _db_use(item)
+    if uses_db and _reference_state["flushed"]:
+        from pytest_django.plugin import blocking_manager_key
+
+        from smartsite.core import reference
+
+        with item.config.stash[blocking_manager_key].unblock():
+            reference.load_all()
+        _reference_state["flushed"] = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    if _db_use(item)[1]:
+        _reference_state["flushed"] = True
 
 
 @pytest.fixture(autouse=True)

@@ -75,7 +75,7 @@ def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_pat
     port = _free_port()
     demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
     try:
-        url = demo.wait_for(r"已启动：http://")
+        url = demo.wait_for(r"已启动：http://", seconds=300)  # the city is generated first
         assert f"http://127.0.0.1:{port}/" in url
         # the HJ 212 gateway the simulated monitors talk to (2120 unless that port is taken)
         gateway = int(re.search(r"HJ 212 网关：127\.0\.0\.1:(\d+)", url).group(1))
@@ -134,7 +134,8 @@ def test_serve_runs_against_postgresql(env, pg_database):
     assert not _port_open(port)
 
 
-def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env):
+def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env, seeded_data_dir):
+    env["SMARTSITE_DATA_DIR"] = str(seeded_data_dir)  # the demo city seeded once per session
     port = _free_port()
     demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
     demo.wait_for(r"按 Ctrl-C 停止")

@@ -14,7 +14,7 @@ from smartsite.core import services as core_services
 from smartsite.dust import services
 from smartsite.dust.partitions import ensure_partitions
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 API = "/api/v1"
 MIN = datetime.timedelta(minutes=1)

@@ -20,7 +20,7 @@ from smartsite.dust import dashboard
 from smartsite.dust.models import SprayDevice, SprayReading
 from smartsite.workorders.models import Penalty, WorkOrder
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 MIN = datetime.timedelta(minutes=1)
 

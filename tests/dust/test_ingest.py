@@ -12,7 +12,7 @@ from smartsite.dust import minutes, services
 from smartsite.dust.models import PeriodMean, Reading, RollupPending
 from smartsite.dust.partitions import ensure_partitions
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from smartsite.workorders.models import LoopPolicy, WorkOrder
 from smartsite.workorders.reference import load_policies
 from smartsite.workorders.services import raise_event
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 UNCONFIRMED = "100 µg/m³（待核实）"
 

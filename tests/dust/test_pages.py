@@ -19,7 +19,7 @@ from smartsite.dust.models import DeviceRejection, DustLimit, Monitor, MonitorCo
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.dust.selectors import chart_ms
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 MIN = datetime.timedelta(minutes=1)
 DAY = datetime.date(2026, 11, 24)  # a past Shanghai day for the exceedance list

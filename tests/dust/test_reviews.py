@@ -18,7 +18,7 @@ from smartsite.dust.models import Monitor, MonthlyReview
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.workorders.models import Notification
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 OCTOBER = datetime.date(2026, 10, 1)
 MIN = datetime.timedelta(minutes=1)

@@ -31,7 +31,7 @@ from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
 from smartsite.workorders.models import Event, Notification, WorkOrder
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MIN = datetime.timedelta(minutes=1)

@@ -10,7 +10,7 @@ from support.monitors import NOW, add_monitor
 from smartsite.dust import services
 from smartsite.dust.models import DeviceRejection, MonitorStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def test_status_updates_add_packets_and_keep_values_an_update_does_not_carry(cast):

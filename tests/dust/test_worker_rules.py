@@ -8,7 +8,7 @@ import pytest
 from smartsite import cli
 from smartsite.workorders.models import Event, WorkOrder
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def test_the_worker_runs_the_rules(cast, settings):

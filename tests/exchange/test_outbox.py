@@ -32,7 +32,7 @@ from smartsite.workorders.models import Notification, WorkOrder
 S = datetime.timedelta(seconds=1)
 MIN = datetime.timedelta(minutes=1)
 
-pytestmark = pytest.mark.usefixtures("local_webhooks")
+pytestmark = [pytest.mark.usefixtures("local_webhooks"), pytest.mark.postgres]
 
 
 def hook_for(user, receiver, events=("order.*",)):

@@ -19,7 +19,7 @@ from smartsite.dust.models import (
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.hj212 import codec
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 NOW = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
 

@@ -16,7 +16,7 @@ from support.monitors import add_monitor
 from smartsite.dust.models import DeviceRejection, NoiseDay, Reading
 from smartsite.hj212 import codec
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 CORPUS = pathlib.Path(__file__).parent / "corpus"
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))

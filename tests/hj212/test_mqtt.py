@@ -18,7 +18,7 @@ from support.monitors import add_monitor
 from smartsite.dust.models import DeviceRejection, MonitorStatus, Reading
 from smartsite.dust.partitions import ensure_partitions
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 NOW = datetime.datetime.now(SHANGHAI).replace(second=0, microsecond=0)

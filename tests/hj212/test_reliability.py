@@ -17,7 +17,7 @@ from support.proxy import Proxy
 from smartsite.dust.models import Reading
 from smartsite.dust.partitions import ensure_partitions
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 NOW = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
 PACKETS = 300  # per monitor, one a minute going back from NOW

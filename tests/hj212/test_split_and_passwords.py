@@ -15,7 +15,7 @@ from smartsite.dust.models import DeviceRejection, MonitorConnection, PeriodMean
 from smartsite.hj212 import codec
 from smartsite.workorders.models import Event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 AT = datetime.datetime(2026, 11, 25, 10, 3, tzinfo=SHANGHAI)  # a fixed instant

@@ -17,6 +17,8 @@ from smartsite.dust.models import DeviceRejection, MonitorStatus, Reading
 from smartsite.simulator import devices
 from smartsite.simulator import monitors as sim
 
+pytestmark = pytest.mark.postgres
+
 SEED = 20231001
 
 

@@ -27,6 +27,8 @@ from smartsite.dust.siting import required_monitors
 from smartsite.simulator import city, orders
 from smartsite.simulator import monitors as sim
 
+pytestmark = pytest.mark.postgres
+
 SEED = 20231001
 NOW = datetime.datetime(2026, 11, 25, 8, 0, tzinfo=datetime.UTC)  # 16:00 in Shanghai
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))

@@ -35,6 +35,8 @@ from smartsite.workorders.models import (
     WorkOrder,
 )
 
+pytestmark = pytest.mark.postgres
+
 SEED = 20231001
 NOW = datetime.datetime(2026, 11, 20, 2, 0, tzinfo=datetime.UTC)  # 10:00 in Shanghai
 HUMAN_STEPS = {Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS, Action.VERIFY_REJECT}
@@ -312,17 +314,17 @@ def test_run_live_stops_after_count(history, db):
 # -- the commands --------------------------------------------------------------------------
 
 
-def test_seed_then_verify_simulate_and_worker_commands(tmp_path):
+def test_seed_then_verify_simulate_and_worker_commands(seeded_demo, seeded_data_dir):
     """`smartsite seed` writes the history; the chains verify; live findings and the worker
     run against it (SQLite, real processes)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
-    env["SMARTSITE_DATA_DIR"] = str(tmp_path / "data")
+    env["SMARTSITE_DATA_DIR"] = str(seeded_data_dir)  # a copy of what `smartsite seed` wrote
 
     def run(*argv):
         return subprocess.run([sys.executable, "-m", "smartsite.cli", *argv], env=env,
                               capture_output=True, text=True, timeout=300)
 
-    seeded = run("seed")
+    seeded = seeded_demo[1]  # `smartsite seed` on an empty data directory, once per session
     assert seeded.returncode == 0, seeded.stderr
     assert re.search(r"已模拟近 14 天的事件与工单：\d+ 个事件、\d+ 张工单", seeded.stdout)
     verified = run("verify-orders")

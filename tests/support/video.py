@@ -35,16 +35,23 @@ def rgb_frame(jpeg: Path, width: int = 320, height: int = 240) -> bytes:
     return done.stdout
 
 
+#: The test session's temporary directory (set by tests/conftest.py): ffmpeg processes of
+#: other sessions or xdist workers on the machine write elsewhere.
+SESSION_TMP: str | None = None
+
+
 def ffmpeg_pids() -> set[int]:
-    """Every ffmpeg process on the machine (to prove none leaked)."""
+    """Every ffmpeg process of this test session — one writing under its temporary directory,
+    where the video tests keep their data — even one orphaned (to prove none leaked)."""
     out = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0]
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
                 state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if cmd.endswith(b"ffmpeg") and state not in ("Z", "X"):
+            if argv[0].endswith(b"ffmpeg") and state not in ("Z", "X") and (
+                    SESSION_TMP is None or any(SESSION_TMP.encode() in a for a in argv)):
                 out.add(int(entry))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.gateway import wait_for
 from support.onvif_device import OnvifDevice
 from support.video import closed_port
 
@@ -24,7 +25,7 @@ def test_holding_right_pans_the_camera_and_releasing_stops_it(camera, cast, logi
     client = login(cast.manager_a)
     response = ptz(client, camera, action="move", pan="0.5", tilt="0", zoom="0")
     assert response.status_code == 200 and response.json() == {"ok": True, "message": "云台转动中"}
-    time.sleep(0.5)
+    assert wait_for(lambda: onvif.position[0] > 0.1, timeout=10)  # it turns
     assert ptz(client, camera, action="stop").json()["message"] == "已停止"
     pan, tilt, zoom = onvif.position
     assert pan > 0.1 and tilt == 0 and zoom == 0
@@ -35,8 +36,7 @@ def test_holding_right_pans_the_camera_and_releasing_stops_it(camera, cast, logi
 
 def test_a_lost_stop_still_ends_the_move(camera, cast, login, onvif):
     services.ptz_move(camera, actor=cast.manager_a, zoom=1)
-    time.sleep(2.5)  # the move carries a 2 s Timeout
-    assert not onvif.moving
+    assert wait_for(lambda: not onvif.moving, timeout=10)  # the move carries a 2 s Timeout
     assert 0.9 <= onvif.position[2] <= 1.0
 
 

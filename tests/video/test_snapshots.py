@@ -17,7 +17,7 @@ from smartsite.video.choices import RequestState
 from smartsite.video.models import Snapshot, SnapshotRequest
 from smartsite.workorders.services import open_order, raise_event
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def assert_is_the_test_pattern(path):

@@ -28,6 +28,8 @@ from smartsite.workorders.models import (
     WorkOrder,
 )
 
+pytestmark = pytest.mark.postgres
+
 MIN = datetime.timedelta(minutes=1)
 
 #: A policy verified automatically by `lab_check`.

@@ -19,6 +19,8 @@ from smartsite.workorders import services
 from smartsite.workorders.choices import Action, EventState, OrderState
 from smartsite.workorders.models import LoopPolicy, Notification, OrderAction, WorkOrder
 
+pytestmark = pytest.mark.postgres
+
 # ---------------------------------------------------------------- dust
 
 

@@ -13,6 +13,8 @@ from smartsite import cli
 from smartsite.workorders import services
 from smartsite.workorders.models import OrderAction, Timer, WorkOrder
 
+pytestmark = pytest.mark.postgres
+
 T0 = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
 
 
