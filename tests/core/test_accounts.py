@@ -267,6 +267,7 @@ def test_https_settings_are_off_by_default_and_set_through_smartsite_variables()
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
 def test_two_admins_granting_the_same_role_at_once_get_the_message_not_a_500(cast):
     """A real race on PostgreSQL: another connection inserts the same role in a transaction it
     has not committed yet, so grant_role's check passes and its insert waits on the unique

@@ -16,7 +16,7 @@ from support.monitors import add_monitor
 
 from smartsite.dust.models import Reading
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 AT = datetime.datetime(2026, 11, 25, 10, 3, tzinfo=SHANGHAI)  # a fixed instant
