@@ -8,8 +8,8 @@ import html
 import re
 
 import pytest
+from support.api import Api
 
-from smartsite.core import services as core_services
 from smartsite.core.models import AuditEntry
 from smartsite.dust.models import Monitor
 from smartsite.video import services
@@ -20,25 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = "rtsp://58.246.120.10:554/Streaming/Channels/101"  # never connected to in these tests
 FORM = {"name": "北门", "location": "北门口", "rtsp_url": URL, "onvif_host": "",
         "onvif_port": "", "username": "", "password": ""}
-
-
-class Api:
-    def __init__(self, client, user):
-        _, key = core_services.issue_token(user, actor=user, name="pytest")
-        self.client, self.headers = client, {"Authorization": f"Bearer {key}"}
-
-    def call(self, method, path, body=None):
-        if body is None:
-            return getattr(self.client, method)("/api/v1" + path, headers=self.headers)
-        return getattr(self.client, method)("/api/v1" + path, body,
-                                            content_type="application/json", headers=self.headers)
-
-    def refused(self, method, path, body, field) -> list[str]:
-        response = self.call(method, path, body)
-        assert response.status_code == 422, response.content
-        errors = response.json()["errors"]
-        assert field in errors, errors
-        return errors[field]
 
 
 @pytest.fixture
