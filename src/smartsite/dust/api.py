@@ -341,7 +341,6 @@ def update_monitor(request, payload: MonitorPatch, pk: int = pk_param()):
     return selectors.monitor_or_404(_actor(request), pk)
 
 
-
 # ================================================================ rules (扬尘规则)
 
 
