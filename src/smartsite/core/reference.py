@@ -23,18 +23,36 @@ def fixture_rows(package: str, name: str) -> list[dict]:
     return json.loads(resources.files(package).joinpath("fixtures", name).read_text("utf-8"))
 
 
-def load_by_code(model, package: str, name: str) -> int:
+def load_by_code(model, package: str, name: str, *, keep_edits: bool = False) -> int:
     """Reference rows matched by their `code` and updated in place when the fixture changes
-    them (validated like any other write); returns how many the fixture holds."""
+    them (validated like any other write); returns how many the fixture holds.
+
+    With `keep_edits` a row an administrator has changed is left alone: an existing row is
+    only upgraded while it still equals what a fixture shipped, i.e. the current fixture row
+    or one of the earlier versions in its `replaces` list (each entry holds the fields that
+    differed from the current row). Missing rows are always created."""
     rows = fixture_rows(package, name)
     with transaction.atomic():
         for row in rows:
-            obj = model.objects.filter(code=row["code"]).first() or model()
+            row = dict(row)
+            replaces = row.pop("replaces", [])
+            obj = model.objects.filter(code=row["code"]).first()
+            if obj is not None and keep_edits:
+                current = {field: getattr(obj, field) for field in row}
+                shipped = [_typed(model, {**row, **old}) for old in replaces]
+                if current not in shipped:  # edited, or already this version
+                    continue
+            obj = obj or model()
             for field, value in row.items():
                 setattr(obj, field, value)
             obj.full_clean(validate_unique=False)
             obj.save()
     return len(rows)
+
+
+def _typed(model, row: dict) -> dict:
+    """A fixture row with its values as the model's fields hold them (dates, decimals...)."""
+    return {field: model._meta.get_field(field).to_python(value) for field, value in row.items()}
 
 
 def squad_name(street: Region) -> str:
