@@ -599,11 +599,27 @@ def register_monitor(*, project, mn: str, password: str, location: str = "", act
                       location=(location or "").strip(), **fields)
     monitor.full_clean()
     with transaction.atomic():
-        monitor.save()
+        _save_monitor(monitor)
         if actor is not None:
             audit.record(actor, monitor, AuditAction.CREATE,
                          audit.diff(None, audit.snapshot(monitor)))
     return monitor
+
+
+def _save_monitor(monitor: Monitor) -> None:
+    """Save a validated monitor; an MN registered by someone else between the check and the
+    save (two people, a double click) gets the field's own message, not a 500."""
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    try:
+        with transaction.atomic():
+            monitor.save()
+    except IntegrityError:
+        if not Monitor.objects.filter(mn=monitor.mn).exclude(pk=monitor.pk).exists():
+            raise
+        raise ValidationError(
+            {"mn": Monitor._meta.get_field("mn").error_messages["unique"]}) from None
 
 
 def update_monitor(monitor: Monitor, *, actor=None, **fields) -> Monitor:
@@ -619,7 +635,7 @@ def update_monitor(monitor: Monitor, *, actor=None, **fields) -> Monitor:
                 else value)
     monitor.full_clean()
     with transaction.atomic():
-        monitor.save()
+        _save_monitor(monitor)
         changes = audit.diff(before, audit.snapshot(monitor))
         if monitor.password != old_password:  # that it changed, never the value
             changes["password"] = ["", "已更改"]
