@@ -209,6 +209,7 @@ HJ212_PW_LOCK_SECONDS = env_int("HJ212_PW_LOCK_SECONDS", 60)
 HJ212_PW_MAX_LOCK_SECONDS = env_int("HJ212_PW_MAX_LOCK_SECONDS", 3600)
 # A host that showed an MN's right PW within this long is let through that MN's lock.
 HJ212_PW_TRUST_SECONDS = env_int("HJ212_PW_TRUST_SECONDS", 86400)
+HJ212_PW_SHARED_SECONDS = env_int("HJ212_PW_SHARED_SECONDS", 10)
 MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = env_int("MQTT_PORT", 1883)
 MQTT_ENABLED = env_bool("MQTT_ENABLED", True)

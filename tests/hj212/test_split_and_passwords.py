@@ -108,9 +108,11 @@ def test_guessing_a_pw_is_cut_short_and_locks_the_mn_but_not_the_connected_devic
         honest = Device(gateway.port, target)
         honest.send(honest.packet(AT))
         assert len(honest.read_acks(1)) == 1  # connected, and its PW proven
-        first = wrong_pws(gateway.port, target)  # 2,000 guesses on one connection
+        # 2,000 guesses on one connection, from another address (a guesser behind the
+        # device's own address is slowed, not locked: test_throttle)
+        first = wrong_pws(gateway.port, target, source="127.0.0.2")
         assert first.closed_by_peer(), gateway.output()
-        second = wrong_pws(gateway.port, target)
+        second = wrong_pws(gateway.port, target, source="127.0.0.2")
         assert second.closed_by_peer()
         counts = wait_for(lambda: dict(DeviceRejection.objects.filter(mn=target)
                                        .values_list("reason", "count"))
@@ -119,7 +121,7 @@ def test_guessing_a_pw_is_cut_short_and_locks_the_mn_but_not_the_connected_devic
         assert counts == {"bad_password": 5, "pw_locked": 1}, gateway.output()
         assert "MN 31SP00000000000000000002 locked for 600 s after 5 wrong PWs" in gateway.output()
         # nobody new gets a PW checked for this MN now, not even the right one …
-        late = Device(gateway.port, target)
+        late = Device(gateway.port, target, source="127.0.0.2")
         late.send(late.packet(AT - datetime.timedelta(minutes=5)))
         assert late.read_acks(1, timeout=2) == []
         # … while the device that proved it first keeps reporting

@@ -147,10 +147,12 @@ def test_polling_a_locked_mn_counts_toward_the_pollers_limit():
     assert not g.peer_blocked("10.0.0.5")
 
 
-def test_a_proven_host_that_guesses_itself_loses_its_pass_through_the_lock():
-    """A guesser behind the device's own address (a shared NAT) gets no more tries than anyone:
-    after its own 5 wrong PWs for the MN, the lock holds for that address too."""
-    g, _ = guard(mn_failures=5, peer_failures=1000, connection_failures=1000)
+def test_a_proven_host_that_guesses_itself_is_slowed_to_one_check_per_interval():
+    """A guesser (or a misconfigured second logger) behind the device's own address: after its
+    own 5 wrong PWs for the MN, that address gets one PW check through the lock per interval —
+    guessing from there crawls, and the device behind it still gets back in within seconds."""
+    g, clock = guard(mn_failures=5, peer_failures=1000, connection_failures=1000,
+                     shared_interval=10.0)
     g.success("10.0.0.5", MN)
     for _ in range(4):
         g.failure(MN, "10.9.9.9", 1)
@@ -160,7 +162,13 @@ def test_a_proven_host_that_guesses_itself_loses_its_pass_through_the_lock():
     assert not g.trusted(MN, None)  # MQTT: the broker is never let through
     for _ in range(4):
         g.failure(MN, "10.0.0.5", 1)
+    assert g.locked(MN)
+    assert g.trusted(MN, "10.0.0.5")  # one check …
+    assert not g.trusted(MN, "10.0.0.5")  # … and no second within the interval
+    clock.t += 9.0
     assert not g.trusted(MN, "10.0.0.5")
+    clock.t += 1.0
+    assert g.trusted(MN, "10.0.0.5")
 
 
 def test_a_pass_through_the_lock_lasts_the_trust_period_and_only_the_last_hosts():

@@ -28,6 +28,7 @@ Pure bookkeeping over an injected clock (seconds, monotonic): no I/O, no Django.
 from __future__ import annotations
 
 import collections
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Thresholds:
     max_lock: float = 3600.0
     trust: float = 86400.0
     trusted_hosts: int = 8
+    shared_interval: float = 10.0  # a proven host that also guesses: one PW check per this
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -53,7 +55,8 @@ class Thresholds:
                    connection_failures=settings.HJ212_PW_CONNECTION_FAILURES,
                    window=settings.HJ212_PW_WINDOW_SECONDS, lock=settings.HJ212_PW_LOCK_SECONDS,
                    max_lock=settings.HJ212_PW_MAX_LOCK_SECONDS,
-                   trust=settings.HJ212_PW_TRUST_SECONDS)
+                   trust=settings.HJ212_PW_TRUST_SECONDS,
+                   shared_interval=settings.HJ212_PW_SHARED_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class PasswordGuard:
         # `trusted_hosts` per MN (only registered MNs reach here with a right PW: bounded)
         self._proven: dict[str, dict[str, float]] = {}
         self._pair: dict[tuple[str, str], collections.deque] = {}  # (MN, proven host) → wrong PWs
+        self._slot: dict[tuple[str, str], float] = {}  # (MN, guessing proven host) → last check
         self.failures = 0  # wrong PWs seen
         self.locks = 0  # locks imposed
         self.polls = 0  # packets for a locked MN refused without looking at their PW (TCP)
@@ -140,7 +144,15 @@ class PasswordGuard:
         if at is None or now - at > self.t.trust:
             return False
         wrong = self._pair.get((mn, host))
-        return wrong is None or len(self._recent(self._pair, (mn, host), now)) < self.t.mn_failures
+        if wrong is None or len(self._recent(self._pair, (mn, host), now)) < self.t.mn_failures:
+            return True
+        # the address also guesses (a misconfigured logger or a guesser behind the device's
+        # NAT): one PW check per `shared_interval`, so the device still gets back in within
+        # seconds while guessing from there is slowed to a crawl
+        if now - self._slot.get((mn, host), -math.inf) < self.t.shared_interval:
+            return False
+        self._slot[(mn, host)] = now
+        return True
 
     def locked_out(self, mn: str, host: str | None, on_connection: int) -> Verdict:
         """A packet for locked `mn` from `host`, not let through: it counts toward the host's
@@ -197,6 +209,8 @@ class PasswordGuard:
                 del table[key]
         for host in [h for h, at in self._good.items() if now - at > self.t.window]:
             del self._good[host]
+        for key in [k for k, at in self._slot.items() if now - at > self.t.window]:
+            del self._slot[key]
         for mn, hosts in list(self._proven.items()):
             for host in [h for h, at in hosts.items() if now - at > self.t.trust]:
                 del hosts[host]
