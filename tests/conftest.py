@@ -207,8 +207,8 @@ def _fast_password_hashing(settings):
 def _worker_without_dust_rules(settings):
     """`smartsite worker` run inside a test fires timers and delivers the outbox only: the
     dust rules would find every test project without monitors (不装少装). tests/dust runs the
-    rules itself; a test of the worker running them sets WORKER_RULES back."""
-    settings.WORKER_RULES = False
+    rules itself; a test of the worker running them sets WORKER_JOBS back."""
+    settings.WORKER_JOBS = "*,-dust.rules"
 
 
 @pytest.fixture

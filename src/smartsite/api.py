@@ -32,13 +32,12 @@ from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
+from smartsite.core import scenarios
 from smartsite.core.api import Invalid, JsonParser, invalid_from_ninja, unsupported_body
 from smartsite.core.api import router as core_router
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
-from smartsite.dust.api import router as dust_router
 from smartsite.exchange.api import router as exchange_router
-from smartsite.video.api import router as video_router
 from smartsite.workorders.api import router as workorders_router
 
 __all__ = ["api", "app_name", "urlpatterns"]
@@ -142,8 +141,9 @@ api = SmartsiteAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/", workorders_router)
-api.add_router("/", dust_router)
-api.add_router("/", video_router)
+for declaration in scenarios.declarations():  # the routers the apps declare (core.scenarios)
+    if declaration.api_router:
+        api.add_router("/", scenarios.resolve(declaration.api_router))
 api.add_router("/imports/", exchange_router)
 
 # Mounted with `path("api/v1/", include("smartsite.api"))`; the namespace is ninja's

@@ -4,7 +4,7 @@
     smartsite serve      the web server against the configured database (PostgreSQL)
     smartsite migrate    create or upgrade the database schema
     smartsite seed       load reference data and a simulated city into the database
-    smartsite worker     fire due work-order timers (run one or more)
+    smartsite worker     run the jobs the apps declare: timers, outbox, rules … (one or more)
     smartsite video-recorder  record the cameras with recording on (one per data directory)
     smartsite simulate   keep simulated findings arriving (the demo runs one)
     smartsite devices    the simulated monitors as HJ 212 devices (the demo runs them)
@@ -279,10 +279,23 @@ def cmd_seed(args) -> int:
 
 def cmd_worker(args) -> int:
     _setup_django()
-    from smartsite.workorders import worker
+    from django.conf import settings
 
-    fired = worker.run(interval=args.interval, batch=args.batch, once=args.once)
-    print(f"已处理 {fired} 个到期定时器")
+    from smartsite.core import scheduler
+
+    if os.environ.get("SMARTSITE_WORKER_RULES") is not None:
+        print("SMARTSITE_WORKER_RULES 已由 SMARTSITE_WORKER_JOBS 取代（不运行扬尘规则：“*,-dust.rules”）",
+              file=sys.stderr)
+        return 2
+    if args.batch:
+        settings.WORKER_BATCH = args.batch
+    try:
+        found = scheduler.run(interval=args.interval, once=args.once, spec=args.jobs)
+    except scheduler.SelectionError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"已处理 {found.get('workorders.timers', 0)} 个到期定时器；"
+          + "，".join(f"{name} {n}" for name, n in found.items() if n and name != "workorders.timers"))
     return 0
 
 
@@ -433,9 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["demo", "city"], default="demo")
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("worker", help="fire due work-order timers (deadlines, reminders)")
+    p = sub.add_parser("worker", help="run the declared jobs: timers, outbox, rules, video …")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
-    p.add_argument("--batch", type=int, default=500, help="timers per transaction")
+    p.add_argument("--batch", type=int, default=0,
+                   help="timers per transaction (default SMARTSITE_WORKER_BATCH, 500)")
+    p.add_argument("--jobs", default=None,
+                   help="jobs to run: names, globs, @group, -exclusions (default "
+                        "SMARTSITE_WORKER_JOBS, *)")
     p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     p.set_defaults(func=cmd_worker)
 

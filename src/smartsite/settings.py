@@ -221,9 +221,10 @@ MQTT_TOPIC_ROOT = env("MQTT_TOPIC_ROOT", "smartsite")  # <root>/<MN>/data in, <r
 MONITOR_OFFLINE_MINUTES = env_int("MONITOR_OFFLINE_MINUTES", 10)
 READING_RETENTION_DAYS = env_int("READING_RETENTION_DAYS", 400)
 PERIOD_MEAN_RETENTION_DAYS = env_int("PERIOD_MEAN_RETENTION_DAYS", 3660)
-# Whether this `smartsite worker` runs the dust rules (docs/operations.md): with several
-# workers, one may run them and the others only the timers and the outbox.
-WORKER_RULES = env_bool("WORKER_RULES", True)
+# The jobs this `smartsite worker` runs (core.scheduler, docs/operations.md): names, globs,
+# @group, -exclusions; e.g. "*,-dust.rules" on all workers but one. Timers per transaction.
+WORKER_JOBS = env("WORKER_JOBS", "*")
+WORKER_BATCH = env_int("WORKER_BATCH", 500)
 
 # Video (docs/video.md): ffmpeg for live view, recording and snapshots; ONVIF for PTZ.
 VIDEO_FFMPEG = env("VIDEO_FFMPEG", "ffmpeg")  # a name on PATH or a full path

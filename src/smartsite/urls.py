@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from smartsite.core import scenarios
 from smartsite.core import views as core_views
 
 urlpatterns = [
@@ -16,7 +17,7 @@ urlpatterns = [
     path("", include("smartsite.exchange.urls")),  # import/, account/webhooks/
     path("map/districts.geojson", core_views.district_shapes, name="district_shapes"),
     path("", include("smartsite.workorders.urls")),
-    path("monitors/", include("smartsite.dust.urls")),
-    path("cameras/", include("smartsite.video.urls")),
+    # every app that declares pages of its own (core.scenarios): monitors/, cameras/ …
+    *(path(d.urls[0], include(d.urls[1])) for d in scenarios.declarations() if d.urls),
     path("", include("smartsite.core.urls")),
 ]

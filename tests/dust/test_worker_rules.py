@@ -1,5 +1,5 @@
 """`smartsite worker` runs the dust rules: a site without monitors gets its 不装少装 order
-from the worker alone, and a worker told not to (SMARTSITE_WORKER_RULES=0) leaves it."""
+from the worker alone, and a worker told not to (SMARTSITE_WORKER_JOBS="*,-dust.rules") leaves it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def test_the_worker_runs_the_rules(cast, settings):
-    settings.WORKER_RULES = True
+    settings.WORKER_JOBS = "*"
     assert cli.main(["worker", "--once"]) == 0
     found = Event.objects.filter(scenario="dust", rule="missing_monitor")
     assert {e.project for e in found} == {cast.project_a, cast.project_b}
@@ -22,6 +22,6 @@ def test_the_worker_runs_the_rules(cast, settings):
 
 
 def test_a_worker_without_rules_leaves_them(cast, settings):
-    settings.WORKER_RULES = False
+    settings.WORKER_JOBS = "*,-dust.rules"
     assert cli.main(["worker", "--once"]) == 0
     assert not Event.objects.filter(scenario="dust").exists()

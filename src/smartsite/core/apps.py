@@ -13,3 +13,7 @@ class CoreConfig(AppConfig):
         from smartsite.core.throttling import forget_own_failures
 
         user_logged_in.connect(forget_own_failures, dispatch_uid="smartsite.forget_own_failures")
+
+        from smartsite.core import scenarios
+
+        scenarios.discover()  # every app's declaration.py (the scenario contract)

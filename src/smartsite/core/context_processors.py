@@ -1,39 +1,23 @@
-"""Navigation shown in the page header, by what the signed-in user may see."""
+"""Navigation shown in the page header, by what the signed-in user may see: the entries every
+app declares (core.scenarios), filtered by their `visible` predicates."""
 
 from __future__ import annotations
 
-from smartsite.core import permissions
-from smartsite.core.choices import RoleKind
+from smartsite.core import permissions, scenarios
 from smartsite.core.scoping import grant_for
+
+
+def visible(entries, user, grant=None) -> list:
+    """The entries (NavEntry / Link) `user` may see."""
+    grant = grant or grant_for(user)
+    return [e for e in entries if e.visible is None or scenarios.resolve(e.visible)(user, grant)]
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    grant = grant_for(user)
-    items = [
-        ("home", "首页"),
-        ("workorders:todo", "事件中心"),
-        ("workorders:order_list", "处置中心"),
-        ("dust:dashboard", "扬尘总览"),
-        ("dust:monitor_list", "监测设备"),
-        ("video:camera_list", "视频"),
-        ("core:project_list", "项目"),
-        ("core:enterprise_list", "企业"),
-        ("core:person_list", "人员"),
-    ]
-    if RoleKind.STREET in grant.kinds:
-        items.append(("workorders:mobile", "手机办理"))
-    if grant.is_regulator or grant.sees_all:
-        items.append(("workorders:policy_list", "闭环策略"))
-        items.append(("core:region_list", "区划"))
-    if grant.sees_all or grant.district_ids:
-        items.append(("core:audit_list", "审计"))
-    if permissions.can_edit_registry(user):
-        items.append(("exchange:import", "导入"))
-    if permissions.is_city_admin(user):
-        items.append(("core:user_list", "用户"))
+    items = [(e.url_name, e.label) for e in visible(scenarios.nav_entries(), user)]
     roles = [str(r) for r in user.roles.select_related("agency", "project", "enterprise")]
     return {
         "nav_items": items,

@@ -540,3 +540,27 @@ class AuditEntry(models.Model):
     def scope_filter(cls, grant) -> Q:
         return Q(project__in=grant.projects().values("pk"))
 
+
+
+class JobRun(models.Model):
+    """The durable state of one periodic job of `smartsite worker` (core.scheduler): when it
+    last started and ended, how that went, and the lease of the worker running it now.
+    Not scoped: operators' data, shown only to superusers (admin)."""
+
+    name = models.CharField("任务", max_length=100, primary_key=True)
+    last_started = models.DateTimeField("上次开始", null=True, blank=True)
+    last_finished = models.DateTimeField("上次结束", null=True, blank=True)
+    last_ok = models.BooleanField("上次成功", null=True, blank=True)
+    last_error = models.TextField("上次错误", blank=True)
+    last_found = models.IntegerField("上次处理数", default=0)
+    runs = models.PositiveIntegerField("运行次数", default=0)
+    failures = models.PositiveIntegerField("失败次数", default=0)
+    lease_owner = models.CharField("租约持有者", max_length=100, blank=True)
+    lease_until = models.DateTimeField("租约到期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = verbose_name_plural = "后台任务"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,5 +1,7 @@
 """Reference data every deployment has: Shanghai's regions, the supervising agencies and the
-project posts. Loaded idempotently (re-running updates names, creates what is missing)."""
+project posts, and the helpers other apps load their own fixtures with. Loaded idempotently
+(re-running updates names, creates what is missing); `load_all` runs every app's declared
+loaders."""
 
 from __future__ import annotations
 
@@ -106,12 +108,11 @@ def load_posts() -> int:
 
 
 def load_all() -> dict[str, int]:
-    from smartsite.dust.reference import load_limits, load_rules
-    from smartsite.workorders.reference import load_legal_bases, load_policies
+    """Every app's reference data, in the order the apps declare it (core.scenarios):
+    {loader key: rows its fixture holds}."""
+    from smartsite.core import scenarios
 
-    return {"regions": load_regions(), "agencies": load_agencies(), "posts": load_posts(),
-            "loop_policies": load_policies(), "legal_bases": load_legal_bases(),
-            "dust_limits": load_limits(), "dust_rules": load_rules()}
+    return {key: loader() for key, loader in scenarios.reference_loaders()}
 
 
 def district_shapes_geojson() -> str:

@@ -6,9 +6,3 @@ class DustConfig(AppConfig):
     label = "dust"
     verbose_name = "扬尘噪声监测"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from smartsite.dust import (  # noqa: F401
-            checks,  # registers the automatic verifications
-            order_panels,  # the evidence on the officer's phone view
-        )

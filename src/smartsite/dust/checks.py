@@ -1,6 +1,6 @@
 """The dust scenario's automatic verifications (workorders.checks): what the data can prove
-about a disposed order. Each is `check(order, at) -> bool`; the parameters are the
-`verification` rule's (dust.rules)."""
+about a disposed order. Each is `check(order, at) -> bool`, declared by name in
+dust/declaration.py; the parameters are the `verification` rule's (dust.rules)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from smartsite.dust import minutes, rules
 from smartsite.dust.models import DustLimit, Inspection, Monitor, PeriodMean, SprayReading
-from smartsite.workorders import checks
 
 
 def _monitors(order) -> list[Monitor]:
@@ -19,7 +18,6 @@ def _monitors(order) -> list[Monitor]:
     return list(Monitor.objects.filter(project=order.project_id, mn__in=mns))
 
 
-@checks.register("dust.valid_data_24h")
 def valid_data_24h(order, at: datetime.datetime) -> bool:
     """Each monitor of the order has sent valid PM10 data for the last `hours` (at least
     `coverage` of the minutes) — and, for an exceedance, stayed within the day's limit rule
@@ -50,7 +48,6 @@ def valid_data_24h(order, at: datetime.datetime) -> bool:
     return all(n <= limit.max_exceedances_per_day for _m, n in over)
 
 
-@checks.register("dust.monitors_reporting")
 def monitors_reporting(order, at: datetime.datetime) -> bool:
     """不装少装 fixed: as many monitors as the site needs are sending data."""
     from smartsite.dust.siting import required_monitors
@@ -65,7 +62,6 @@ def monitors_reporting(order, at: datetime.datetime) -> bool:
     return reporting >= required_monitors(order.project)
 
 
-@checks.register("dust.inspection_recorded")
 def inspection_recorded(order, at: datetime.datetime) -> bool:
     """未年检 fixed: every monitor of the order has a passed annual inspection in force."""
     monitors = _monitors(order)
@@ -77,7 +73,6 @@ def inspection_recorded(order, at: datetime.datetime) -> bool:
     return all(valid.get(m.pk) and valid[m.pk] >= day for m in monitors)
 
 
-@checks.register("dust.spray_linked")
 def spray_linked(order, at: datetime.datetime) -> bool:
     """喷雾未联动 fixed: a linked spray or fog cannon of each monitor has reported running
     since the order was opened."""

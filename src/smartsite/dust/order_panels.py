@@ -1,7 +1,7 @@
 """The dust evidence on an order's phone page (the 街镇城管执法中队 officer's view): each
 event's findings (the exceedance periods against the limit, the other evidence in words),
 the monitor's live values, camera snapshots of the event when the video scenario is
-installed, and the site on the offline map. Registered with `workorders.panels`."""
+installed, and the site on the offline map. Declared in dust/declaration.py (`panel`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from django.utils import timezone
 from smartsite.dust import dashboard, selectors
 from smartsite.dust.choices import Connectivity, Particulate
 from smartsite.dust.models import DustLimit
-from smartsite.workorders import panels
 from smartsite.workorders.templatetags.workorders import evidence_label
 
 #: Evidence keys the panel shows in its own way (not as "key: value").
@@ -95,8 +94,7 @@ def _event(e, monitors: dict) -> dict:
             "monitor": monitors.get(evidence.get("mn") or e.subject)}
 
 
-@panels.register("dust")
-def dust_panel(request, order) -> str:
+def order_panel(request, order) -> str:
     events = list(order.events.all()[:20])
     mns = {(e.evidence or {}).get("mn") or e.subject for e in events} - {"", None}
     now = timezone.now()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from smartsite.core.reference import load_by_code
 from smartsite.dust.models import DustLimit
+from smartsite.workorders import reference as loops
 
 
 def load_limits(package: str = "smartsite.dust") -> int:
@@ -22,3 +23,13 @@ def load_rules() -> int:
     from smartsite.dust.rules import load_rules
 
     return load_rules()
+
+
+def load_policies() -> int:
+    """The dust loop policies (fixtures/loop_policies.json)."""
+    return loops.load_policies("smartsite.dust")
+
+
+def load_legal_bases() -> int:
+    """The penalty clauses of the dust scenario (fixtures/legal_bases.json)."""
+    return loops.load_legal_bases("smartsite.dust")

@@ -1,5 +1,6 @@
-"""Loop policies and legal bases shipped as data (fixtures/loop_policies.json,
-fixtures/legal_bases.json, each row with its citation).
+"""Loop policies and legal bases shipped as data (`fixtures/loop_policies.json`,
+`fixtures/legal_bases.json` of each scenario's package, each row with its citation; a
+scenario names these loaders in its declaration with its own package, core.scenarios).
 
 Loading is idempotent: a shipped policy whose spec or source changed becomes a new active
 version (the old one stays for the orders opened under it); an unchanged one is left alone.
@@ -15,8 +16,8 @@ from smartsite.workorders.models import LegalBasis, LoopPolicy
 
 
 @transaction.atomic
-def load_policies() -> int:
-    rows = fixture_rows("smartsite.workorders", "loop_policies.json")
+def load_policies(package: str = "smartsite.workorders") -> int:
+    rows = fixture_rows(package, "loop_policies.json")
     for row in rows:
         current = LoopPolicy.objects.filter(scenario=row["scenario"], kind=row["kind"],
                                             active=True).first()
@@ -34,5 +35,5 @@ def load_policies() -> int:
     return len(rows)
 
 
-def load_legal_bases() -> int:
-    return load_by_code(LegalBasis, "smartsite.workorders", "legal_bases.json")
+def load_legal_bases(package: str = "smartsite.workorders") -> int:
+    return load_by_code(LegalBasis, package, "legal_bases.json")

@@ -26,3 +26,19 @@ def format_number(value, places: int = 2) -> str:
 def number(value, places=2):
     """`{{ project.site_area_m2|number }}`; None shows as —."""
     return "—" if value is None else format_number(value, int(places))
+
+
+@register.simple_tag(takes_context=True)
+def declared_links(context, place: str, *args):
+    """The buttons the apps declare for `place` (core.scenarios.Link) that the signed-in user
+    may see, as (label, url): `{% declared_links "project" object.pk as links %}`."""
+    from django.urls import reverse
+
+    from smartsite.core import scenarios
+    from smartsite.core.context_processors import visible
+
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return []
+    return [(link.label, reverse(link.url_name, args=args))
+            for link in visible(scenarios.links(place), request.user)]
