@@ -12,7 +12,7 @@ All state is on disk, so any number of web processes (gunicorn workers) and the 
 
 The first playlist fetch starts ffmpeg; `reap_idle()` stops every ffmpeg whose playlist
 nobody fetched for VIDEO_LIVE_IDLE_SECONDS. The playlist view calls it (throttled), and so
-does `smartsite worker` (`video.jobs.run_once`), so an abandoned stream stops even when no
+does `smartsite worker` (job `video.live_reap`), so an abandoned stream stops even when no
 one opens another page. ffmpeg runs detached (its own session, reparented away from the web
 process), so a web worker's restart neither kills a stream others watch nor leaves zombies.
 """
