@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from support.monitors import add_monitor
 
 from smartsite.core import scenarios
@@ -105,3 +106,12 @@ def test_dust_indicators_answer_for_each_scope(cast):
         value = scenarios.resolve(indicator.compute)(
             cast.city, "city", None, NOW - datetime.timedelta(days=1), NOW)
         assert value is None or isinstance(value, int | float), indicator.code
+
+
+def test_the_home_page_shows_the_indicators_at_the_users_scope(login, cast, clock):
+    monitor = add_monitor(cast.project_a, mn="31TEST0000000000000000A1")
+    MonitorStatus.objects.create(monitor=monitor, last_seen=timezone.now())
+    page = login(cast.district).get("/").content.decode()  # 静安区: project A's district
+    assert "扬尘监测设备在线率" in page and "<b>100%</b>" in page
+    other = login(cast.contractor_b).get("/").content.decode()  # B sees no monitor: no rate
+    assert "扬尘监测设备在线率" in other and "<b>100%</b>" not in other

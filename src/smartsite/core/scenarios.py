@@ -247,3 +247,36 @@ def reference_loaders() -> Iterator[tuple[str, Callable]]:
 def resolve(path: str):
     """The object a dotted path names (imported once)."""
     return import_string(path)
+
+
+def period_bounds(period: str, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """The (start, end) an indicator's `period` covers at `now`: "now" → (now, now); "day" →
+    since Shanghai's midnight; "month" → since the 1st of the Shanghai month."""
+    from django.utils import timezone
+
+    if period == "now":
+        return now, now
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        start = start.replace(day=1)
+    return start, now
+
+
+def indicator_values(user, scope: str, obj, now: datetime.datetime) -> list[tuple[Indicator, object]]:
+    """Every declared indicator that applies to `scope`, computed for `user` at `now`. One
+    failing indicator shows as None rather than taking the page down."""
+    import logging
+
+    values = []
+    for indicator in indicators():
+        if scope not in indicator.scopes:
+            continue
+        start, end = period_bounds(indicator.period, now)
+        try:
+            value = resolve(indicator.compute)(user, scope, obj, start, end)
+        except Exception:
+            logging.getLogger(__name__).exception("indicator %s failed", indicator.code)
+            value = None
+        values.append((indicator, value))
+    return values

@@ -13,10 +13,11 @@ from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from smartsite.core import filtersets, forms, permissions, services
+from smartsite.core import filtersets, forms, permissions, scenarios, services
 from smartsite.core import models as m
 from smartsite.core.bounds import parse_id
 from smartsite.core.choices import ProjectStatus, RegionLevel
@@ -49,7 +50,22 @@ def home(request):
         "by_district": by_district,
         "statuses": [(s.value, s.label, ProjectStatus.colour(s.value)) for s in ProjectStatus],
         "sees_all": grant_for(request.user).sees_all,
+        "indicators": _home_indicators(request.user),
     })
+
+
+def _home_indicators(user) -> list:
+    """The scenarios' indicators (core.scenarios) at the user's widest single scope: the city
+    for city users, their district for a district user, their project for a project user;
+    `scoped()` narrows every other case."""
+    grant = grant_for(user)
+    scope, obj = "city", None
+    if not grant.sees_all and len(grant.district_ids) == 1 and not grant.project_ids:
+        scope, obj = "district", m.Region.objects.filter(pk=next(iter(grant.district_ids))).first()
+    elif not grant.sees_all and not grant.district_ids and len(grant.project_ids) == 1 \
+            and not (grant.street_ids or grant.enterprise_ids):
+        scope, obj = "project", m.Project.objects.filter(pk=next(iter(grant.project_ids))).first()
+    return scenarios.indicator_values(user, scope, obj, timezone.now())
 
 
 @login_required
