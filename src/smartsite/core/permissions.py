@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
+
 from smartsite.core import models as m
-from smartsite.core.choices import RoleKind
+from smartsite.core.choices import PartyRole, RoleKind
 from smartsite.core.errors import Forbidden
 from smartsite.core.scoping import grant_for, scoped
 
@@ -45,3 +47,23 @@ def require_edit(user, instance) -> None:
 def require_city_admin(user) -> None:
     if not is_city_admin(user):
         raise Forbidden("只有市级管理员可以修改用户权限")
+
+
+def equipment_projects(user) -> QuerySet[m.Project]:
+    """Projects on which `user` may register or edit equipment installed on the site (dust
+    monitors, cameras, and the devices of scenarios to come): city and district regulators
+    (their district's projects) and the project's 施工单位 — its enterprise users and its
+    project-role users (design.md §3)."""
+    grant = grant_for(user)
+    projects = scoped(user, m.Project.objects.all())
+    if grant.sees_all:
+        return projects
+    q = Q(district__in=grant.district_ids)
+    if grant.enterprise_ids:
+        q |= Q(pk__in=m.ProjectParty.objects.filter(role=PartyRole.CONTRACTOR,
+                                                    enterprise__in=grant.enterprise_ids)
+               .values("project"))
+    if grant.project_ids:
+        q |= Q(pk__in=m.Role.objects.filter(user=user, kind=RoleKind.PROJECT,
+                                            party_role=PartyRole.CONTRACTOR).values("project"))
+    return projects.filter(q)

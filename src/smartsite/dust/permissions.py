@@ -9,24 +9,14 @@ from django.db.models import Q, QuerySet
 from smartsite.core.choices import PartyRole, RoleKind
 from smartsite.core.errors import Forbidden
 from smartsite.core.models import Project, ProjectParty, Role
+from smartsite.core.permissions import equipment_projects
 from smartsite.core.scoping import grant_for, scoped
 
 
 def registrable_projects(user) -> QuerySet[Project]:
-    """Projects on which `user` may register or edit monitors."""
-    grant = grant_for(user)
-    projects = scoped(user, Project.objects.all())
-    if grant.sees_all:
-        return projects
-    q = Q(district__in=grant.district_ids)
-    if grant.enterprise_ids:
-        q |= Q(pk__in=ProjectParty.objects.filter(role=PartyRole.CONTRACTOR,
-                                                  enterprise__in=grant.enterprise_ids)
-               .values("project"))
-    if grant.project_ids:
-        q |= Q(pk__in=Role.objects.filter(user=user, kind=RoleKind.PROJECT,
-                                          party_role=PartyRole.CONTRACTOR).values("project"))
-    return projects.filter(q)
+    """Projects on which `user` may register or edit monitors: those on which they may
+    install site equipment (`core.permissions.equipment_projects`)."""
+    return equipment_projects(user)
 
 
 def can_register(user) -> bool:

@@ -1,10 +1,10 @@
 """Who may do what with cameras (reads are decided by `scoped()`; this narrows writes).
 
 * Register, edit, delete: city and district regulators (their district's projects) and the
-  project's 施工单位 — its enterprise users and its project-role users — as for monitors
-  (dust/permissions.py; design.md §3).
+  project's 施工单位 — its enterprise users and its project-role users — as for any equipment
+  installed on a site (`core.permissions.equipment_projects`; design.md §3).
 * Operate (PTZ, manual snapshot): those, plus any regulator who can see the camera (a street
-  squad officer checking a dust order looks through the site's cameras).
+  squad officer checking an order looks through the site's cameras).
 * Watch (live, playback, snapshots): anyone who can see the camera.
 """
 
@@ -14,13 +14,14 @@ from django.db.models import QuerySet
 
 from smartsite.core.errors import Forbidden
 from smartsite.core.models import Project
+from smartsite.core.permissions import equipment_projects
 from smartsite.core.scoping import grant_for, scoped
-from smartsite.dust.permissions import registrable_projects
 
 
 def manageable_projects(user) -> QuerySet[Project]:
-    """Projects on which `user` may register or edit cameras: the same people as monitors."""
-    return registrable_projects(user)
+    """Projects on which `user` may register or edit cameras: those on which they may
+    install site equipment."""
+    return equipment_projects(user)
 
 
 def can_register(user) -> bool:
