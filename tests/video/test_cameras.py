@@ -112,6 +112,27 @@ def test_a_monitor_of_another_project_is_refused(cast, login):
     assert camera.monitor == own
 
 
+def test_the_linked_monitor_shows_everywhere_and_a_deleted_one_leaves_no_link(cast, login):
+    own = monitor(cast.project_a, "31JA00000000000000000A01")
+    monitor(cast.project_a, "31JA00000000000000000A02")
+    client = login(cast.contractor_a)
+    response = post_form(client, cast.project_a, monitor=own.pk)
+    camera = Camera.objects.get()
+    assert response.status_code == 302 and camera.monitor == own
+    page = client.get(f"/cameras/{camera.pk}/").content.decode()
+    assert f'关联监测设备 <a href="{own.get_absolute_url()}"><code>{own.mn}</code></a>' in page
+    assert own.mn in client.get("/cameras/").content.decode()
+    assert client.get(f"/api/v1/cameras/{camera.pk}").json()["monitor_mn"] == own.mn
+    edit = client.get(f"/cameras/{camera.pk}/edit/").content.decode()
+    assert f'<option value="{own.pk}" selected>{own.mn}（静安甲项目）</option>' in edit
+    history = AuditEntry.objects.get(model="video.camera", object_id=str(camera.pk))
+    assert history.changes["monitor"] == [None, own.pk]
+    own.delete()
+    camera.refresh_from_db()
+    assert camera.monitor is None and camera.monitor_id is None
+    assert client.get(f"/api/v1/cameras/{camera.pk}").json()["monitor_mn"] is None
+
+
 def test_ptz_needs_an_onvif_address(cast, login):
     response = post_form(login(cast.contractor_a), cast.project_a, ptz_capable="on")
     assert response.status_code == 422

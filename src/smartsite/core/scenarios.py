@@ -108,6 +108,18 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class CameraDevice:
+    """A scenario's device that a camera can be linked to (关联监测设备, video.links): its
+    model ("app_label.Model", with a `project`), the field whose value the scenario's events
+    carry as `Event.subject` (so they are photographed by the linked cameras first), and what
+    the camera form says under the choice."""
+
+    model: str
+    code: str
+    help_text: str = ""
+
+
+@dataclass(frozen=True)
 class Declaration:
     """What one app brings to the platform. `scenario` is the code its events, orders and
     loop policies carry (`Event.scenario`); None for a service app (video, work orders)."""
@@ -138,6 +150,8 @@ class Declaration:
     access: str | None = None
     #: whether video takes a camera snapshot of this scenario's new events.
     snapshots: bool = False
+    #: the scenario's device a camera can be linked to (video.links), if any.
+    camera_device: CameraDevice | None = None
 
 
 _DECLARATIONS: dict[str, Declaration] = {}

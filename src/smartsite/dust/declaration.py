@@ -4,7 +4,7 @@ indicators and packet handlers. docs/dust.md describes the scenario itself."""
 
 import datetime
 
-from smartsite.core.scenarios import Declaration, Indicator, Job, Link, NavEntry
+from smartsite.core.scenarios import CameraDevice, Declaration, Indicator, Job, Link, NavEntry
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -56,4 +56,8 @@ DECLARATION = Declaration(
     urls=("monitors/", "smartsite.dust.urls"),
     api_router="smartsite.dust.api.router",
     snapshots=True,
+    # A camera may watch a monitor: the monitor's events (subject: its MN) are photographed
+    # by its cameras first.
+    camera_device=CameraDevice("dust.Monitor", "mn",
+                               help_text="该设备的扬尘事件优先由这台摄像头抓拍取证"),
 )

@@ -29,8 +29,7 @@ from smartsite.core.api import (
 )
 from smartsite.core.models import Project
 from smartsite.core.scoping import scoped
-from smartsite.dust.models import Monitor
-from smartsite.video import filtersets, permissions, selectors, services
+from smartsite.video import filtersets, links, permissions, selectors, services
 from smartsite.video.models import Camera
 
 __all__ = ["router"]
@@ -61,7 +60,7 @@ class CameraOut(Schema):
 
     @staticmethod
     def resolve_monitor_mn(obj):
-        return obj.monitor.mn if obj.monitor_id else None
+        return obj.monitor_code or None
 
     @staticmethod
     def resolve_live_playlist(obj):
@@ -173,7 +172,9 @@ def _references(request, data: dict) -> None:
             errors["project"] = [f"未找到编号为 {data['project']} 的项目"]
         data["project"] = project
     if data.get("monitor") is not None:
-        monitor = scoped(actor, Monitor.objects.all()).filter(pk=data["monitor"]).first()
+        kind = links.device_kind()
+        monitor = None if kind is None else scoped(actor, kind.model_class().objects.all()) \
+            .filter(pk=data["monitor"]).first()
         if monitor is None:
             errors["monitor"] = [f"未找到编号为 {data['monitor']} 的监测设备"]
         data["monitor"] = monitor

@@ -6,3 +6,8 @@ class VideoConfig(AppConfig):
     label = "video"
     verbose_name = "视频监控"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from smartsite.video import links
+
+        links.connect()  # (core, listed first, has discovered the declarations by now)

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from smartsite.dust.models import Monitor
+from smartsite.video import links
 from smartsite.video.models import Camera
 from smartsite.video.permissions import manageable_projects
 from smartsite.video.services import split_credentials
@@ -28,10 +28,15 @@ class CameraForm(forms.ModelForm):
                                widget=forms.PasswordInput(render_value=False,
                                                           attrs={"autocomplete": "new-password"}))
     clear_credentials = forms.BooleanField(label="清除已保存的用户名和密码", required=False)
+    # The device of a scenario the camera watches (video.links): its events are photographed
+    # by this camera first.
+    monitor = forms.ModelChoiceField(
+        label="关联监测设备", required=False, queryset=Camera.objects.none(),
+        error_messages={"invalid_choice": "只能关联本项目的监测设备"})
 
     class Meta:
         model = Camera
-        fields = ["name", "project", "monitor", "location", "rtsp_url", "onvif_host", "onvif_port",
+        fields = ["name", "project", "location", "rtsp_url", "onvif_host", "onvif_port",
                   "ptz_capable", "record", "active"]
         widgets = {
             "rtsp_url": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
@@ -42,22 +47,30 @@ class CameraForm(forms.ModelForm):
         error_messages = {
             "project": {"invalid_choice": "只能选择您有权登记摄像头的项目",
                         "required": "请选择项目"},
-            "monitor": {"invalid_choice": "只能关联本项目的监测设备"},
             "onvif_port": {"invalid": "端口应为 1–65535 的整数"},
         }
+
+    field_order = ["name", "project", "monitor"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         projects = manageable_projects(user).order_by("name")
         self.fields["project"].queryset = projects
         self.fields["project"].empty_label = "请选择项目"
-        self.fields["monitor"].queryset = Monitor.objects.filter(
-            project__in=projects.values("pk")).order_by("mn")
-        self.fields["monitor"].empty_label = "不关联"
+        kind = links.device_kind()
+        if kind is None:  # no scenario offers devices to link
+            del self.fields["monitor"]
+        else:
+            self.fields["monitor"].queryset = kind.devices().filter(
+                project__in=projects.values("pk"))
+            self.fields["monitor"].empty_label = "不关联"
+            self.fields["monitor"].help_text = kind.help_text
+            self.fields["monitor"].label_from_instance = \
+                lambda d: f"{kind.code_of(d)}（{d.project.name}）"
+            self.initial.setdefault("monitor", self.instance.monitor_id)
         for name in ("name", "rtsp_url"):  # the model's words, as the API gives them
             self.fields[name].error_messages["required"] = \
                 Camera._meta.get_field(name).error_messages["blank"]
-        self.fields["monitor"].label_from_instance = lambda m: f"{m.mn}（{m.project.name}）"
         if self.instance.pk:
             self.fields["username"].initial = ""
             self.fields["username"].help_text = (
@@ -65,6 +78,12 @@ class CameraForm(forms.ModelForm):
             self.fields["password"].help_text = "留空则不变"
         else:
             del self.fields["clear_credentials"]
+
+    def camera_fields(self) -> dict:
+        """The cleaned camera fields, as `services.register_camera` / `update_camera` take
+        them (credentials apart)."""
+        names = [*self.Meta.fields, *(["monitor"] if "monitor" in self.fields else [])]
+        return {name: self.cleaned_data[name] for name in names}
 
     def clean_rtsp_url(self):
         return (self.cleaned_data.get("rtsp_url") or "").strip()
@@ -74,6 +93,8 @@ class CameraForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if "monitor" in self.fields:  # (not a model field: the model's clean checks it too)
+            self.instance.monitor = data.get("monitor")
         # A typed rtsp://user:pass@host/… is taken apart: the URL is kept plain and the
         # credentials go to the (encrypted) fields unless those were filled in.
         plain, user, password = split_credentials(data.get("rtsp_url") or "")

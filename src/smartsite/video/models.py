@@ -9,13 +9,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 from smartsite.core.models import Project, ScopedModel
-from smartsite.video import crypto, network
+from smartsite.video import crypto, links, network
 from smartsite.video.choices import RequestState, SnapshotSource
 
 __all__ = ["Camera", "Snapshot", "SnapshotRequest"]
@@ -32,9 +34,14 @@ class Camera(ScopedModel):
     name = models.CharField("名称", max_length=100, error_messages={"blank": "请填写摄像头名称"})
     project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.PROTECT,
                                 related_name="cameras")
-    monitor = models.ForeignKey("dust.Monitor", verbose_name="关联监测设备", null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="cameras",
-                                help_text="该设备的扬尘事件优先由这台摄像头抓拍取证")
+    # The linked device of a scenario (a dust monitor; `links`): generic, so that video's
+    # tables name no scenario's. Set and read as `monitor` (the device object).
+    monitor_type = models.ForeignKey(ContentType, verbose_name="关联设备类型", null=True,
+                                     blank=True, editable=False, on_delete=models.PROTECT,
+                                     related_name="+")
+    monitor_id = models.PositiveBigIntegerField("关联监测设备", null=True, blank=True,
+                                                editable=False)
+    monitor = GenericForeignKey("monitor_type", "monitor_id")
     location = models.CharField("安装位置", max_length=100, blank=True)
     rtsp_url = models.CharField("视频流地址（RTSP）", max_length=500,
                                 error_messages={"blank": "请填写视频流地址（RTSP）"},
@@ -92,6 +99,13 @@ class Camera(ScopedModel):
         return True
 
     @property
+    def monitor_code(self) -> str:
+        """The linked device's code (a dust monitor's MN), "" without one."""
+        kind = links.device_kind()
+        device = self.monitor if self.monitor_id else None
+        return kind.code_of(device) if kind is not None and kind.accepts(device) else ""
+
+    @property
     def onvif_address(self) -> str:
         return f"{self.onvif_host}:{self.onvif_port or 80}" if self.onvif_host else ""
 
@@ -123,7 +137,10 @@ class Camera(ScopedModel):
             errors["onvif_host"] = "ONVIF 地址" + network.REFUSED_AT_SAVE
         if self.ptz_capable and not host:
             errors["onvif_host"] = "云台控制需要填写 ONVIF 地址"
-        if self.monitor_id and self.project_id and self.monitor.project_id != self.project_id:
+        device = self.monitor if self.monitor_id else None
+        kind = links.device_kind()
+        if device is not None and (kind is None or not kind.accepts(device)
+                                   or (self.project_id and device.project_id != self.project_id)):
             errors["monitor"] = "只能关联本项目的监测设备"
         if errors:
             raise ValidationError(errors)

@@ -10,7 +10,7 @@ from smartsite.video.models import Camera, Snapshot, SnapshotRequest
 
 
 def cameras(user) -> QuerySet[Camera]:
-    return scoped(user, Camera.objects.select_related("project__district", "monitor"))
+    return scoped(user, Camera.objects.select_related("project__district").prefetch_related("monitor"))
 
 
 def camera_or_404(user, pk) -> Camera:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from smartsite.core import audit
 from smartsite.core.choices import AuditAction
 from smartsite.core.errors import Conflict
 from smartsite.video import ffmpeg as ff
-from smartsite.video import live, permissions, ptz
+from smartsite.video import links, live, permissions, ptz
 from smartsite.video.choices import RequestState, SnapshotSource
 from smartsite.video.models import Camera, Snapshot, SnapshotRequest
 
@@ -75,6 +76,8 @@ def _audit_snapshot(camera: Camera) -> dict:
     data = audit.snapshot(camera)
     for name in Camera.SECRET_FIELDS:
         data.pop(name, None)
+    data.pop("monitor_type", None)  # the linked device, by its id as before it was generic
+    data["monitor"] = data.pop("monitor_id", None)
     data["credentials"] = "已设置" if camera.has_credentials else "未设置"
     return data
 
@@ -207,11 +210,16 @@ def snapshot_file(snapshot: Snapshot) -> Path:
 
 
 def cameras_for_event(event) -> list[Camera]:
-    """The cameras that should photograph `event`: the ones linked to the event's monitor
-    (dust events carry the monitor's MN as `subject`), else every active camera of its project."""
+    """The cameras that should photograph `event`: the ones linked to the device that raised
+    it (its scenario's events carry the device's code as `subject`, `links`: a dust monitor's
+    MN), else every active camera of its project."""
     cameras = Camera.objects.filter(project_id=event.project_id, active=True)
-    if event.subject:
-        linked = [c for c in cameras.filter(monitor__mn=event.subject)]
+    kind = links.device_kind()
+    if event.subject and kind is not None and event.scenario == kind.scenario:
+        devices = kind.model_class().objects.filter(project_id=event.project_id,
+                                                    **{kind.code: event.subject})
+        linked = list(cameras.filter(monitor_type=ContentType.objects.get_for_model(
+            kind.model_class()), monitor_id__in=devices.values("pk")))
         if linked:
             return linked
     return list(cameras)

@@ -35,7 +35,7 @@ LIVE_SEGMENT = re.compile(r"^seg\d{6}\.ts$")
 
 
 class CameraListView(ObjectListView):
-    queryset = Camera.objects.select_related("project__district", "monitor")
+    queryset = Camera.objects.select_related("project__district").prefetch_related("monitor")
     filterset_class = filtersets.CameraFilterSet
     title = "摄像头"
     columns = [
@@ -43,7 +43,7 @@ class CameraListView(ObjectListView):
         Column("项目", "project.name"),
         Column("区", "project.district.name"),
         Column("安装位置", "location"),
-        Column("关联监测设备", "monitor.mn"),
+        Column("关联监测设备", "monitor_code"),
         Column("云台", "ptz_capable"),
         Column("录像", "record"),
         Column("启用", "active"),
@@ -101,7 +101,7 @@ def camera_edit(request, pk=None):
     if request.method != "POST":
         return _edit_page(request, form, stored)
     if form.is_valid():
-        data = {f: form.cleaned_data[f] for f in CameraForm.Meta.fields}
+        data = form.camera_fields()
         username = form.cleaned_data.get("username") or ""
         password = form.cleaned_data.get("password") or ""
         try:
