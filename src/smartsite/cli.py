@@ -45,26 +45,30 @@ def _collectstatic() -> None:
 
 
 def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
-    """Load reference data and, if the database has no projects yet, a simulated city.
+    """Load reference data and, if the database has no projects yet, a simulated city with
+    every simulator scenario's data (`simulator.scenarios`) and two weeks of orders.
 
     Returns True if a city was generated, False if existing data was kept.
     """
     from smartsite.core import reference
     from smartsite.core.models import Project
-    from smartsite.dust.models import Monitor
-    from smartsite.simulator import city, monitors, orders
+    from smartsite.simulator import city, orders, scenarios, users
 
     reference.load_all()
     if Project.objects.exists():
-        if monitors.simulated_city() and not Monitor.objects.exists():
-            _seed_monitors(seed, scale, quiet)  # a city seeded before it had monitors
+        if users.simulated_city():  # a city seeded before a scenario joined the simulator
+            for scenario in scenarios.scenarios():
+                if scenario.seed is not None and not scenario.seeded():
+                    _seed_scenario(scenario, seed, scale, quiet)
         return False
     started = time.monotonic()
     report = city.build_city(seed=seed, scale=scale)
     if not quiet:
         print(f"已生成模拟城市（seed={seed}, scale={scale}）：{report.summary()}，"
               f"用时 {time.monotonic() - started:.1f} 秒")
-    _seed_monitors(seed, scale, quiet)
+    for scenario in scenarios.scenarios():
+        if scenario.seed is not None:
+            _seed_scenario(scenario, seed, scale, quiet)
     started = time.monotonic()
     history = orders.simulate_history(seed=seed)
     if not quiet:
@@ -73,10 +77,8 @@ def _seed(seed: int, scale: str, *, quiet: bool = False) -> bool:
     return True
 
 
-def _seed_monitors(seed: int, scale: str, quiet: bool) -> None:
-    from smartsite.simulator import monitors
-
-    report = monitors.seed_monitors(seed=seed, scale=scale)
+def _seed_scenario(scenario, seed: int, scale: str, quiet: bool) -> None:
+    report = scenario.seed(seed=seed, scale=scale)
     if not quiet:
         print(f"已登记 {report.summary()}，用时 {report.seconds:.1f} 秒")
 
@@ -373,7 +375,7 @@ def cmd_devices(args) -> int:
     from django.conf import settings
 
     from smartsite.core.errors import DomainError
-    from smartsite.simulator import devices
+    from smartsite.simulator.dust import devices
 
     port = args.port if args.port is not None else settings.HJ212_PORT
     try:

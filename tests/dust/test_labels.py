@@ -130,7 +130,7 @@ def test_an_existing_policy_citing_the_old_noise_text_gets_a_new_version(db):
 
 def test_an_orders_title_is_what_was_found_first_and_its_evidence_the_latest(cast, login):
     # The simulator's exceedances carry a value in the title: it says it is the first one.
-    from smartsite.simulator.orders import dust_exceedance
+    from smartsite.simulator.dust.stories import dust_exceedance
 
     first = datetime.datetime(2026, 3, 2, 9, 15, tzinfo=SHANGHAI)
     args = dust_exceedance(random.Random(7), cast.project_a, first, mn="31LABEL000000000000000001")

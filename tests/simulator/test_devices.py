@@ -14,8 +14,9 @@ from support.gateway import GatewayProcess, wait_for
 
 from smartsite.core.errors import DomainError
 from smartsite.dust.models import DeviceRejection, MonitorStatus, Reading
-from smartsite.simulator import devices
-from smartsite.simulator import monitors as sim
+from smartsite.simulator import users
+from smartsite.simulator.dust import devices
+from smartsite.simulator.dust import monitors as sim
 
 pytestmark = pytest.mark.postgres
 
@@ -23,7 +24,7 @@ SEED = 20231001
 
 
 def test_the_devices_command_refuses_a_database_without_the_simulated_city(cast):
-    assert not sim.simulated_city()  # (else the fleet would run until stopped)
+    assert not users.simulated_city()  # (else the fleet would run until stopped)
     with pytest.raises(DomainError):
         devices.run(host="127.0.0.1", port=1, interval=60, seed=SEED)
 

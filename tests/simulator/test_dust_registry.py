@@ -14,8 +14,9 @@ from django.db import transaction
 from smartsite.core import geo
 from smartsite.dust import rules
 from smartsite.dust.models import Inspection, Monitor, MonitorStatus, SprayDevice, SprayReading
-from smartsite.simulator import city, dust_registry
-from smartsite.simulator import monitors as sim
+from smartsite.simulator import city
+from smartsite.simulator.dust import monitors as sim
+from smartsite.simulator.dust import registry as dust_registry
 from smartsite.workorders.models import Event, WorkOrder
 
 SEED = 20231001

@@ -24,8 +24,9 @@ from smartsite.dust.models import (
     Reading,
 )
 from smartsite.dust.siting import required_monitors
-from smartsite.simulator import city, orders
-from smartsite.simulator import monitors as sim
+from smartsite.simulator import city
+from smartsite.simulator.dust import monitors as sim
+from smartsite.simulator.dust import stories
 
 pytestmark = pytest.mark.postgres
 
@@ -58,7 +59,7 @@ def _throwaway_registry():
         facts = dict(report=report, digest=registry_digest(), monitors=[
             (m.mn, m.password, m.project.permit_no, m.project.status, m.particulate_unit,
              m.vendor, m.location, m.active,
-             [orders.monitor_mn(m.project, i) for i in range(3)]) for m in monitors],
+             [sim.monitor_mn(m.project, i) for i in range(3)]) for m in monitors],
             readings=Counter(Reading.objects.values_list("monitor__mn", flat=True)),
             need={p.permit_no: required_monitors(p) for p in Project.objects.filter(
                 status=ProjectStatus.ACTIVE)})
@@ -216,8 +217,8 @@ def test_simulated_dust_findings_name_registered_monitors(seeded, db):
     projects = {m.project for m in Monitor.objects.select_related("project")}
     for i, project in enumerate(sorted(projects, key=lambda p: p.permit_no)):
         rng = random.Random(i)
-        assert orders.dust_exceedance(rng, project, NOW)["subject"] in registered
-        assert orders.monitor_offline(rng, project, NOW)["subject"] in registered
+        assert stories.dust_exceedance(rng, project, NOW)["subject"] in registered
+        assert stories.monitor_offline(rng, project, NOW)["subject"] in registered
 
 
 # -- the curves ------------------------------------------------------------------------------

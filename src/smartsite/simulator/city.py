@@ -13,7 +13,7 @@ Determinism
 Scale
     `SCALES["demo"]` (the default of `smartsite demo`) is ~300 projects; `SCALES["city"]`
     is Shanghai's order of magnitude: ~5,000 projects, ~1,100 with a pit, ~40,000 people on
-    key posts, and the ~4,500 dust monitors the dust scenario adds. Projects are spread
+    key posts, to which the dust scenario adds the monitors each site needs. Projects are spread
     over the 16 districts by `DISTRICT_WEIGHTS` (most in 浦东新区 and the suburban
     districts, fewest in 黄浦区 and 虹口区).
 
@@ -89,21 +89,19 @@ def rng_for(seed: int, stream: str) -> random.Random:
 
 @dataclass(frozen=True)
 class Scale:
-    """How big a simulated city is. Scenario sizes are here so every app agrees on them."""
+    """How big a simulated city is. A scenario sizes what it adds from the city (e.g. the
+    monitors each site needs)."""
 
     name: str
     projects: int
     pit_share: float  # share of projects with a foundation pit
-    dust_monitors: int  # `seed_monitors(count=…)`; by default each site gets what it needs
     people_target: int  # people on key posts (an outcome, checked by the benchmark)
     planted: int  # how many of each deliberate anomaly
 
 
 SCALES = {
-    "demo": Scale("demo", projects=300, pit_share=0.22, dust_monitors=270, people_target=2_500,
-                  planted=2),
-    "city": Scale("city", projects=5_000, pit_share=0.22, dust_monitors=4_500,
-                  people_target=40_000, planted=20),
+    "demo": Scale("demo", projects=300, pit_share=0.22, people_target=2_500, planted=2),
+    "city": Scale("city", projects=5_000, pit_share=0.22, people_target=40_000, planted=20),
 }
 
 #: Relative construction activity per district (share of projects). Central districts have

@@ -18,7 +18,7 @@ from smartsite.core import audit
 from smartsite.core.choices import AgencyKind, AuditAction, PartyRole, ProjectStatus, RoleKind
 from smartsite.core.models import Agency, Post, Role
 
-__all__ = ["DEMO_DOMAIN", "DEMO_PASSWORD", "create_demo_users", "demo_logins"]
+__all__ = ["DEMO_DOMAIN", "DEMO_PASSWORD", "create_demo_users", "demo_logins", "simulated_city"]
 
 #: The password of every demo user. Public by design: demo databases only.
 DEMO_PASSWORD = "smartsite-demo"
@@ -29,6 +29,11 @@ def demo_logins() -> list[tuple[str, str]]:
     """(label, username) of the demo users in the database, in the order they were made."""
     users = get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
     return [(u.first_name or u.username, u.username) for u in users]
+
+
+def simulated_city() -> bool:
+    """True when the database holds a simulated city (its demo logins exist)."""
+    return get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists()
 
 
 def _pick_project(plans):

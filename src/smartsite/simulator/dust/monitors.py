@@ -4,7 +4,7 @@ readings, and the curves their devices keep following while the demo runs.
 Curves
     `sample(profile, t)` is what a monitor measures at `t` (seconds since the epoch): a pure
     function of the city seed, the monitor's MN and `t`, so the back-fill and the live device
-    (`simulator.devices`) draw the same curve and a restarted device carries on where it was.
+    (`devices`) draw the same curve and a restarted device carries on where it was.
     Shanghai in late November: particulate with a morning and an evening peak over a regional
     haze that drifts over hours, plus the site's own dust while work goes on (07:00–18:00,
     less at lunch; no work at night); noise from ~60 dB(A) by day to ~48 at night;
@@ -15,10 +15,11 @@ Curves
     visit on some days (M) and a few a flaky noise-sensor link (B).
 
 Seeding
-    `seed_monitors()` registers `Scale.dust_monitors` monitors through
-    `dust.services.register_monitor`: one per active project, the largest sites a second
-    one; MNs are `orders.monitor_mn(project, index)`, so the simulated dust findings name real
-    monitors. Then it back-fills `hours` of one reading a minute per monitor through
+    `seed_monitors()` registers through `dust.services.register_monitor` the monitors each
+    active site needs (the 不装少装 rule's table: ~420 in the demo city) but for a few sites
+    left with one, or `count` of them (one per project, the largest sites a second); MNs
+    are `monitor_mn(project, index)`, so the simulated dust findings name real monitors.
+    Then it back-fills `hours` of one reading a minute per monitor through
     `dust.services.ingest` (means included) and writes each monitor's status with
     `dust.services.save_status`. A few monitors are stopped (停用, no data for days) and the
     device that will lose its link (`Plan.outage`) has already been silent for half an hour.
@@ -53,8 +54,6 @@ from smartsite.dust.metrics import METRICS, REALTIME_CN
 from smartsite.dust.models import DustLimit, Monitor
 from smartsite.simulator import names
 from smartsite.simulator.city import rng_for
-from smartsite.simulator.orders import monitor_mn
-from smartsite.simulator.users import DEMO_DOMAIN
 
 __all__ = ["CODES", "HOURS", "Plan", "Profile", "SeedReport", "cp_values", "dead_minutes",
            "load_profiles", "plan", "pm10_ug", "profile", "sample", "seed_monitors",
@@ -92,6 +91,12 @@ VENDOR_TEMPLATES = ("上海{z}环境科技有限公司", "江苏{z}环保仪器�
 
 
 # ---------------------------------------------------------------- hashing
+
+
+def monitor_mn(project, index: int = 0) -> str:
+    """A stable 24-character HJ 212 device code (MN) for a project's `index`-th monitor."""
+    digest = hashlib.sha256(f"{project.permit_no}:{index}".encode()).hexdigest().upper()
+    return f"31{digest[:22]}"
 
 
 _M64 = (1 << 64) - 1
@@ -427,7 +432,7 @@ class SeedReport:
     hours: int = 0
     exceed: list[str] = field(default_factory=list)
     short: list[str] = field(default_factory=list)  # permit numbers of the sites left short
-    planted: dict[str, int] = field(default_factory=dict)  # dust_registry.plant's counts
+    planted: dict[str, int] = field(default_factory=dict)  # registry.plant's counts
     spray_states: int = 0
     events: dict[str, int] = field(default_factory=dict)  # open dust events by rule
     seconds: float = 0.0
@@ -442,13 +447,6 @@ class SeedReport:
                 + (f"，回放规则后在办扬尘事件 {sum(self.events.values())} 个" if self.events else ""))
 
 
-def simulated_city() -> bool:
-    """True when the database holds a simulated city (its demo logins exist)."""
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists()
-
-
 def _vendors(rng: random.Random) -> names.Weighted:
     trades = names.trade_names(rng)
     vendors = [template.format(z=trades[i]) for i, template in enumerate(VENDOR_TEMPLATES)]
@@ -461,13 +459,13 @@ def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
     """Register monitors on the active projects — as many as each site needs by the 不装少装
     rule's table but for a few sites left with one (`SHORT_SHARE`), or, with `count`, that
     many (one per project, the largest sites a second) — with their positions, inspections
-    and sprays (`dust_registry.plant`); back-fill `hours` of readings and spray states up to
+    and sprays (`registry.plant`); back-fill `hours` of readings and spray states up to
     `now` (default: the clock); then, with `replay`, run the dust rules over that day
-    (`dust_registry.replay`). For a database whose monitors table is empty; registration is
+    (`registry.replay`). For a database whose monitors table is empty; registration is
     one transaction, each batch of readings another."""
     from smartsite.dust import rules
     from smartsite.dust.siting import required_monitors
-    from smartsite.simulator import dust_registry
+    from smartsite.simulator.dust import registry
 
     started = time.monotonic()
     now = (now or timezone.now()).astimezone(UTC)
@@ -512,7 +510,7 @@ def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
     report.mg = sum(m.particulate_unit == ParticulateUnit.MG for m in registered)
     the_plan, profiles = load_profiles(seed)
     report.exceed = sorted(the_plan.exceed)
-    report.planted = dict(dust_registry.plant(seed, registered, the_plan, now),
+    report.planted = dict(registry.plant(seed, registered, the_plan, now),
                           dead=len(the_plan.dead), spray_fails=len(the_plan.spray_fails),
                           tampering=sum(1 for mn in (the_plan.flat, the_plan.copier,
                                                      the_plan.outside) if mn))
@@ -525,7 +523,7 @@ def seed_monitors(*, seed: int, scale: str = "demo", count: int | None = None,
     if replay:
         bursts = sorted({(p.burst_start, p.burst_minutes) for m, p in profiles.values()
                          if p.burst_minutes and m.active and m.mn not in the_plan.dead})
-        report.events = dict(dust_registry.replay(now, hours, bursts))
+        report.events = dict(registry.replay(now, hours, bursts))
     report.seconds = time.monotonic() - started
     return report
 
@@ -553,7 +551,7 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
     (`dead_minutes`), the outage device half an hour ago. Returns (readings, spray states)."""
     from smartsite.dust.models import SprayDevice
     from smartsite.dust.partitions import ensure_partitions
-    from smartsite.simulator.dust_registry import reported_position
+    from smartsite.simulator.dust.registry import reported_position
 
     end = int(now.timestamp()) // 60 * 60
     first = end - hours * 3600

@@ -45,7 +45,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from smartsite.hj212 import codec
-from smartsite.simulator import monitors as sim
+from smartsite.simulator import users
+from smartsite.simulator.dust import monitors as sim
 
 log = logging.getLogger("smartsite.devices")
 
@@ -77,7 +78,7 @@ def fleet_specs(seed: int) -> list[DeviceSpec]:
     """A device per active monitor of the database but the dead ones, plus the impostor (by
     MN)."""
     from smartsite.dust.models import SprayDevice
-    from smartsite.simulator.dust_registry import reported_position
+    from smartsite.simulator.dust.registry import reported_position
 
     the_plan, profiles = sim.load_profiles(seed)
     sprays: dict[int, list[str]] = {}
@@ -409,7 +410,7 @@ def run(*, host: str, port: int, interval: float, seed: int, ack_timeout: float 
 
     from smartsite.core.errors import DomainError
 
-    if not sim.simulated_city():
+    if not users.simulated_city():
         raise DomainError("数据库中没有模拟城市（演示账号）：模拟设备只向演示数据库上报")
     specs = fleet_specs(seed)
     fleet = Fleet(specs, host, port, interval=interval, ack_timeout=ack_timeout, seed=seed)

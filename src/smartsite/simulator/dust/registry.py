@@ -106,7 +106,7 @@ def reported_position(monitor: Monitor, the_plan) -> tuple[float, float] | None:
 
 
 def _ranked(seed: int, monitors: list[Monitor], stream: str) -> list[Monitor]:
-    from smartsite.simulator.monitors import _key
+    from smartsite.simulator.dust.monitors import _key
 
     return sorted(monitors, key=lambda m: _key(seed, stream, m.mn))
 
@@ -118,7 +118,7 @@ def _share(n: int, share: float) -> int:
 def plant(seed: int, monitors: list[Monitor], the_plan, now: datetime.datetime) -> Counter:
     """Positions, annual inspections and linked sprays of `monitors` (all freshly registered,
     with their projects). Returns what was planted, counted."""
-    from smartsite.simulator.monitors import PLANT_MIN
+    from smartsite.simulator.dust.monitors import PLANT_MIN
 
     rng = rng_for(seed, "dust:registry")
     today = now.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date()
