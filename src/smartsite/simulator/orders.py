@@ -276,7 +276,7 @@ class Case:
            optional: bool = False) -> bool:
         """Take `action` as someone entitled to it now; False (and noted, unless `optional`)
         if nobody is. An order already closed ends its story quietly (an automatic check
-        may close a dust order before its handler's next step)."""
+        may close an order before its handler's next step)."""
         order = self.order
         order.refresh_from_db()
         if order.state in (OrderState.CLOSED, OrderState.CANCELLED):
@@ -480,11 +480,10 @@ class _Sim:
         self.advance(self.now)
 
 
-# ---------------------------------------------------------------- stories
-# Each is a generator: it acts at the current clock and yields how long until its next step.
-# Deadlines are the policies' (dust 24 h per step; 不装少装 7 d to dispose, 2 d to verify;
-# attendance 3 d / 2 d; pits 2 d / 15 d / 2 d): a story that "waits past" a deadline lets the
-# worker escalate; the others act within it.
+# ---------------------------------------------------------------- planning
+# A story (the scenarios' `Story.run`) is a generator: it acts on its case at the current
+# clock and yields how long until its next step. Deadlines are the loop policies': a story
+# that "waits past" one lets the worker escalate; the others act within it.
 
 
 def _demo_scopes():
