@@ -250,7 +250,7 @@ class Bench:
     # ------------------------------------------------------------------ COPY filler
 
     def court(self, rules, level: str, step: str | None, project) -> tuple:
-        """(agency_id, enterprise_id, party_role, post_id, label), as services._point_court."""
+        """(agency_id, enterprise_id, party_role, post_id, label), as courts.point_court."""
         from smartsite.core.choices import AgencyKind, RegionLevel
         from smartsite.workorders.policy import AGENCY_REGION, Court
 
@@ -539,7 +539,7 @@ class Bench:
     def bench_escalation(self, trials: list[int]) -> None:
         from django.db import connection, transaction
 
-        from smartsite.workorders import services
+        from smartsite.workorders import history
         from smartsite.workorders.models import OrderAction, WorkOrder
 
         due = self.args.due
@@ -579,7 +579,7 @@ class Bench:
         last = WorkOrder.objects.order_by("-pk").values_list("pk", flat=True).first()
         filler = WorkOrder.objects.filter(pk__in=sample.sample(
             range(max(self.due_ids) + 1, last + 1), min(200, last - max(self.due_ids))))
-        problems = [p for o in [*orders, *filler] for p in services.verify_chain(o)]
+        problems = [p for o in [*orders, *filler] for p in history.verify_chain(o)]
         print(f"   {self.statements / fired:.2f} SQL statements per escalation "
               f"({seconds / fired * 1000:.2f} ms each)")
         print(f"   check: fired {fired:,}; new escalate actions {escalated:,} "

@@ -47,7 +47,7 @@ from smartsite.core.api import (
 )
 from smartsite.core.choices import PartyRole
 from smartsite.core.scoping import scoped
-from smartsite.workorders import filtersets, queries, services
+from smartsite.workorders import filtersets, permissions, queries, services, transitions
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
 from smartsite.workorders.models import (
     Event,
@@ -63,7 +63,7 @@ router = Router()
 
 #: The actions `services.act` takes in some state (not the worker's escalations and
 #: reminders, creation, or entries other services write).
-HUMAN_ACTIONS = tuple(a.value for a in Action if a in set().union(*services.ALLOWED.values()))
+HUMAN_ACTIONS = tuple(a.value for a in Action if a in set().union(*transitions.ALLOWED.values()))
 #: Booleans in query strings: exactly what the pages' filters understand.
 Flag = Literal["true", "false"]
 ACTION_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
@@ -457,7 +457,7 @@ def _order_detail(request, pk: int) -> WorkOrder:
         Prefetch("actions", OrderAction.objects.order_by("seq").prefetch_related("attachments")),
         Prefetch("events", Event.objects.order_by("first_seen", "pk")))
     order = visible_or_404(request, qs, pk)
-    order.allowed = services.allowed_actions(order, _actor(request))
+    order.allowed = permissions.allowed_actions(order, _actor(request))
     return order
 
 

@@ -1,7 +1,7 @@
 """Reads of the event center and the disposal center, shared by pages, API and benchmarks.
 
 Every read starts from `scoped()`; "mine" narrows it to the orders whose ball is in one of the
-user's courts — the same rule `services.in_court` applies to a single order.
+user's courts (`courts.court_q`, the same rule `courts.in_court` applies to a single order).
 """
 
 from __future__ import annotations
@@ -9,36 +9,15 @@ from __future__ import annotations
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from smartsite.core.choices import RoleKind
-from smartsite.core.models import Role
 from smartsite.core.scoping import scoped
 from smartsite.workorders.choices import (
     OPEN_EVENT_STATES,
     WORKING_ORDER_STATES,
 )
+from smartsite.workorders.courts import court_q
 from smartsite.workorders.models import Event, Notification, WorkOrder
 
 WORKING_STATES = WORKING_ORDER_STATES
-
-
-def court_q(user) -> Q:
-    """Orders whose ball is in one of `user`'s courts (mirrors `services.in_court`)."""
-    q = Q(pk__in=[])
-    if user is None or not user.is_authenticated:
-        return q
-    for role in Role.objects.filter(user=user).only("kind", "agency_id", "enterprise_id",
-                                                    "project_id", "party_role", "post_id"):
-        if role.agency_id:
-            q |= Q(court_agency=role.agency_id)
-        elif role.kind == RoleKind.ENTERPRISE:
-            q |= Q(court_enterprise=role.enterprise_id)
-        elif role.kind == RoleKind.PROJECT:
-            post = Q(court_post__isnull=True)
-            if role.post_id:
-                post |= Q(court_post=role.post_id)
-            q |= Q(project=role.project_id, court_enterprise=role.enterprise_id,
-                   court_party_role=role.party_role) & post
-    return q
 
 
 def late_q(now) -> Q:

@@ -21,7 +21,15 @@ from smartsite.core.errors import Conflict, DomainError, SmartsiteError
 from smartsite.core.generic import Column, ObjectListView
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
-from smartsite.workorders import filtersets, panels, queries, services
+from smartsite.workorders import (
+    courts,
+    filtersets,
+    panels,
+    permissions,
+    queries,
+    services,
+    transitions,
+)
 from smartsite.workorders.choices import (
     Action,
     EventState,
@@ -74,7 +82,7 @@ def todo(request):
         event.dispatchable = (event.scenario, event.rule) in dispatchable
     # A regulator also watches the orders of the jurisdiction that are late or at the large loop.
     watch = (visible.filter(late | Q(loop_level=LoopLevel.LARGE), state__in=queries.WORKING_STATES)
-             .exclude(queries.court_q(user))
+             .exclude(courts.court_q(user))
              .select_related("project", "court_agency", "court_enterprise", "court_post")
              .order_by("due_at")[:20]) if regulator else []
     return render(request, "workorders/todo.html", {
@@ -208,12 +216,12 @@ def _order_page(request, order, *, mobile=False, status=200, form=None, error=No
 
 
 def _detail_context(request, order, *, form=None, error=None, conflict=False) -> dict:
-    allowed = services.allowed_actions(order, request.user)
+    allowed = permissions.allowed_actions(order, request.user)
     rules = order.policy.rules
     buttons = []
     for action in allowed:
         needs = set(rules.requires.get(action, ()))
-        if action in services.REASON_REQUIRED:
+        if action in transitions.REASON_REQUIRED:
             needs.add("comment")
         label = "备注 / 上传现场照片" if action == Action.COMMENT else Action(action).label
         buttons.append({"action": action, "label": label,
@@ -238,7 +246,7 @@ def _detail_context(request, order, *, form=None, error=None, conflict=False) ->
 def _penalty_context(request, order, *, data=None, error=None) -> dict:
     """The penalties of `order`, and the form to record one for those who may."""
     context = {"penalties": order.penalties.select_related("basis", "party").order_by("created")}
-    if services.can_penalise(request.user, order.project) and order.state != OrderState.CANCELLED:
+    if permissions.can_penalise(request.user, order.project) and order.state != OrderState.CANCELLED:
         context["penalty_form"] = {
             "bases": LegalBasis.objects.filter(scenario=order.scenario, active=True),
             "parties": order.project.parties.select_related("enterprise").order_by("role"),
