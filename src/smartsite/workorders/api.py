@@ -24,19 +24,16 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic import create_model
 
 from smartsite.core import models as m
-from smartsite.core.api import (
-    MAX_ID,
+from smartsite.core.api import EnterpriseBrief, PostBrief, ProjectBrief
+from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
-    EnterpriseBrief,
     ErrorOut,
     Id,
     In,
     Invalid,
     LocalTime,
     Pagination,
-    PostBrief,
-    ProjectBrief,
     Text,
     filter_params,
     filtered,
@@ -45,6 +42,7 @@ from smartsite.core.api import (
     pk_param,
     visible_or_404,
 )
+from smartsite.core.bounds import MAX_ID
 from smartsite.core.choices import PartyRole
 from smartsite.core.scoping import scoped
 from smartsite.workorders import filtersets, permissions, queries, services, transitions
