@@ -45,7 +45,7 @@ from smartsite.core.apikit import (
 from smartsite.core.bounds import MAX_ID
 from smartsite.core.choices import PartyRole
 from smartsite.core.scoping import scoped
-from smartsite.workorders import filtersets, permissions, queries, services, transitions
+from smartsite.workorders import filtersets, permissions, selectors, services, transitions
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
 from smartsite.workorders.models import (
     Event,
@@ -141,7 +141,7 @@ class OrderOut(Schema):
     def resolve_overdue(obj):
         # As the list filter `overdue` counts it: flagged, or a working step past its time.
         return bool(obj.overdue or (obj.due_at is not None and obj.due_at < timezone.now()
-                                    and obj.state in queries.WORKING_STATES))
+                                    and obj.state in selectors.WORKING_STATES))
 
     @staticmethod
     def resolve_court(obj):
@@ -438,7 +438,7 @@ class NotificationPagination(Pagination):
 
     def paginate_queryset(self, queryset, pagination, request, **params):
         result = super().paginate_queryset(queryset, pagination, request, **params)
-        result["unread_count"] = queries.unread_count(_actor(request))
+        result["unread_count"] = selectors.unread_count(_actor(request))
         return result
 
 
@@ -619,7 +619,7 @@ def list_notifications(request, filters: Query[NotificationParams]):
 def read_notifications(request, payload: ReadIn):
     actor = _actor(request)
     marked = services.mark_read(actor, payload.ids)
-    return {"marked": marked, "unread_count": queries.unread_count(actor)}
+    return {"marked": marked, "unread_count": selectors.unread_count(actor)}
 
 
 # ================================================================ loop policies
