@@ -24,7 +24,7 @@ Measured:
    batches of the same size (rolled back). Trial batch sizes run rolled back first; the last
    run (`--batch`, 500 like the worker) is committed and checked: exactly `--due` escalations,
    nothing left due, and the hash chains of a sample verify.
-2. `queries.todo(user)` first page (50 rows with project name, court label, due), p50/p95 over
+2. `selectors.todo(user)` first page (50 rows with project name, court label, due), p50/p95 over
    `--runs` runs, for the demo 静安区 station user and a 浦东新区 station user, against the
    same WHERE written as SQL, and a select of the same 50 primary keys. When the page
    `workorders:todo` exists, the page too, through Django's test client.
@@ -250,7 +250,7 @@ class Bench:
     # ------------------------------------------------------------------ COPY filler
 
     def court(self, rules, level: str, step: str | None, project) -> tuple:
-        """(agency_id, enterprise_id, party_role, post_id, label), as services._point_court."""
+        """(agency_id, enterprise_id, party_role, post_id, label), as courts.point_court."""
         from smartsite.core.choices import AgencyKind, RegionLevel
         from smartsite.workorders.policy import AGENCY_REGION, Court
 
@@ -539,7 +539,7 @@ class Bench:
     def bench_escalation(self, trials: list[int]) -> None:
         from django.db import connection, transaction
 
-        from smartsite.workorders import services
+        from smartsite.workorders import history
         from smartsite.workorders.models import OrderAction, WorkOrder
 
         due = self.args.due
@@ -579,7 +579,7 @@ class Bench:
         last = WorkOrder.objects.order_by("-pk").values_list("pk", flat=True).first()
         filler = WorkOrder.objects.filter(pk__in=sample.sample(
             range(max(self.due_ids) + 1, last + 1), min(200, last - max(self.due_ids))))
-        problems = [p for o in [*orders, *filler] for p in services.verify_chain(o)]
+        problems = [p for o in [*orders, *filler] for p in history.verify_chain(o)]
         print(f"   {self.statements / fired:.2f} SQL statements per escalation "
               f"({seconds / fired * 1000:.2f} ms each)")
         print(f"   check: fired {fired:,}; new escalate actions {escalated:,} "
@@ -626,9 +626,9 @@ class Bench:
         from django.urls import NoReverseMatch, reverse
 
         from smartsite.core.scoping import grant_for
-        from smartsite.workorders import queries
+        from smartsite.workorders import selectors
         from smartsite.workorders.choices import OPEN_ORDER_STATES
-        from smartsite.workorders.queries import WORKING_STATES
+        from smartsite.workorders.selectors import WORKING_STATES
 
         User = get_user_model()
         runs = self.args.runs
@@ -657,14 +657,14 @@ class Bench:
             grant = grant_for(user)
             agencies = list(user.roles.values_list("agency_id", flat=True))
             params = [agencies, list(map(str, WORKING_STATES)), list(grant.district_ids), self.t0]
-            total = queries.todo(user, now=self.t0).count()
-            open_in_district = queries.visible_orders(user).filter(
+            total = selectors.todo(user, now=self.t0).count()
+            open_in_district = selectors.visible_orders(user).filter(
                 state__in=OPEN_ORDER_STATES).count()
 
             def page_rows(pk=user.pk):
                 fresh = User.objects.get(pk=pk)  # as a request loads its user: grant not cached
                 return [(o.pk, o.project.name, o.court_label, o.due_at)
-                        for o in queries.todo(fresh, now=self.t0)[:50]]
+                        for o in selectors.todo(fresh, now=self.t0)[:50]]
 
             first_page = page_rows()
             pks = [row[0] for row in first_page]
@@ -686,7 +686,7 @@ class Bench:
             print(f"   {user.first_name or user.username}: {total:,} todos "
                   f"({open_in_district:,} open orders in scope)")
             ratio = percentile(query_ms, 50) / percentile(where_ms, 50)
-            print(f"     queries.todo() page     {_p(query_ms)}   "
+            print(f"     selectors.todo() page     {_p(query_ms)}   "
                   f"ratio p50 to same-WHERE SQL {ratio:5.1f}")
             print(f"     baseline same WHERE SQL {_p(where_ms)}")
             print(f"     baseline 50 pks SQL     {_p(pk_ms)}")
@@ -715,7 +715,7 @@ class Bench:
             if worst >= 200:
                 misses.append(user)
             if self.args.explain:
-                sql, sql_params = queries.todo(User.objects.get(pk=user.pk),
+                sql, sql_params = selectors.todo(User.objects.get(pk=user.pk),
                                                now=self.t0)[:50].query.sql_with_params()
                 with connection.cursor() as cursor:
                     cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", sql_params)

@@ -10,7 +10,7 @@ Errors have two shapes (docs/api.md):
   ninja's schema validation, invalid filters and the `ValidationError`s of `services`;
 * every other 4xx — `{"code", "field", "message"}` (`core.errors.SmartsiteError.as_dict`).
 
-Bodies are read by `core.api.json_body` (JSON only, bounded in size and depth): a form or a
+Bodies are read by `core.apikit.json_body` (JSON only, bounded in size and depth): a form or a
 file sent to a JSON route is a 415, bad or too deeply nested JSON a 400, never a 500.
 """
 
@@ -33,8 +33,8 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from smartsite.core import scenarios
-from smartsite.core.api import Invalid, JsonParser, invalid_from_ninja, unsupported_body
 from smartsite.core.api import router as core_router
+from smartsite.core.apikit import Invalid, JsonParser, invalid_from_ninja, unsupported_body
 from smartsite.core.errors import Forbidden, SmartsiteError
 from smartsite.core.models import ApiToken
 from smartsite.exchange.api import router as exchange_router

@@ -390,13 +390,13 @@ def cmd_devices(args) -> int:
 
 def cmd_verify_orders(args) -> int:
     _setup_django()
-    from smartsite.workorders import services
+    from smartsite.workorders.history import verify_chain
     from smartsite.workorders.models import WorkOrder
 
     checked, problems = 0, []
     for order in WorkOrder.objects.order_by("pk").iterator(chunk_size=500):
         checked += 1
-        problems += services.verify_chain(order)
+        problems += verify_chain(order)
     for problem in problems:
         print(problem)
     print(f"已校验 {checked} 张工单的操作记录：" + (f"发现 {len(problems)} 处问题" if problems

@@ -13,7 +13,7 @@ from support.monitors import add_monitor
 
 from smartsite.core import models as m
 from smartsite.core import services as core_services
-from smartsite.core.api import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from smartsite.core.apikit import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from smartsite.dust.models import Inspection
 from smartsite.workorders import services as order_services
 from smartsite.workorders.models import OrderAction
@@ -142,7 +142,7 @@ def test_null_for_a_field_that_cannot_be_empty_is_a_field_error(cast, city, path
 def test_the_write_path_refuses_a_null_its_schema_let_through(cast):
     """`refuse_nulls` guards the save helpers: full_clean skips a blank-allowed None, and
     the database's NOT NULL would make it a 500."""
-    from smartsite.core.api import refuse_nulls
+    from smartsite.core.apikit import refuse_nulls
 
     errors: dict[str, list[str]] = {}
     kept = refuse_nulls(m.Enterprise, {"phone": None, "name": "甲", "nonsense": None}, errors)

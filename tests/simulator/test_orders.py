@@ -24,8 +24,9 @@ from django.utils import timezone
 from smartsite.core.choices import RoleKind
 from smartsite.core.models import ProjectParty
 from smartsite.simulator import city, orders
-from smartsite.workorders import checks, queries, services
+from smartsite.workorders import checks, selectors, services
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
+from smartsite.workorders.history import verify_chain
 from smartsite.workorders.models import (
     Event,
     LoopPolicy,
@@ -97,7 +98,7 @@ def _user(username):
 def test_every_order_history_is_an_unbroken_hash_chain(history, db):
     assert WorkOrder.objects.count() == history.orders >= 40
     for order in WorkOrder.objects.all():
-        assert services.verify_chain(order) == [], order.number
+        assert verify_chain(order) == [], order.number
     assert history.skipped == []  # every planned step was still allowed when its time came
 
 
@@ -210,18 +211,18 @@ def test_each_demo_login_finds_work_in_its_court_where_a_policy_lets_it(history,
         user = _user(username)
         if _can_hold_the_ball(user, named):
             holders.append(username)
-            assert queries.todo(user, now=NOW).exists(), username
+            assert selectors.todo(user, now=NOW).exists(), username
         else:
             # No shipped policy hands this organisation the ball (市住建委, 区建管委, 监测单位):
             # it still sees its scope's orders.
-            assert queries.visible_orders(user).exists(), username
+            assert selectors.visible_orders(user).exists(), username
     assert {"jingan", "contractor", "pm", "chief"} <= set(holders)
     assert any(u.startswith("squad_") for u in holders)
 
 
 def test_the_logins_find_the_work_their_role_is_for(history, db):
     def todo(username, **flt):
-        return queries.todo(_user(username), now=NOW).filter(**flt)
+        return selectors.todo(_user(username), now=NOW).filter(**flt)
 
     assert todo("pm", scenario="dust", kind="exceedance", state=OrderState.PENDING_DISPOSAL,
                 loop_level=LoopLevel.SMALL).exists()
@@ -235,7 +236,7 @@ def test_the_logins_find_the_work_their_role_is_for(history, db):
     assert large.exists() and {o.project.street_id for o in large} == {street.pk}
     assert todo(squad, overdue=True).exists()
     # Warnings nobody has turned into an order yet, some of them in the demo logins' scope.
-    assert queries.open_events(_user("city")).exists()
+    assert selectors.open_events(_user("city")).exists()
 
 
 def test_states_and_loop_levels_are_varied(history, db):
@@ -278,10 +279,10 @@ def test_the_worker_started_right_after_seeding_catches_up_cleanly(history, db):
         while services.fire_due_timers(now=now):
             pass
         assert not Timer.objects.filter(outcome__startswith="失败").exists()
-        late = WorkOrder.objects.filter(state__in=queries.WORKING_STATES, due_at__lte=now)
+        late = WorkOrder.objects.filter(state__in=selectors.WORKING_STATES, due_at__lte=now)
         assert not late.filter(overdue=False).exists()  # escalated or flagged, none missed
         for order in WorkOrder.objects.all():
-            assert services.verify_chain(order) == [], order.number
+            assert verify_chain(order) == [], order.number
         transaction.set_rollback(True)
 
 
@@ -300,7 +301,7 @@ def test_live_findings_arrive_through_the_real_services(history, db):
         new = WorkOrder.objects.filter(pk__gt=last_order)
         assert new.exists()
         for order in new:
-            assert services.verify_chain(order) == []
+            assert verify_chain(order) == []
             assert order.events.exists()
         transaction.set_rollback(True)
 

@@ -6,21 +6,22 @@ import pytest
 from support.orders import T0, H, act, photo
 
 from smartsite.core.errors import DomainError, Forbidden
-from smartsite.workorders import services
+from smartsite.workorders import permissions
 from smartsite.workorders.choices import Action, LoopLevel
+from smartsite.workorders.history import verify_chain
 
 
 def test_the_court_accepts_once_and_a_new_court_starts_unaccepted(site, django_user_model):
     order = site.order_of(site.event("dust", "exceedance"))
-    assert Action.ACCEPT in services.allowed_actions(order, site.pm)
-    assert Action.ACCEPT not in services.allowed_actions(order, site.chief)
+    assert Action.ACCEPT in permissions.allowed_actions(order, site.pm)
+    assert Action.ACCEPT not in permissions.allowed_actions(order, site.chief)
     with pytest.raises(Forbidden):
         act(order, Action.ACCEPT, site.chief, T0 + H)
 
     act(order, Action.ACCEPT, site.pm, T0 + H)
     order.refresh_from_db()
     assert order.assignee == site.pm
-    assert Action.ACCEPT not in services.allowed_actions(order, site.pm)
+    assert Action.ACCEPT not in permissions.allowed_actions(order, site.pm)
     with pytest.raises(DomainError, match="已由您接单"):
         act(order, Action.ACCEPT, site.pm, T0 + 2 * H)
     version = order.version
@@ -36,7 +37,7 @@ def test_the_court_accepts_once_and_a_new_court_starts_unaccepted(site, django_u
     act(order, Action.DISPOSE, site.squad, T0 + 5 * H, comment="已整改", files=[photo()])
     order.refresh_from_db()
     assert order.assignee == site.squad
-    assert services.verify_chain(order) == []
+    assert verify_chain(order) == []
 
 
 def test_a_note_needs_words_or_photos(site):

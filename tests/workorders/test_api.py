@@ -15,6 +15,7 @@ from support.orders import PNG
 
 from smartsite.core import services as core_services
 from smartsite.workorders import services
+from smartsite.workorders.history import verify_chain
 from smartsite.workorders.models import Event, Notification, OrderAction, WorkOrder
 
 API = "/api/v1"
@@ -239,7 +240,7 @@ def test_the_dust_small_loop_closes_through_the_api_with_a_photo(cast, api_as, c
     assert (closed["state_display"], closed["closed_level"]) == ("已闭环", "small")
     assert closed["closed_at"] is not None and closed["court"]["label"]
     assert [a["action"] for a in closed["actions"]] == ["create", "dispose", "verify_pass"]
-    assert services.verify_chain(WorkOrder.objects.get(pk=order["id"])) == []
+    assert verify_chain(WorkOrder.objects.get(pk=order["id"])) == []
     assert ids(station.items("/orders", {"state": "closed"})) == {order["id"]}
 
 
@@ -513,7 +514,7 @@ def test_a_district_records_a_penalty_with_a_scan_through_the_api(cast, api_as, 
     assert penalty["party"]["id"] == cast.enterprise_a.pk
     assert body["actions"][-1]["action"] == "penalty"
     assert body["actions"][-1]["attachments"][0]["name"] == "决定书.png"
-    assert services.verify_chain(order_a) == []
+    assert verify_chain(order_a) == []
 
 
 @pytest.mark.parametrize("fields, status, field", [

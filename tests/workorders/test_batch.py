@@ -19,6 +19,7 @@ from smartsite.core import models as m
 from smartsite.core.choices import PartyRole
 from smartsite.exchange.models import OutboxMessage, Webhook
 from smartsite.workorders import checks, services
+from smartsite.workorders.history import verify_chain
 from smartsite.workorders.models import (
     Event,
     LoopPolicy,
@@ -120,7 +121,7 @@ def _written() -> dict:
     orders = list(WorkOrder.objects.order_by("pk"))
     rank = {o.pk: i for i, o in enumerate(orders)}
     for o in orders:
-        assert services.verify_chain(o) == [], o.number
+        assert verify_chain(o) == [], o.number
     numbers = {o.number: f"#{rank[o.pk]}" for o in orders}
     entries = list(OrderAction.objects.order_by("pk"))
     entry_of = {e.pk: f"{rank[e.order_id]}.{e.seq}" for e in entries}
@@ -174,7 +175,7 @@ def _written() -> dict:
 def test_a_batch_writes_exactly_what_firing_one_at_a_time_writes(city_with_listeners, cast,
                                                                  caplog, limit):
     site = city_with_listeners
-    caplog.set_level(logging.ERROR, logger="smartsite.workorders.services")
+    caplog.set_level(logging.ERROR, logger="smartsite.workorders.timers")
     together = _run(site, cast, batched=True, limit=limit)
     assert not caplog.records, "the batch fell back to one at a time"
     one_by_one = _run(site, cast, batched=False, limit=limit)
@@ -233,7 +234,7 @@ def test_a_failing_timer_is_retried_and_the_rest_of_its_batch_fires(site, cast, 
     broken = order(cast.project_a, "a")  # project A has no 监测单位 to hand the order to
     fine.append(order(cast.project_b, "b3"))
     now = T0 + D + H
-    caplog.set_level(logging.ERROR, logger="smartsite.workorders.services")
+    caplog.set_level(logging.ERROR, logger="smartsite.workorders.timers")
 
     assert services.fire_due_timers(now) == 3
     assert "firing 4 timers together failed" in caplog.text
@@ -241,7 +242,7 @@ def test_a_failing_timer_is_retried_and_the_rest_of_its_batch_fires(site, cast, 
         o.refresh_from_db()
         assert (o.loop_level, o.court_enterprise) == ("medium", monitor)
         assert [a.action for a in o.actions.order_by("seq")] == ["create", "escalate"]
-        assert services.verify_chain(o) == []
+        assert verify_chain(o) == []
     timer = broken.timers.get(kind="deadline")
     assert timer.fired_at is None and timer.due_at == now + MIN
     assert timer.outcome.startswith("失败：") and "监测单位" in timer.outcome
@@ -254,7 +255,7 @@ def test_a_failing_timer_is_retried_and_the_rest_of_its_batch_fires(site, cast, 
     assert services.fire_due_timers(now + 2 * MIN) == 1
     broken.refresh_from_db()
     assert broken.loop_level == "medium" and broken.court_enterprise == monitor
-    assert services.verify_chain(broken) == []
+    assert verify_chain(broken) == []
 
 
 def test_a_policy_version_is_parsed_once_and_a_row_rewritten_behind_its_back_read_again(db):

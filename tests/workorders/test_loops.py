@@ -15,8 +15,9 @@ from support.orders import DUST_DATA_VALID, PNG, T0, D, H, act, history, photo
 from smartsite.core import models as m
 from smartsite.core.choices import AgencyKind, PartyRole
 from smartsite.core.errors import Conflict, DomainError, Forbidden
-from smartsite.workorders import services
+from smartsite.workorders import courts, permissions, services
 from smartsite.workorders.choices import Action, EventState, OrderState
+from smartsite.workorders.history import verify_chain
 from smartsite.workorders.models import LoopPolicy, Notification, OrderAction, WorkOrder
 
 pytestmark = pytest.mark.postgres
@@ -43,7 +44,7 @@ def test_dust_small_loop_closes_when_the_monitor_data_is_valid_again(site):
     order.refresh_from_db()
     assert order.state == OrderState.CLOSED and order.closed_level == "small"
     assert history(order)[-1] == ("verify_pass", "small")
-    assert services.verify_chain(order) == []
+    assert verify_chain(order) == []
 
 
 def test_dust_unverified_goes_medium_then_rejected_goes_large_and_the_squad_closes_it(site):
@@ -221,9 +222,9 @@ def test_a_regulator_of_another_district_cannot_open_an_order(site):
 def test_editing_the_history_behind_the_applications_back_is_reported(site):
     order = site.order_of(site.event("dust", "exceedance"))
     act(order, Action.DISPOSE, site.pm, T0 + H, comment="已整改", files=[photo()])
-    assert services.verify_chain(order) == []
+    assert verify_chain(order) == []
     OrderAction.objects.filter(order=order, seq=2).update(comment="改过的意见")  # raw UPDATE
-    problems = services.verify_chain(order)
+    problems = verify_chain(order)
     assert len(problems) == 1 and "第 2 条" in problems[0] and "改动" in problems[0]
 
 
@@ -232,7 +233,7 @@ def test_deleting_an_entry_breaks_the_chain(site):
     act(order, Action.COMMENT, site.station, T0 + H, comment="一")
     act(order, Action.COMMENT, site.station, T0 + 2 * H, comment="二")
     OrderAction.objects.filter(order=order, seq=2).delete()
-    assert any("第 3 条" in p and "上一条" in p for p in services.verify_chain(order))
+    assert any("第 3 条" in p and "上一条" in p for p in verify_chain(order))
 
 
 def test_worker_started_after_downtime_processes_everything_due_exactly_once(site):
@@ -261,7 +262,7 @@ def test_nobody_verifies_by_hand_where_the_policy_verifies_automatically(site):
     act(order, Action.DISPOSE, site.pm, T0 + H, comment="已覆盖", files=[photo()])
     order.refresh_from_db()
     assert order.state == OrderState.PENDING_VERIFICATION
-    assert Action.VERIFY_PASS not in services.allowed_actions(order, site.pm)
+    assert Action.VERIFY_PASS not in permissions.allowed_actions(order, site.pm)
     with pytest.raises(Forbidden, match="系统自动核查"):
         act(order, Action.VERIFY_PASS, site.pm, T0 + 2 * H)
     with pytest.raises(Forbidden, match="系统自动核查"):
@@ -285,7 +286,7 @@ def test_history_written_with_a_shanghai_clock_still_verifies(site):
     shanghai = datetime.timezone(datetime.timedelta(hours=8))
     order = site.order_of(site.event("dust", "exceedance", now=T0.astimezone(shanghai)))
     act(order, Action.COMMENT, site.pm, (T0 + H).astimezone(shanghai), comment="收到")
-    assert services.verify_chain(WorkOrder.objects.get(pk=order.pk)) == []
+    assert verify_chain(WorkOrder.objects.get(pk=order.pk)) == []
 
 
 def test_automatic_verification_gets_a_last_look_at_the_deadline(site):
@@ -324,7 +325,7 @@ def test_a_finding_that_returns_after_closure_opens_a_new_order(site):
     order = site.order_of(site.event("attendance", "absence", key="pm-away"))
     act(order, Action.DISPOSE, site.pm, T0 + H, comment="项目经理已到岗", files=[photo()])
     order.refresh_from_db()
-    verifier = site.chief if services.in_court(site.chief, order) else site.station
+    verifier = site.chief if courts.in_court(site.chief, order) else site.station
     act(order, Action.VERIFY_PASS, verifier, T0 + 2 * H)
     order.refresh_from_db()
     assert order.state == OrderState.CLOSED

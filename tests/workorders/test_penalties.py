@@ -15,8 +15,9 @@ from smartsite.core import models as m
 from smartsite.core.choices import AgencyKind, RoleKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.reference import load_all as reference_load_all
-from smartsite.workorders import services
+from smartsite.workorders import permissions, services
 from smartsite.workorders.choices import Action, OrderState
+from smartsite.workorders.history import verify_chain
 from smartsite.workorders.models import LegalBasis, OrderAction, Penalty, WorkOrder
 
 T0 = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)  # 17:00 in Shanghai
@@ -89,7 +90,7 @@ def test_a_district_regulator_records_a_penalty_with_a_photo_and_the_chain_still
     assert penalty.action == entry
     attachment = entry.attachments.get()
     assert (attachment.content_type, attachment.size) == ("image/png", len(PNG))
-    assert services.verify_chain(order_a) == []
+    assert verify_chain(order_a) == []
 
 
 def test_the_penalty_entry_is_covered_by_the_hash_chain(cast, order_a):
@@ -97,7 +98,7 @@ def test_the_penalty_entry_is_covered_by_the_hash_chain(cast, order_a):
     OrderAction.objects.filter(order=order_a, action=Action.PENALTY).update(
         data={"penalty": 1, "basis": "sh-air-55-2", "amount": "10000.00",
               "decision_number": "静建罚〔2026〕0001号"})
-    assert any("内容与哈希不符" in p for p in services.verify_chain(order_a))
+    assert any("内容与哈希不符" in p for p in verify_chain(order_a))
 
 
 @pytest.mark.parametrize("amount", ["10000", "100000", "10,000", "12345.6", Decimal("99999.99"),
@@ -221,12 +222,12 @@ def test_who_may_record_a_penalty(cast, pudong_regulator, who, project, allowed)
     if allowed:
         penalty = penalise(order, users[who])
         assert penalty.order == order and penalty.created_by == users[who]
-        assert services.can_penalise(users[who], order.project)
+        assert permissions.can_penalise(users[who], order.project)
     else:
         with pytest.raises(Forbidden, match="执法中队可以立案处罚"):
             penalise(order, users[who])
         assert state_of(order) == before
-        assert not services.can_penalise(users[who], order.project)
+        assert not permissions.can_penalise(users[who], order.project)
 
 
 def test_a_pdf_decision_scan_is_accepted(cast, order_a):
@@ -234,4 +235,4 @@ def test_a_pdf_decision_scan_is_accepted(cast, order_a):
              files=[SimpleUploadedFile("决定书.pdf", PDF, content_type="application/pdf")])
     entry = order_a.actions.order_by("-seq").first()
     assert entry.attachments.get().content_type == "application/pdf"
-    assert services.verify_chain(order_a) == []
+    assert verify_chain(order_a) == []

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from smartsite.core import filtersets, forms, permissions, scenarios, services
+from smartsite.core import filtersets, forms, permissions, scenarios, selectors, services
 from smartsite.core import models as m
 from smartsite.core.bounds import parse_id
 from smartsite.core.choices import ProjectStatus, RegionLevel
@@ -39,10 +39,8 @@ User = get_user_model()
 
 @login_required
 def home(request):
-    projects = scoped(request.user, m.Project.objects.all())
-    counts = dict(projects.values_list("status").annotate(n=Count("pk")))
-    by_district = (projects.values("district__name").annotate(n=Count("pk"))
-                   .order_by("-n")[:16])
+    counts = selectors.project_status_counts(request.user)
+    by_district = selectors.projects_by_district(request.user)
     return render(request, "core/home.html", {
         "counts": [(s.label, counts.get(s.value, 0), ProjectStatus.colour(s.value))
                    for s in ProjectStatus],
@@ -71,9 +69,7 @@ def _home_indicators(user) -> list:
 @login_required
 def project_points(request):
     """Visible projects as map points: [lon, lat, id, name, status]."""
-    rows = (scoped(request.user, m.Project.objects.all())
-            .filter(longitude__isnull=False)
-            .values_list("longitude", "latitude", "pk", "name", "status"))
+    rows = selectors.project_points(request.user)
     return JsonResponse({"points": [list(r) for r in rows]})
 
 
@@ -106,13 +102,8 @@ class RegionDetailView(ObjectDetailView):
     template_name = "core/region.html"
 
     def extra_context(self, request, obj):
-        projects = scoped(request.user, m.Project.objects.all())
-        if obj.level == RegionLevel.DISTRICT:
-            projects = projects.filter(district=obj)
-        elif obj.level == RegionLevel.STREET:
-            projects = projects.filter(street=obj)
         return {"children": obj.children.all(), "agencies": obj.agencies.all(),
-                "project_count": projects.count()}
+                "project_count": selectors.project_count_in(request.user, obj)}
 
 
 class AgencyDetailView(ObjectDetailView):
@@ -205,9 +196,7 @@ class EnterpriseDetailView(ObjectDetailView):
     template_name = "core/enterprise.html"
 
     def extra_context(self, request, obj):
-        visible = scoped(request.user, m.Project.objects.all())
-        parties = (obj.parties.filter(project__in=visible.values("pk"))
-                   .select_related("project__district").order_by("-project__start_date"))
+        parties = selectors.parties_of(request.user, obj)
         return {"parties": parties[:200], "party_count": parties.count(),
                 "employees": scoped(request.user, obj.employees.all())[:200]}
 
@@ -239,11 +228,9 @@ class PersonDetailView(ObjectDetailView):
     template_name = "core/person.html"
 
     def extra_context(self, request, obj):
-        visible = scoped(request.user, m.Project.objects.all())
         return {
             "qualifications": obj.qualifications.all(),
-            "assignments": obj.assignments.filter(project__in=visible.values("pk"))
-            .select_related("project", "post"),
+            "assignments": selectors.assignments_of(request.user, obj),
             "qualification_form": forms.QualificationForm(),
         }
 
@@ -338,8 +325,7 @@ def user_detail(request, pk):
     return render(request, "core/user.html", {
         "object": user, "roles": user.roles.select_related("agency", "enterprise", "project"),
         "form": form,
-        "history": m.AuditEntry.objects.filter(model="core.role").filter(
-            Q(changes__user__0=user.pk) | Q(changes__user__1=user.pk))[:20],
+        "history": selectors.role_history(user),
     }, status=422 if form.errors else 200)
 
 

@@ -18,7 +18,8 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
 
-from smartsite.core.api import (
+from smartsite.core.api import ProjectBrief, RegionBrief
+from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     Id,
@@ -26,8 +27,6 @@ from smartsite.core.api import (
     Invalid,
     LocalTime,
     Pagination,
-    ProjectBrief,
-    RegionBrief,
     Text,
     filter_params,
     filtered,

@@ -15,7 +15,8 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ValidationError as PydanticValidationError
 
-from smartsite.core.api import (
+from smartsite.core.api import ProjectBrief
+from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     Id,
@@ -23,7 +24,6 @@ from smartsite.core.api import (
     Invalid,
     LocalTime,
     Pagination,
-    ProjectBrief,
     Text,
     invalid_from_ninja,
     json_body,

@@ -11,7 +11,7 @@ from ninja import Field as F
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from smartsite.core.api import WRITE_ERRORS, ValidationOut
+from smartsite.core.apikit import WRITE_ERRORS, ValidationOut
 from smartsite.exchange import services, workbooks
 from smartsite.exchange.importers import KINDS, SPECS, ImportFailed
 

@@ -6,7 +6,7 @@ findings with `workorders.services.raise_event`, regulators open orders by hand 
 `fire_due_timers` fires every reminder, automatic check and deadline at its due time. So every
 order has a valid hash-chained history, every escalation happened because a timer really
 ran out, and every action was taken by a user who really was in court
-(`services.court_users`, `services.allowed_actions`) — the demo logins where the court is
+(`courts.court_users`, `permissions.allowed_actions`) — the demo logins where the court is
 theirs, otherwise a simulated member of that organisation (an unusable password; the
 project's registered post holder by name where there is one).
 
@@ -77,6 +77,7 @@ from smartsite.workorders.models import (
     Timer,
     WorkOrder,
 )
+from smartsite.workorders.permissions import REGULATOR_ACTIONS
 
 __all__ = [
     "HISTORY_DAYS",
@@ -283,7 +284,7 @@ class Case:
             return False
         if action == Action.CANCEL:
             actor = self.issuer
-        elif action in services.REGULATOR_ACTIONS:
+        elif action in REGULATOR_ACTIONS:
             actor = self.sim.regulator(order.project)
         else:
             actor = self.sim.court_actor(order)

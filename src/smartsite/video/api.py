@@ -11,7 +11,8 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from smartsite.core.api import (
+from smartsite.core.api import ProjectBrief
+from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     ErrorOut,
@@ -20,7 +21,6 @@ from smartsite.core.api import (
     Invalid,
     LocalTime,
     Pagination,
-    ProjectBrief,
     Text,
     filter_params,
     filtered,

@@ -24,19 +24,16 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic import create_model
 
 from smartsite.core import models as m
-from smartsite.core.api import (
-    MAX_ID,
+from smartsite.core.api import EnterpriseBrief, PostBrief, ProjectBrief
+from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
-    EnterpriseBrief,
     ErrorOut,
     Id,
     In,
     Invalid,
     LocalTime,
     Pagination,
-    PostBrief,
-    ProjectBrief,
     Text,
     filter_params,
     filtered,
@@ -45,9 +42,10 @@ from smartsite.core.api import (
     pk_param,
     visible_or_404,
 )
+from smartsite.core.bounds import MAX_ID
 from smartsite.core.choices import PartyRole
 from smartsite.core.scoping import scoped
-from smartsite.workorders import filtersets, queries, services
+from smartsite.workorders import filtersets, permissions, selectors, services, transitions
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
 from smartsite.workorders.models import (
     Event,
@@ -63,7 +61,7 @@ router = Router()
 
 #: The actions `services.act` takes in some state (not the worker's escalations and
 #: reminders, creation, or entries other services write).
-HUMAN_ACTIONS = tuple(a.value for a in Action if a in set().union(*services.ALLOWED.values()))
+HUMAN_ACTIONS = tuple(a.value for a in Action if a in set().union(*transitions.ALLOWED.values()))
 #: Booleans in query strings: exactly what the pages' filters understand.
 Flag = Literal["true", "false"]
 ACTION_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
@@ -143,7 +141,7 @@ class OrderOut(Schema):
     def resolve_overdue(obj):
         # As the list filter `overdue` counts it: flagged, or a working step past its time.
         return bool(obj.overdue or (obj.due_at is not None and obj.due_at < timezone.now()
-                                    and obj.state in queries.WORKING_STATES))
+                                    and obj.state in selectors.WORKING_STATES))
 
     @staticmethod
     def resolve_court(obj):
@@ -440,7 +438,7 @@ class NotificationPagination(Pagination):
 
     def paginate_queryset(self, queryset, pagination, request, **params):
         result = super().paginate_queryset(queryset, pagination, request, **params)
-        result["unread_count"] = queries.unread_count(_actor(request))
+        result["unread_count"] = selectors.unread_count(_actor(request))
         return result
 
 
@@ -457,7 +455,7 @@ def _order_detail(request, pk: int) -> WorkOrder:
         Prefetch("actions", OrderAction.objects.order_by("seq").prefetch_related("attachments")),
         Prefetch("events", Event.objects.order_by("first_seen", "pk")))
     order = visible_or_404(request, qs, pk)
-    order.allowed = services.allowed_actions(order, _actor(request))
+    order.allowed = permissions.allowed_actions(order, _actor(request))
     return order
 
 
@@ -621,7 +619,7 @@ def list_notifications(request, filters: Query[NotificationParams]):
 def read_notifications(request, payload: ReadIn):
     actor = _actor(request)
     marked = services.mark_read(actor, payload.ids)
-    return {"marked": marked, "unread_count": queries.unread_count(actor)}
+    return {"marked": marked, "unread_count": selectors.unread_count(actor)}
 
 
 # ================================================================ loop policies

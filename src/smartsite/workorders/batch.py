@@ -1,10 +1,10 @@
 """The worker's batch: many due timers fired through the one write path, written set-wise.
 
-`services.fire_due_timers` fires a batch of timers by calling `services._fire` for each, as
+`timers.fire_due_timers` fires a batch of timers by calling `timers._fire` for each, as
 the one-at-a-time path does, with a `TimerBatch` active. While it is active the write path's
-database touch points (`services._resolve`, `_add_timer`, `_stop_clock`, `_save_order`,
-`_close_events`, `_notify`, `_log`, and the outbox's enqueue functions) ask the batch instead
-of the database, and the batch writes everything at the end:
+database touch points (`courts._resolve`, `transitions.add_timer`, `stop_clock`, `save_order`,
+`_close_events`, `notify`, `history.log_action`, and the outbox's enqueue functions) ask the
+batch instead of the database, and the batch writes everything at the end:
 
     reads, once per batch      the orders (locked by the caller, with policy, project and
                                court), the last (seq, hash) of each order's chain, the parties
@@ -102,7 +102,7 @@ class BatchRegistry(policy_spec.Registry):
 class TimerBatch:
     """What firing a batch of timers reads once and writes at the end (see the module).
 
-    `users_of(courts)` gives the users of each court (`services.court_users_of`)."""
+    `users_of(courts)` gives the users of each court (`courts.court_users_of`)."""
 
     def __init__(self, orders: Iterable[WorkOrder], *,
                  users_of: Callable[[Iterable[tuple]], dict[tuple, list]]):

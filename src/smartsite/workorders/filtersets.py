@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from smartsite.core.filtersets import SearchFilterSet, districts, streets
-from smartsite.workorders import queries
+from smartsite.workorders import courts, selectors
 from smartsite.workorders.choices import (
     OPEN_ORDER_STATES,
     EventState,
@@ -54,13 +54,13 @@ class OrderFilterSet(SearchFilterSet):
     def by_overdue(self, qs, name, value):
         if value is None:
             return qs
-        late = queries.late_q(timezone.now())
+        late = selectors.late_q(timezone.now())
         return qs.filter(late) if value else qs.exclude(late)
 
     def by_mine(self, qs, name, value):
         if value is None:
             return qs
-        mine = queries.court_q(self.request.user if self.request else None)
+        mine = courts.court_q(self.request.user if self.request else None)
         return qs.filter(mine) if value else qs.exclude(mine)
 
 

@@ -1,14 +1,12 @@
 """Pages of the event center (事件中心) and the disposal center (处置中心), and the phone view
-of the large loop. Thin callers: reads through `queries`/`scoped()`, writes through `services`."""
+of the large loop. Thin callers: reads through `selectors`, writes through `services`."""
 
 from __future__ import annotations
 
-import datetime
 import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +19,14 @@ from smartsite.core.errors import Conflict, DomainError, SmartsiteError
 from smartsite.core.generic import Column, ObjectListView
 from smartsite.core.models import Project
 from smartsite.core.scoping import grant_for, scoped
-from smartsite.workorders import filtersets, panels, queries, services
+from smartsite.workorders import (
+    filtersets,
+    panels,
+    permissions,
+    selectors,
+    services,
+    transitions,
+)
 from smartsite.workorders.choices import (
     Action,
     EventState,
@@ -33,14 +38,12 @@ from smartsite.workorders.forms import ActionForm, BulkReassignForm, IgnoreEvent
 from smartsite.workorders.models import (
     Event,
     LegalBasis,
-    LoopPolicy,
     Notification,
     OrderAttachment,
     WorkOrder,
 )
 from smartsite.workorders.templatetags.workorders import countdown
 
-SOON = datetime.timedelta(hours=24)
 ID = re.compile(r"[0-9]{1,18}")
 #: Buttons shown first, and as primary, when allowed.
 PRIMARY_ACTIONS = [Action.ACCEPT, Action.DISPATCH, Action.DISPOSE, Action.VERIFY_PASS]
@@ -54,29 +57,16 @@ def todo(request):
     """事件中心: my todos (overdue first), counts by scenario and urgency, new warnings."""
     now = timezone.now()
     user = request.user
-    mine = queries.todo(user, now)
+    mine = selectors.todo(user, now)
     scenario = request.GET.get("scenario", "")
     if scenario in Scenario.values:
         mine = mine.filter(scenario=scenario)
-    late = queries.late_q(now)
-    soon = Q(due_at__gte=now, due_at__lt=now + SOON) & ~Q(overdue=True)
-    by_scenario = (queries.todo(user, now).order_by().values("scenario")
-                   .annotate(total=Count("pk"), late=Count("pk", filter=late),
-                             soon=Count("pk", filter=soon)).order_by("scenario"))
-    visible = queries.visible_orders(user)
+    by_scenario = selectors.todo_counts(user, now)
     regulator = _is_district_regulator(user)
-    scope = visible.filter(state__in=queries.WORKING_STATES).aggregate(
-        open=Count("pk"), late=Count("pk", filter=late),
-        large=Count("pk", filter=Q(loop_level=LoopLevel.LARGE)))
-    warnings = list(queries.open_events(user)[:20])
-    dispatchable = set(LoopPolicy.objects.filter(active=True).values_list("scenario", "kind"))
-    for event in warnings:
-        event.dispatchable = (event.scenario, event.rule) in dispatchable
+    scope = selectors.scope_counts(user, now)
+    warnings = selectors.warnings(user)
     # A regulator also watches the orders of the jurisdiction that are late or at the large loop.
-    watch = (visible.filter(late | Q(loop_level=LoopLevel.LARGE), state__in=queries.WORKING_STATES)
-             .exclude(queries.court_q(user))
-             .select_related("project", "court_agency", "court_enterprise", "court_post")
-             .order_by("due_at")[:20]) if regulator else []
+    watch = selectors.watch_list(user, now) if regulator else []
     return render(request, "workorders/todo.html", {
         "title": "事件中心",
         "orders": list(mine[:50]),
@@ -92,7 +82,7 @@ def todo(request):
         "regulator": regulator,
         "warnings": warnings,
         "watch": watch,
-        "warning_count": queries.open_events(user).count(),
+        "warning_count": selectors.open_events(user).count(),
         "now": now,
     })
 
@@ -101,14 +91,9 @@ def todo(request):
 def project_timeline(request, pk):
     """A project's events and orders on one time line, newest first."""
     project = get_object_or_404(scoped(request.user, Project.objects.all()), pk=pk)
-    events = scoped(request.user, Event.objects.filter(project=project))[:200]
-    orders = scoped(request.user, WorkOrder.objects.filter(project=project)).select_related(
-        "policy")[:200]
-    items = sorted([("event", e.last_seen, e) for e in events]
-                   + [("order", o.opened_at, o) for o in orders],
-                   key=lambda item: item[1], reverse=True)
     return render(request, "workorders/timeline.html",
-                  {"title": f"{project.name} · 事件与工单", "project": project, "items": items})
+                  {"title": f"{project.name} · 事件与工单", "project": project,
+                   "items": selectors.timeline(request.user, project)})
 
 
 @login_required
@@ -170,7 +155,7 @@ class OrderListView(ObjectListView):
         Column("闭环层级", "loop_level", badge=LoopLevel),
         Column("当前办理方", "court_label"),
         Column("办理时限", "due_at"),
-        Column("剩余", lambda o: countdown(o) if o.state in queries.WORKING_STATES else "—",
+        Column("剩余", lambda o: countdown(o) if o.state in selectors.WORKING_STATES else "—",
                export=False),
         Column("逾期", "overdue"),
         Column("创建时间", "opened_at"),
@@ -187,13 +172,6 @@ class OrderListView(ObjectListView):
         return {"bulk_form": BulkReassignForm()}
 
 
-def _order_or_404(request, pk) -> WorkOrder:
-    qs = queries.visible_orders(request.user).select_related(
-        "project__district", "project__street", "policy", "court_agency", "court_enterprise",
-        "court_post", "issuer", "assignee")
-    return get_object_or_404(qs, pk=pk)
-
-
 def _order_page(request, order, *, mobile=False, status=200, form=None, error=None,
                 conflict=False, penalty_data=None, penalty_error=None):
     """The order page (or its phone layout), optionally with a refused form's input and
@@ -208,12 +186,12 @@ def _order_page(request, order, *, mobile=False, status=200, form=None, error=No
 
 
 def _detail_context(request, order, *, form=None, error=None, conflict=False) -> dict:
-    allowed = services.allowed_actions(order, request.user)
+    allowed = permissions.allowed_actions(order, request.user)
     rules = order.policy.rules
     buttons = []
     for action in allowed:
         needs = set(rules.requires.get(action, ()))
-        if action in services.REASON_REQUIRED:
+        if action in transitions.REASON_REQUIRED:
             needs.add("comment")
         label = "备注 / 上传现场照片" if action == Action.COMMENT else Action(action).label
         buttons.append({"action": action, "label": label,
@@ -231,14 +209,14 @@ def _detail_context(request, order, *, form=None, error=None, conflict=False) ->
         "form": form,
         "error": error,
         "conflict": conflict,
-        "working": order.state in queries.WORKING_STATES,
+        "working": order.state in selectors.WORKING_STATES,
     }
 
 
 def _penalty_context(request, order, *, data=None, error=None) -> dict:
     """The penalties of `order`, and the form to record one for those who may."""
     context = {"penalties": order.penalties.select_related("basis", "party").order_by("created")}
-    if services.can_penalise(request.user, order.project) and order.state != OrderState.CANCELLED:
+    if permissions.can_penalise(request.user, order.project) and order.state != OrderState.CANCELLED:
         context["penalty_form"] = {
             "bases": LegalBasis.objects.filter(scenario=order.scenario, active=True),
             "parties": order.project.parties.select_related("enterprise").order_by("role"),
@@ -252,7 +230,7 @@ def _penalty_context(request, order, *, data=None, error=None) -> dict:
 @require_POST
 def penalty_add(request, pk):
     """立案处罚: record a penalty decision on the order (services.record_penalty checks it)."""
-    order = _order_or_404(request, pk)
+    order = selectors.order_or_404(request.user, pk)
     data = request.POST
     mobile = data.get("view") == "mobile"
     try:
@@ -271,7 +249,7 @@ def penalty_add(request, pk):
                                 decided_on=data.get("decided_on", ""), party=party,
                                 note=data.get("note", ""), files=request.FILES.getlist("files"))
     except SmartsiteError as exc:
-        return _order_page(request, _order_or_404(request, pk), mobile=mobile,
+        return _order_page(request, selectors.order_or_404(request.user, pk), mobile=mobile,
                            status=exc.status, conflict=isinstance(exc, Conflict),
                            penalty_data=data, penalty_error=exc.message)
     messages.success(request, f"已登记立案处罚：{data.get('decision_number', '').strip()}")
@@ -280,19 +258,19 @@ def penalty_add(request, pk):
 
 @login_required
 def order_detail(request, pk):
-    return _order_page(request, _order_or_404(request, pk))
+    return _order_page(request, selectors.order_or_404(request.user, pk))
 
 
 @login_required
 def mobile_order(request, pk):
-    return _order_page(request, _order_or_404(request, pk), mobile=True)
+    return _order_page(request, selectors.order_or_404(request.user, pk), mobile=True)
 
 
 @login_required
 @require_POST
 def order_act(request, pk):
     """Take one action; on refusal show the page again with the reason and the input kept."""
-    order = _order_or_404(request, pk)
+    order = selectors.order_or_404(request.user, pk)
     mobile = request.POST.get("view") == "mobile"
     form = ActionForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -303,7 +281,7 @@ def order_act(request, pk):
         services.act(order, data["action"], request.user, version=data["version"],
                      comment=data["comment"], files=data["files"], to_level=data["to_level"])
     except SmartsiteError as exc:
-        return _order_page(request, _order_or_404(request, pk), mobile=mobile,
+        return _order_page(request, selectors.order_or_404(request.user, pk), mobile=mobile,
                            status=exc.status, form=form, error=exc.message,
                            conflict=isinstance(exc, Conflict))
     messages.success(request, f"已{Action(data['action']).label}：{order.number}")
@@ -333,7 +311,7 @@ def bulk_reassign(request):
         messages.error(request, "请先勾选要转派的工单")
         return redirect(back)
     done, failed = [], []
-    for order in queries.visible_orders(request.user).filter(pk__in=picked):
+    for order in selectors.visible_orders(request.user).filter(pk__in=picked):
         try:
             services.act(order, Action.REASSIGN, request.user, version=picked[order.pk],
                          comment=form.cleaned_data["comment"],
@@ -356,7 +334,7 @@ def bulk_reassign(request):
 def attachment(request, pk):
     """An order attachment, to users who can see the order only."""
     item = get_object_or_404(OrderAttachment.objects.select_related("action"), pk=pk)
-    if not queries.visible_orders(request.user).filter(pk=item.action.order_id).exists():
+    if not selectors.visible_orders(request.user).filter(pk=item.action.order_id).exists():
         raise Http404
     try:
         handle = item.file.open("rb")
@@ -377,11 +355,9 @@ def mobile(request):
     now = timezone.now()
     return render(request, "workorders/mobile.html", {
         "title": "我的工单",
-        "orders": list(queries.todo(request.user, now)[:100]),
-        "total": queries.todo(request.user, now).count(),
-        "closed": queries.visible_orders(request.user).filter(
-            state=OrderState.CLOSED, closed_at__gte=now - datetime.timedelta(days=7),
-            closed_level=LoopLevel.LARGE).select_related("project")[:20],
+        "orders": list(selectors.todo(request.user, now)[:100]),
+        "total": selectors.todo(request.user, now).count(),
+        "closed": selectors.recent_large_closures(request.user, now),
     })
 
 
