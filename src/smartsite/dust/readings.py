@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from smartsite.dust.ingest import NoiseDayRow, ReadingRow, SprayRow
 from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
-from smartsite.dust.services import NoiseDayRow, ReadingRow, SprayRow
 
 #: HJ 212-2017 CN 2021: the running state of pollution-control facilities, `SBn-RS=` with
 #: 0 关闭, 1 运行, 2 校准, 3 维护, 4 报警, 5 反吹. Our spray and fog cannons report here.

@@ -17,7 +17,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.choices import RejectReason
 from smartsite.hj212.codec import Decoder, Packet, Rejected, acknowledgement, encode
 from smartsite.hj212.pipeline import Pipeline
@@ -262,7 +262,7 @@ class Gateway:
         new = [_history_row(c) for c in opened]
         ended = [_history_row(c) for c in closed if c.connection_id is not None]
         try:
-            ids = await self.pipeline.chore(services.record_connections, new, ended)
+            ids = await self.pipeline.chore(ingest.record_connections, new, ended)
         except Exception as exc:
             log.warning("could not record %d connections: %s (next round)", len(new) + len(ended),
                         exc)
@@ -369,8 +369,8 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
         last = s.received
 
 
-def _history_row(conn: Connection) -> services.ConnectionRecord:
-    return services.ConnectionRecord(
+def _history_row(conn: Connection) -> ingest.ConnectionRecord:
+    return ingest.ConnectionRecord(
         id=conn.connection_id, monitor_id=conn.monitor_id, transport="tcp", peer=conn.peer,
         opened_at=conn.opened_at, closed_at=conn.closed_at, packets=conn.packets,
         rejected=conn.rejected, close_reason=conn.closed_reason if conn.closed_at else "")

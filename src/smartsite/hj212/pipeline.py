@@ -4,7 +4,7 @@ and the MQTT path (design.md §2 rules 5 and 6).
     source (a TCP connection, the MQTT session) ──packet──▶ Pipeline.submit
         validate (known MN, right PW, active, storable values) — refusals are counted per
         device and written as DeviceRejection rows, never as data
-        ──row──▶ pending ──batch──▶ one writer thread: dust.services.ingest (commit)
+        ──row──▶ pending ──batch──▶ one writer thread: dust.ingest.ingest (commit)
         ──▶ source.acknowledge(packet) for every packet of the committed batch
 
 Backpressure: while more than `high_water` packets wait for the database, every source that
@@ -34,6 +34,16 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from smartsite.dust.choices import RejectReason
+from smartsite.dust.ingest import (
+    ReadingRow,
+    Rejection,
+    StatusUpdate,
+    disconnect_all,
+    ingest,
+    record_rejections,
+    roll_up,
+    save_status,
+)
 from smartsite.dust.metrics import METRICS
 from smartsite.dust.models import Monitor, MonitorStatus, SprayDevice
 from smartsite.dust.partitions import ensure_partitions
@@ -46,16 +56,6 @@ from smartsite.dust.readings import (
     reading_row,
     reported_position,
     spray_rows,
-)
-from smartsite.dust.services import (
-    ReadingRow,
-    Rejection,
-    StatusUpdate,
-    disconnect_all,
-    ingest,
-    record_rejections,
-    roll_up,
-    save_status,
 )
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
 from smartsite.hj212.throttle import PasswordGuard
