@@ -13,6 +13,7 @@ from support.monitors import SHANGHAI, add_monitor, row
 from smartsite.dust import ingest
 from smartsite.dust.models import DustLimit
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import ConnectionRecord, StatusUpdate
 
 from .conftest import sign_in, wait_until
 
@@ -29,7 +30,7 @@ INKED = """el => { const c = el.querySelector('canvas'); const g = c.getContext(
 
 def status(monitor, **values):
     now = timezone.now()
-    ingest.save_status([ingest.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=now, last_data_time=now - MIN,
         values=values, flags={k: "N" for k in values} | {"pm25": "M"}, peer="10.8.0.17:50211",
         connected_since=now - 90 * MIN, packets=5400)])
@@ -62,9 +63,9 @@ def monitor(cast, clock):
     status(monitor, pm10=86.5, pm25=41.2, noise=63.4, wind_speed=2.1, temperature=12.5,
            humidity=63.0)
     ingest.record_connections([
-        ingest.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50102", now - 3 * 60 * MIN,
+        ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50102", now - 3 * 60 * MIN,
                                   now - 90 * MIN, 90, 0, "对端关闭连接"),
-        ingest.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN)],
+        ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN)],
         [])
     return monitor
 

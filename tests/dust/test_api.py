@@ -13,6 +13,7 @@ from support.monitors import SHANGHAI, add_monitor, row
 from smartsite.core import services as core_services
 from smartsite.dust import ingest
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import StatusUpdate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -48,12 +49,12 @@ def monitors(cast):
     a2 = add_monitor(cast.project_a, mn="31JA00000000000000000A02")
     b1 = add_monitor(cast.project_b, mn="31PD00000000000000000B01")
     now = timezone.now()
-    ingest.save_status([ingest.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=a1.pk, last_seen=now - MIN, last_data_time=now - 2 * MIN,
         values={"pm10": 86.5, "pm25": 41.0, "noise": 63.4, "wind_dir": 135.0},
         flags={"pm10": "N", "pm25": "D", "noise": "N", "wind_dir": "N"},
         peer="10.8.0.17:50211", connected_since=now - 3 * MIN, packets=3)])
-    ingest.save_status([ingest.StatusUpdate(monitor_id=a2.pk, last_seen=now - 3 * 3600 * MIN,
+    ingest.save_status([StatusUpdate(monitor_id=a2.pk, last_seen=now - 3 * 3600 * MIN,
                                                 last_data_time=None, connected=False)])
     return a1, a2, b1
 

@@ -18,6 +18,7 @@ from smartsite.dust.choices import RejectReason
 from smartsite.dust.models import DeviceRejection, DustLimit, Monitor, MonitorConnection
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.dust.selectors import chart_ms
+from smartsite.hj212.handlers import ConnectionRecord, StatusUpdate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -51,7 +52,7 @@ def monitors(cast, clock):
 
 def seen(monitor, ago: datetime.timedelta, **values):
     now = timezone.now()
-    ingest.save_status([ingest.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=now - ago, last_data_time=now - ago - MIN,
         values=values or {"pm10": 86.5, "pm25": 41.2, "noise": 63.4},
         flags={k: "N" for k in (values or {"pm10": 0, "pm25": 0, "noise": 0})},
@@ -192,7 +193,7 @@ def test_export_writes_formula_like_text_as_text(cast, login):
 def test_monitor_page_shows_live_values_with_flags_and_the_connection(monitors, login, cast):
     a1 = monitors[0]
     seen(a1, datetime.timedelta(seconds=20))
-    ingest.save_status([ingest.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=a1.pk, last_seen=timezone.now(), last_data_time=timezone.now(),
         values={"pm10": 120.0, "pm25": 55.0, "noise": 58.0}, flags={"pm10": "C", "pm25": "N",
                                                                     "noise": "N"},
@@ -245,9 +246,9 @@ def test_monitor_page_lists_todays_quarters_above_the_limit_and_the_connections(
     ingest.ingest(rows)
     ingest.roll_up_all()  # hour and day means, as the gateway's next flush
     ingest.record_connections([
-        ingest.ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
+        ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
                                   now - 30 * MIN, 57, 2, "对端关闭连接"),
-        ingest.ConnectionRecord(None, a1.pk, "mqtt", "mqtt", now - 29 * MIN)], [])
+        ConnectionRecord(None, a1.pk, "mqtt", "mqtt", now - 29 * MIN)], [])
 
     response = login(cast.district).get(f"/monitors/{a1.pk}/")
     body = text(response)

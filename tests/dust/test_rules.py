@@ -265,7 +265,8 @@ def test_offline_monitor_raises_and_recovers_when_data_comes_back(site, gateway)
 def test_the_whole_city_going_silent_is_an_outage_not_thousands_of_orders(site):
     from django.utils import timezone
 
-    from smartsite.dust.ingest import StatusUpdate, save_status
+    from smartsite.dust.ingest import save_status
+    from smartsite.hj212.handlers import StatusUpdate
 
     fleet = [monitor(site, 100 + i) for i in range(20)]
     later = timezone.now() + 2 * H

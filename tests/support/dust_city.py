@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from smartsite.dust import ingest
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import StatusUpdate
 from smartsite.workorders import services as orders
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
 from smartsite.workorders.models import WorkOrder
@@ -21,7 +22,7 @@ MIN = datetime.timedelta(minutes=1)
 
 
 def seen(monitor, at, **values):
-    ingest.save_status([ingest.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=at, last_data_time=at - MIN, values=values,
         flags={k: "N" for k in values}, peer="10.8.0.17:50211", connected_since=at, packets=60)])
 

@@ -12,3 +12,6 @@ class DustConfig(AppConfig):
             checks,  # registers the automatic verifications
             order_panels,  # the evidence on the officer's phone view
         )
+        from smartsite.dust.packets import register_packet_handlers
+
+        register_packet_handlers()  # the HJ 212 gateway takes the monitors' packets

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -30,6 +30,7 @@ from smartsite.dust.models import (
     SprayDevice,
 )
 from smartsite.dust.partitions import is_postgres
+from smartsite.hj212.handlers import ConnectionRecord, Rejection, StatusUpdate
 
 READING_COLUMNS = ("monitor_id", "cn", "data_time", "received_at", "flags",
                    *(m.column for m in METRICS))
@@ -427,21 +428,8 @@ def _recompute(cur, period: int, source: int, keys: set) -> None:
 
 
 # ---------------------------------------------------------------- gateway records
-
-
-@dataclass(slots=True)
-class StatusUpdate:
-    monitor_id: int
-    last_seen: datetime.datetime | None = None
-    last_data_time: datetime.datetime | None = None
-    values: dict = field(default_factory=dict)
-    flags: dict = field(default_factory=dict)
-    connected: bool = True
-    transport: str = "tcp"
-    peer: str = ""
-    connected_since: datetime.datetime | None = None
-    packets: int = 0  # added to the running total
-
+# (what hj212.pipeline keeps per monitor: `hj212.handlers.StatusUpdate`, `ConnectionRecord`,
+# `Rejection`)
 
 # Several gateway processes may write one monitor (a device reconnects to another process
 # while the first still holds its dead connection): a stale write never wins — values and
@@ -493,21 +481,6 @@ def disconnect_all(transport: str = "tcp") -> int:
         connected=False)
 
 
-@dataclass(slots=True)
-class ConnectionRecord:
-    """A connection's history row as the gateway knows it (`id` once written)."""
-
-    id: int | None
-    monitor_id: int
-    transport: str
-    peer: str
-    opened_at: datetime.datetime
-    closed_at: datetime.datetime | None = None
-    packets: int = 0
-    rejected: int = 0
-    close_reason: str = ""
-
-
 def record_connections(opened: Sequence[ConnectionRecord],
                        closed: Sequence[ConnectionRecord]) -> list[int]:
     """Write new connections (already closed ones with their end) and the end of earlier
@@ -524,18 +497,6 @@ def record_connections(opened: Sequence[ConnectionRecord],
                                   rejected=c.rejected, close_reason=c.close_reason[:100])
                 for c in closed], ["closed_at", "packets", "rejected", "close_reason"])
     return [row.pk for row in rows]
-
-
-@dataclass(slots=True)
-class Rejection:
-    mn: str
-    reason: str  # choices.RejectReason
-    detail: str
-    peer: str
-    at: datetime.datetime
-    count: int = 1
-    monitor_id: int | None = None
-    district_id: int | None = None
 
 
 _REJECTION_SQL = """

@@ -51,6 +51,7 @@ from smartsite.dust import ingest, services
 from smartsite.dust.choices import Particulate, ParticulateUnit
 from smartsite.dust.metrics import METRICS, REALTIME_CN
 from smartsite.dust.models import DustLimit, Monitor
+from smartsite.hj212.handlers import StatusUpdate
 from smartsite.simulator import names
 from smartsite.simulator.city import rng_for
 from smartsite.simulator.orders import monitor_mn
@@ -617,7 +618,7 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
         current = {m.column: round(v, 3) for m, v in zip(METRICS, values, strict=True)}
         if positions.get(ident):
             current["lng"], current["lat"] = positions[ident]
-        statuses.append(ingest.StatusUpdate(
+        statuses.append(StatusUpdate(
             monitor_id=ident, last_seen=datetime.datetime.fromtimestamp(last + 2, UTC),
             last_data_time=datetime.datetime.fromtimestamp(last, UTC), values=current,
             flags={m.column: f for m, f in zip(METRICS, flags, strict=True)},
