@@ -11,7 +11,7 @@ and registers `--monitors` monitors (4,500, the city's count) with one bulk INSE
 
 1. Ceiling: a bare psycopg COPY of reading rows from memory into `dust_reading` — the very
    rows the monitors send later (same monitors, DataTimes, values) — then emptied again.
-   Beside it, `dust.services.ingest()` called directly on the same rows in batches of
+   Beside it, `dust.ingest.ingest()` called directly on the same rows in batches of
    SMARTSITE_HJ212_BATCH: the gateway's database work without the gateway.
 2. `smartsite gateway --no-mqtt` as a process of its own; the load generator is another
    process (this script with `loadgen`: asyncio protocols, pre-encoded frames) that opens one
@@ -564,7 +564,7 @@ class GatewayBench:
         import psycopg
         from django.db import connection
 
-        from smartsite.dust.services import READING_COLUMNS, ReadingRow, ingest
+        from smartsite.dust.ingest import READING_COLUMNS, ReadingRow, ingest
 
         args = self.args
         packets = range(args.ceiling_packets)
@@ -596,7 +596,7 @@ class GatewayBench:
         ingest_s = time.perf_counter() - started
         assert stored == n, (stored, n)
         self.ingest_rate = n / ingest_s
-        from smartsite.dust.services import roll_up_all
+        from smartsite.dust.ingest import roll_up_all
 
         started = time.perf_counter()
         rolled = roll_up_all()
@@ -605,11 +605,11 @@ class GatewayBench:
             cur.execute("SELECT count(*) FROM dust_periodmean WHERE period = 900")
             quarters = cur.fetchone()[0]
             cur.execute("TRUNCATE dust_reading, dust_periodmean, dust_rolluppending")
-        self.row(f"dust.services.ingest() direct, batches of {self.batch}",
+        self.row(f"dust.ingest.ingest() direct, batches of {self.batch}",
                  f"{self.ingest_rate:,.0f} rows/s",
                  f"{ingest_s:.2f} s; readings + {quarters:,} 15-min means (acknowledged part); "
                  f"{self.ingest_rate / self.copy_rate:.2f} of COPY")
-        self.row("hour/day rollup of those (services.roll_up)", f"{roll_s:.2f} s",
+        self.row("hour/day rollup of those (ingest.roll_up)", f"{roll_s:.2f} s",
                  f"{rolled:,} monitor-hours; off the acknowledgement path")
         connection.close()
 

@@ -15,7 +15,7 @@ the gateway: for each Shanghai day, one reading a minute per monitor (~6.5 M row
 as the gateway writes them: every monitor's minute, then the next minute) with
 generate_series (minute means are these rows grouped, `dust.minutes`), then the day's
 15-minute means with `dust.minutes`' own aggregate expressions, and the hour and day means
-from those as `services.roll_up` builds them. PM10 wanders around a per-monitor level, and
+from those as `dust.ingest.roll_up` builds them. PM10 wanders around a per-monitor level, and
 about 1 % of monitor-hours carry a dust episode above the DB31/964-2016 limit, so a
 district's exceedance list has a few hundred rows.
 
@@ -247,13 +247,13 @@ class StorageBench:
     def load_day(self, day: datetime.date) -> None:
         """One Shanghai day: readings an hour at a time (time-major; `--jobs` hours at once on
         their own connections), then the day's 15-minute means from the readings and the
-        hour and day means from those (as `services.roll_up` does)."""
+        hour and day means from those (as `dust.ingest.roll_up` does)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from django.db import connection, connections, transaction
 
         from smartsite.dust import minutes
-        from smartsite.dust.services import _bucket_sql
+        from smartsite.dust.ingest import _bucket_sql
 
         names, aggregates = minutes.aggregates(exact=True)
         cols, aggs = ", ".join(names), ", ".join(aggregates)

@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 from support.monitors import SHANGHAI, add_monitor, row
 
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.models import DustLimit
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import ConnectionRecord, StatusUpdate
 
 from .conftest import sign_in, wait_until
 
@@ -29,7 +30,7 @@ INKED = """el => { const c = el.querySelector('canvas'); const g = c.getContext(
 
 def status(monitor, **values):
     now = timezone.now()
-    services.save_status([services.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=now, last_data_time=now - MIN,
         values=values, flags={k: "N" for k in values} | {"pm25": "M"}, peer="10.8.0.17:50211",
         connected_since=now - 90 * MIN, packets=5400)])
@@ -57,14 +58,14 @@ def monitor(cast, clock):
         pm10 = limit * 1.4 + (i % 7) if dusty else 45 + (i % 30)
         rows.append(row(monitor, at, now=now, pm10=pm10, pm25=pm10 * 0.45,
                         noise=52 + (i % 20) if 6 <= hour < 22 else 44 + (i % 5)))
-    services.ingest(rows)
-    services.roll_up_all()  # hour and day means, as the gateway's next flush
+    ingest.ingest(rows)
+    ingest.roll_up_all()  # hour and day means, as the gateway's next flush
     status(monitor, pm10=86.5, pm25=41.2, noise=63.4, wind_speed=2.1, temperature=12.5,
            humidity=63.0)
-    services.record_connections([
-        services.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50102", now - 3 * 60 * MIN,
+    ingest.record_connections([
+        ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50102", now - 3 * 60 * MIN,
                                   now - 90 * MIN, 90, 0, "对端关闭连接"),
-        services.ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN)],
+        ConnectionRecord(None, monitor.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN)],
         [])
     return monitor
 

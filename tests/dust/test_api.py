@@ -11,8 +11,9 @@ from django.utils import timezone
 from support.monitors import SHANGHAI, add_monitor, row
 
 from smartsite.core import services as core_services
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import StatusUpdate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -48,12 +49,12 @@ def monitors(cast):
     a2 = add_monitor(cast.project_a, mn="31JA00000000000000000A02")
     b1 = add_monitor(cast.project_b, mn="31PD00000000000000000B01")
     now = timezone.now()
-    services.save_status([services.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=a1.pk, last_seen=now - MIN, last_data_time=now - 2 * MIN,
         values={"pm10": 86.5, "pm25": 41.0, "noise": 63.4, "wind_dir": 135.0},
         flags={"pm10": "N", "pm25": "D", "noise": "N", "wind_dir": "N"},
         peer="10.8.0.17:50211", connected_since=now - 3 * MIN, packets=3)])
-    services.save_status([services.StatusUpdate(monitor_id=a2.pk, last_seen=now - 3 * 3600 * MIN,
+    ingest.save_status([StatusUpdate(monitor_id=a2.pk, last_seen=now - 3 * 3600 * MIN,
                                                 last_data_time=None, connected=False)])
     return a1, a2, b1
 
@@ -115,8 +116,8 @@ def test_means_per_period_with_noise_as_energy_means(monitors, api_as, cast):
         for k, noise in enumerate((50.0, 70.0)):
             at = START + i * MIN + k * datetime.timedelta(seconds=30)
             rows.append(row(a1, at, now=START + 3600 * MIN, pm10=100 + i, pm25=40, noise=noise))
-    services.ingest(rows)
-    services.roll_up_all()  # hour and day means, as the gateway's next flush
+    ingest.ingest(rows)
+    ingest.roll_up_all()  # hour and day means, as the gateway's next flush
     client = api_as(cast.district)
     since, until = START.isoformat(), (START + 30 * MIN).isoformat()
 

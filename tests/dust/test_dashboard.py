@@ -1,5 +1,5 @@
 """The dust dashboards as their users meet them: the city/district overview (扬尘总览) with
-numbers computed from readings stored by `services.ingest` and orders raised through
+numbers computed from readings stored by `ingest.ingest` and orders raised through
 `workorders.services.raise_event` under the dust loop policies; a project's dust page; and
 the officer's phone view of a large-loop dust order (evidence, site position, penalty).
 Every page is scoped: another district's user sees nothing of ours, and a project out of

@@ -8,7 +8,7 @@ import math
 import pytest
 from support.monitors import NOW, SHANGHAI, add_monitor, row
 
-from smartsite.dust import minutes, services
+from smartsite.dust import ingest, minutes
 from smartsite.dust.models import PeriodMean, Reading, RollupPending
 from smartsite.dust.partitions import ensure_partitions
 
@@ -30,10 +30,10 @@ def at_minutes(n: int, start=NOW - datetime.timedelta(minutes=30)):
 
 def test_a_resent_batch_is_counted_as_duplicates_and_stores_nothing(monitor):
     rows = [row(monitor, at, pm10=80 + i) for i, at in enumerate(at_minutes(10))]
-    assert services.ingest(rows) == services.IngestResult(10, 0)
-    assert services.ingest([*rows[5:], row(monitor, NOW)]) == services.IngestResult(1, 5)
+    assert ingest.ingest(rows) == ingest.IngestResult(10, 0)
+    assert ingest.ingest([*rows[5:], row(monitor, NOW)]) == ingest.IngestResult(1, 5)
     assert Reading.objects.filter(monitor=monitor).count() == 11
-    services.roll_up_all()
+    ingest.roll_up_all()
     hour = PeriodMean.objects.get(monitor=monitor, period=3600,
                                   bucket=datetime.datetime(2026, 11, 25, 9, tzinfo=SHANGHAI))
     # 09:30 … 09:39 once each, not twice for the re-sent half
@@ -43,7 +43,7 @@ def test_a_resent_batch_is_counted_as_duplicates_and_stores_nothing(monitor):
 
 def test_the_same_reading_twice_in_one_batch_is_stored_once(monitor):
     rows = [row(monitor, NOW, pm10=80), row(monitor, NOW, pm10=99)]
-    assert services.ingest(rows) == services.IngestResult(1, 1)
+    assert ingest.ingest(rows) == ingest.IngestResult(1, 1)
     assert Reading.objects.get(monitor=monitor).pm10 == 80  # the first one wins
 
 
@@ -51,7 +51,7 @@ def test_fifteen_minute_means_follow_shanghai_quarters_and_skip_invalid_values(m
     start = datetime.datetime(2026, 11, 25, 9, 10, tzinfo=SHANGHAI)
     rows = [row(monitor, at, pm10=100) for at in at_minutes(10, start)]  # 09:10–09:19
     rows[2] = row(monitor, start + datetime.timedelta(minutes=2), pm10=900, flag="C")  # calibrating
-    services.ingest(rows)
+    ingest.ingest(rows)
     first = PeriodMean.objects.get(monitor=monitor, period=900,
                                    bucket=datetime.datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
     second = PeriodMean.objects.get(monitor=monitor, period=900,
@@ -63,15 +63,15 @@ def test_fifteen_minute_means_follow_shanghai_quarters_and_skip_invalid_values(m
 def test_a_day_runs_from_midnight_to_midnight_shanghai_time(monitor):
     late = datetime.datetime(2026, 11, 24, 23, 59, tzinfo=SHANGHAI)
     early = datetime.datetime(2026, 11, 25, 0, 1, tzinfo=SHANGHAI)
-    services.ingest([row(monitor, late, pm10=50), row(monitor, early, pm10=150)])
-    services.roll_up_all()
+    ingest.ingest([row(monitor, late, pm10=50), row(monitor, early, pm10=150)])
+    ingest.roll_up_all()
     days = {d.bucket.astimezone(SHANGHAI).date(): d.mean("pm10")
             for d in PeriodMean.objects.filter(monitor=monitor, period=86400)}
     assert days == {datetime.date(2026, 11, 24): 50, datetime.date(2026, 11, 25): 150}
 
 
 def test_noise_means_are_energy_means(monitor):
-    services.ingest([row(monitor, NOW, noise=50), row(monitor, NOW + datetime.timedelta(seconds=20),
+    ingest.ingest([row(monitor, NOW, noise=50), row(monitor, NOW + datetime.timedelta(seconds=20),
                                                       noise=70)])
     [minute] = minutes.minute_means([monitor.pk], NOW - HOUR, NOW + HOUR)
     expected = 10 * math.log10((10 ** 5 + 10 ** 7) / 2)  # 67.0 dB(A), not the arithmetic 60
@@ -80,7 +80,7 @@ def test_noise_means_are_energy_means(monitor):
 
 
 def test_device_minute_data_is_stored_but_not_mixed_into_our_means(monitor):
-    services.ingest([row(monitor, NOW, pm10=80), row(monitor, NOW, cn=2051, pm10=500)])
+    ingest.ingest([row(monitor, NOW, pm10=80), row(monitor, NOW, cn=2051, pm10=500)])
     assert Reading.objects.filter(monitor=monitor).count() == 2
     [minute] = minutes.minute_means([monitor.pk], NOW - HOUR, NOW + HOUR)
     assert (minute.samples, minute.mean("pm10")) == (1, 80)
@@ -88,7 +88,7 @@ def test_device_minute_data_is_stored_but_not_mixed_into_our_means(monitor):
 
 def test_a_monitor_reporting_mg_is_stored_in_micrograms(cast):
     monitor = add_monitor(cast.project_a, mn="31TEST00000000000000MG01", particulate_unit="mg")
-    services.ingest([row(monitor, NOW, pm10=0.085)])
+    ingest.ingest([row(monitor, NOW, pm10=0.085)])
     assert Reading.objects.get(monitor=monitor).pm10 == pytest.approx(85)
 
 
@@ -96,8 +96,8 @@ def test_retention_removes_what_is_older_than_the_setting_and_keeps_the_rest(mon
     from smartsite.dust.partitions import apply_retention
 
     old, recent = NOW - datetime.timedelta(days=2), NOW - datetime.timedelta(hours=1)
-    services.ingest([row(monitor, old, now=NOW), row(monitor, recent, now=NOW)])
-    services.roll_up_all()
+    ingest.ingest([row(monitor, old, now=NOW), row(monitor, recent, now=NOW)])
+    ingest.roll_up_all()
     settings.READING_RETENTION_DAYS = 1
     apply_retention(NOW)
     assert list(Reading.objects.values_list("data_time", flat=True)) == [recent]
@@ -123,15 +123,15 @@ def test_hour_and_day_means_are_owed_in_the_readings_transaction_and_rolled_up_o
     """The acknowledged transaction stores the readings, their 15-minute means and what
     the hour and day means owe; `roll_up` settles it, and a repeat changes nothing."""
     start = datetime.datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
-    services.ingest([row(monitor, start + datetime.timedelta(minutes=i), pm10=60 + i)
+    ingest.ingest([row(monitor, start + datetime.timedelta(minutes=i), pm10=60 + i)
                      for i in range(30)])
-    services.ingest([row(monitor, start + datetime.timedelta(minutes=30 + i), pm10=90 + i)
+    ingest.ingest([row(monitor, start + datetime.timedelta(minutes=30 + i), pm10=90 + i)
                      for i in range(40)])  # into the next hour too
     assert PeriodMean.objects.filter(monitor=monitor, period=900).count() == 5
     assert not PeriodMean.objects.filter(monitor=monitor, period__in=(3600, 86400)).exists()
     assert RollupPending.objects.count() == 3  # batch 1: 09h; batch 2: 09h and 10h
 
-    assert services.roll_up() == 2  # monitor-hours
+    assert ingest.roll_up() == 2  # monitor-hours
     hours = {h.bucket.astimezone(SHANGHAI).hour: (h.samples, h.n_pm10, h.mean("pm10"), h.max_pm10)
              for h in PeriodMean.objects.filter(monitor=monitor, period=3600)}
     nine = [60 + i for i in range(30)] + [90 + i for i in range(30)]
@@ -140,9 +140,9 @@ def test_hour_and_day_means_are_owed_in_the_readings_transaction_and_rolled_up_o
     day = PeriodMean.objects.get(monitor=monitor, period=86400)
     assert (day.samples, day.max_pm10) == (70, 129)
     assert not RollupPending.objects.exists()
-    assert services.roll_up() == 0
+    assert ingest.roll_up() == 0
 
-    services.ingest([row(monitor, start + datetime.timedelta(minutes=5), pm10=999)])  # a re-send
+    ingest.ingest([row(monitor, start + datetime.timedelta(minutes=5), pm10=999)])  # a re-send
     assert not RollupPending.objects.exists()  # nothing new stored, nothing owed
 
 
@@ -159,7 +159,7 @@ def test_a_closed_days_reading_index_is_rebuilt_once_and_keeps_every_reading(cas
     ensure_partitions(datetime.date(2026, 11, 23), datetime.date(2026, 11, 26))
     monitor = add_monitor(cast.project_a)
     yesterday = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.UTC)
-    services.ingest([row(monitor, yesterday + datetime.timedelta(minutes=i), pm10=i % 90,
+    ingest.ingest([row(monitor, yesterday + datetime.timedelta(minutes=i), pm10=i % 90,
                          now=NOW) for i in range(0, 1440, 3)] + [row(monitor, NOW, now=NOW)])
 
     def index_oids():
@@ -177,4 +177,4 @@ def test_a_closed_days_reading_index_is_rebuilt_once_and_keeps_every_reading(cas
     assert after["dust_reading_p20261125"] == before["dust_reading_p20261125"]
     assert "dust_reading_p20261124" not in compact_closed(NOW + datetime.timedelta(hours=2))
     assert Reading.objects.filter(monitor=monitor).count() == 481
-    assert services.ingest([row(monitor, yesterday, now=NOW)]).duplicates == 1  # key holds
+    assert ingest.ingest([row(monitor, yesterday, now=NOW)]).duplicates == 1  # key holds

@@ -1,5 +1,5 @@
 """The monitor pages as their users meet them: who sees which monitor, online/offline relative
-to now, the live panel and the 24 h chart from what `services.ingest` stored, the district's
+to now, the live panel and the 24 h chart from what `ingest.ingest` stored, the district's
 15-minute exceedances against the limit, rejected devices and the registration form (bad
 input shows a specific message and changes nothing)."""
 
@@ -13,11 +13,12 @@ import pytest
 from django.utils import timezone
 from support.monitors import SHANGHAI, add_monitor, row
 
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.choices import RejectReason
 from smartsite.dust.models import DeviceRejection, DustLimit, Monitor, MonitorConnection
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.dust.selectors import chart_ms
+from smartsite.hj212.handlers import ConnectionRecord, StatusUpdate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -51,7 +52,7 @@ def monitors(cast, clock):
 
 def seen(monitor, ago: datetime.timedelta, **values):
     now = timezone.now()
-    services.save_status([services.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=now - ago, last_data_time=now - ago - MIN,
         values=values or {"pm10": 86.5, "pm25": 41.2, "noise": 63.4},
         flags={k: "N" for k in (values or {"pm10": 0, "pm25": 0, "noise": 0})},
@@ -192,7 +193,7 @@ def test_export_writes_formula_like_text_as_text(cast, login):
 def test_monitor_page_shows_live_values_with_flags_and_the_connection(monitors, login, cast):
     a1 = monitors[0]
     seen(a1, datetime.timedelta(seconds=20))
-    services.save_status([services.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=a1.pk, last_seen=timezone.now(), last_data_time=timezone.now(),
         values={"pm10": 120.0, "pm25": 55.0, "noise": 58.0}, flags={"pm10": "C", "pm25": "N",
                                                                     "noise": "N"},
@@ -220,8 +221,8 @@ def test_monitor_page_chart_carries_the_minute_means_ingest_stored(monitors, log
             rows.append(row(a1, minute + k * datetime.timedelta(seconds=20), now=now,
                             pm10=pm10, pm25=40, noise=noise))
     rows.append(row(a1, now - datetime.timedelta(days=2), now=now, pm10=999))  # not in 24 h
-    services.ingest(rows)
-    services.roll_up_all()  # hour and day means, as the gateway's next flush
+    ingest.ingest(rows)
+    ingest.roll_up_all()  # hour and day means, as the gateway's next flush
 
     chart = json_script(login(cast.district).get(f"/monitors/{a1.pk}/"), "chart-24h-data")
     assert chart["pm10"] == [[chart_ms(start + i * MIN), 82.0 + i] for i in range(10)]
@@ -242,12 +243,12 @@ def test_monitor_page_lists_todays_quarters_above_the_limit_and_the_connections(
     rows = [row(a1, midnight + i * MIN, now=now, pm10=limit.limit + 50) for i in range(3)]
     rows += [row(a1, midnight + datetime.timedelta(minutes=15 + i), now=now, pm10=limit.limit)
              for i in range(3)]  # exactly at the limit: not above it
-    services.ingest(rows)
-    services.roll_up_all()  # hour and day means, as the gateway's next flush
-    services.record_connections([
-        services.ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
+    ingest.ingest(rows)
+    ingest.roll_up_all()  # hour and day means, as the gateway's next flush
+    ingest.record_connections([
+        ConnectionRecord(None, a1.pk, "tcp", "10.8.0.17:50211", now - 90 * MIN,
                                   now - 30 * MIN, 57, 2, "对端关闭连接"),
-        services.ConnectionRecord(None, a1.pk, "mqtt", "mqtt", now - 29 * MIN)], [])
+        ConnectionRecord(None, a1.pk, "mqtt", "mqtt", now - 29 * MIN)], [])
 
     response = login(cast.district).get(f"/monitors/{a1.pk}/")
     body = text(response)
@@ -291,8 +292,8 @@ def exceeding(monitors):
     # A day earlier and a day later do not belong to DAY.
     rows += fill(a1, quarter(9, 0) - DAY_SPAN, limit.limit * 3)
     rows += fill(a1, quarter(0, 0) + DAY_SPAN, limit.limit * 3)
-    services.ingest(rows)
-    services.roll_up_all()  # hour and day means, as the gateway's next flush
+    ingest.ingest(rows)
+    ingest.roll_up_all()  # hour and day means, as the gateway's next flush
     return limit
 
 

@@ -1,4 +1,4 @@
-"""Monthly O&M statistics (运维月报) from the minute means `services.ingest` stored and the
+"""Monthly O&M statistics (运维月报) from the minute means `ingest.ingest` stored and the
 maintenance records, pushed to the contractor's project manager, reviewed (审核/驳回), and the
 regulator's list of projects that leave their months unreviewed."""
 
@@ -13,7 +13,7 @@ from support.upkeep import make_upkeep
 
 from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.models import AuditEntry
-from smartsite.dust import services
+from smartsite.dust import ingest, services
 from smartsite.dust.models import Monitor, MonthlyReview
 from smartsite.dust.partitions import ensure_partitions
 from smartsite.workorders.models import Notification
@@ -46,7 +46,7 @@ def upkeep(cast):
 
 def feed(monitor, start: datetime.datetime, minutes: int, flag: str = "N"):
     """`minutes` packets a minute apart, as the gateway would store them."""
-    result = services.ingest([row(monitor, start + i * MIN, flag=flag, now=start + minutes * MIN)
+    result = ingest.ingest([row(monitor, start + i * MIN, flag=flag, now=start + minutes * MIN)
                               for i in range(minutes)])
     assert result.stored == minutes
 

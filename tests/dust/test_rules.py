@@ -265,7 +265,8 @@ def test_offline_monitor_raises_and_recovers_when_data_comes_back(site, gateway)
 def test_the_whole_city_going_silent_is_an_outage_not_thousands_of_orders(site):
     from django.utils import timezone
 
-    from smartsite.dust.services import StatusUpdate, save_status
+    from smartsite.dust.ingest import save_status
+    from smartsite.hj212.handlers import StatusUpdate
 
     fleet = [monitor(site, 100 + i) for i in range(20)]
     later = timezone.now() + 2 * H
@@ -464,7 +465,7 @@ def test_the_project_page_judges_the_day_as_the_rule_does(site, login, clock):
     from django.utils import timezone
     from support.monitors import row
 
-    from smartsite.dust.services import ingest
+    from smartsite.dust.ingest import ingest
 
     m = monitor(site, 30)
     now = timezone.now()

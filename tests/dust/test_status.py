@@ -7,18 +7,19 @@ import datetime
 import pytest
 from support.monitors import NOW, add_monitor
 
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.models import DeviceRejection, MonitorStatus
+from smartsite.hj212.handlers import Rejection, StatusUpdate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def test_status_updates_add_packets_and_keep_values_an_update_does_not_carry(cast):
     monitor = add_monitor(cast.project_a)
-    services.save_status([services.StatusUpdate(monitor.id, NOW, NOW, {"pm10": 80.5},
+    ingest.save_status([StatusUpdate(monitor.id, NOW, NOW, {"pm10": 80.5},
                                                 {"pm10": "N"}, True, "tcp", "10.0.0.1:5", NOW, 3)])
     later = NOW + datetime.timedelta(minutes=1)
-    services.save_status([services.StatusUpdate(monitor.id, later, None, {}, {}, False, "tcp",
+    ingest.save_status([StatusUpdate(monitor.id, later, None, {}, {}, False, "tcp",
                                                 "10.0.0.1:5", None, 2)])
     status = MonitorStatus.objects.get(monitor=monitor)
     assert (status.last_seen, status.last_data_time, status.values, status.flags) == (
@@ -27,10 +28,10 @@ def test_status_updates_add_packets_and_keep_values_an_update_does_not_carry(cas
 
 
 def test_refusals_are_counted_per_device_and_reason(cast):
-    rejection = services.Rejection(mn="31X", reason="unknown_mn", detail="MN 31X 未登记",
+    rejection = Rejection(mn="31X", reason="unknown_mn", detail="MN 31X 未登记",
                                    peer="10.0.0.9:7", at=NOW, count=4)
-    services.record_rejections([rejection])
-    services.record_rejections([services.Rejection(
+    ingest.record_rejections([rejection])
+    ingest.record_rejections([Rejection(
         mn="31X", reason="unknown_mn", detail="again", peer="10.0.0.9:8",
         at=NOW + datetime.timedelta(minutes=5), count=2)])
     row = DeviceRejection.objects.get(mn="31X")
@@ -42,10 +43,10 @@ def test_a_stale_write_from_another_gateway_process_never_wins(cast):
     monitor = add_monitor(cast.project_a)
     later = NOW + datetime.timedelta(minutes=5)
     # process B holds the new connection and has heard from the monitor at `later`
-    services.save_status([services.StatusUpdate(monitor.id, later, later, {"pm10": 60.0},
+    ingest.save_status([StatusUpdate(monitor.id, later, later, {"pm10": 60.0},
                                                 {"pm10": "N"}, True, "tcp", "10.0.0.1:6", later, 1)])
     # process A now closes the old, dead connection it last heard from at NOW
-    services.save_status([services.StatusUpdate(monitor.id, NOW, NOW, {"pm10": 90.0},
+    ingest.save_status([StatusUpdate(monitor.id, NOW, NOW, {"pm10": 90.0},
                                                 {"pm10": "N"}, False, "tcp", "10.0.0.1:5", None, 4)])
     status = MonitorStatus.objects.get(monitor=monitor)
     assert (status.connected, status.peer, status.last_seen, status.values) == (

@@ -1,5 +1,5 @@
 """A small dust city for the dashboard tests (tests/dust/test_dashboard.py and the browser
-tests): monitors with today's readings stored by `services.ingest`, live states, and dust
+tests): monitors with today's readings stored by `ingest.ingest`, live states, and dust
 orders raised by `workorders.services.raise_event` under the dust loop policies, one of them
 closed at the large loop by the street squad."""
 
@@ -9,8 +9,9 @@ import datetime
 
 from django.utils import timezone
 
-from smartsite.dust import services
+from smartsite.dust import ingest
 from smartsite.dust.partitions import ensure_partitions
+from smartsite.hj212.handlers import StatusUpdate
 from smartsite.workorders import services as orders
 from smartsite.workorders.choices import Action, LoopLevel, OrderState
 from smartsite.workorders.models import WorkOrder
@@ -21,7 +22,7 @@ MIN = datetime.timedelta(minutes=1)
 
 
 def seen(monitor, at, **values):
-    services.save_status([services.StatusUpdate(
+    ingest.save_status([StatusUpdate(
         monitor_id=monitor.pk, last_seen=at, last_data_time=at - MIN, values=values,
         flags={k: "N" for k in values}, peer="10.8.0.17:50211", connected_since=at, packets=60)])
 
@@ -51,8 +52,8 @@ class City:
             rows.append(row(self.a1, at, now=now, pm10=150.0 + i % 3))
             rows.append(row(self.a2, at, now=now, pm10=50.0))
             rows.append(row(self.b1, at, now=now, pm10=130.0 if i < 15 else 60.0))
-        services.ingest(rows)
-        services.roll_up_all()  # hour and day means, as the gateway's next flush
+        ingest.ingest(rows)
+        ingest.roll_up_all()  # hour and day means, as the gateway's next flush
         seen(self.a1, now - MIN, pm10=150.0, pm25=70.0, noise=61.0)
         seen(self.a2, now - datetime.timedelta(hours=2), pm10=50.0)
         seen(self.b1, now, pm10=40.0)

@@ -204,6 +204,9 @@ def discover() -> None:
         name = f"{config.name}.declaration"
         if find_spec(name) is not None:
             register(import_module(name).DECLARATION)
+    for declaration in declarations():  # once, before any gateway starts (idempotent)
+        if declaration.packet_handlers:
+            resolve(declaration.packet_handlers)()
 
 
 def declarations() -> list[Declaration]:

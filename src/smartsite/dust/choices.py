@@ -7,6 +7,7 @@ import enum
 from django.db import models
 
 from smartsite.core.choices import ColouredChoices
+from smartsite.hj212.handlers import RejectReason as Refused
 
 
 class MonitorKind(models.TextChoices):
@@ -31,11 +32,13 @@ class Connectivity(ColouredChoices):
 
 
 class RejectReason(models.TextChoices):
-    UNKNOWN_MN = "unknown_mn", "未登记设备"
-    BAD_PASSWORD = "bad_password", "密码错误"
-    INACTIVE = "inactive", "设备已停用"
-    BAD_DATA = "bad_data", "数据不合规"
-    PW_LOCKED = "pw_locked", "密码错误过多已锁定"
+    """Why the gateway refused a monitor's packets (`hj212.handlers.RejectReason`, labelled)."""
+
+    UNKNOWN_MN = Refused.UNKNOWN_MN.value, "未登记设备"
+    BAD_PASSWORD = Refused.BAD_PASSWORD.value, "密码错误"
+    INACTIVE = Refused.INACTIVE.value, "设备已停用"
+    BAD_DATA = Refused.BAD_DATA.value, "数据不合规"
+    PW_LOCKED = Refused.PW_LOCKED.value, "密码错误过多已锁定"
 
 
 class Particulate(models.TextChoices):

@@ -55,6 +55,7 @@ DECLARATION = Declaration(
     ),
     urls=("monitors/", "smartsite.dust.urls"),
     api_router="smartsite.dust.api.router",
+    packet_handlers="smartsite.dust.packets.register_packet_handlers",
     snapshots=True,
     # A camera may watch a monitor: the monitor's events (subject: its MN) are photographed
     # by its cameras first.

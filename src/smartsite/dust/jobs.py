@@ -29,7 +29,7 @@ def monthly_reviews() -> int:
 def roll_up() -> int:
     """Hour and day means the gateway has not rolled up yet (it was killed or is stopped);
     nothing is lost if this fails: the owed rows stay for the next round."""
-    from smartsite.dust.services import roll_up as roll_up_batch
+    from smartsite.dust.ingest import roll_up as roll_up_batch
 
     done = 0
     for _ in range(ROLL_UP_BATCHES):

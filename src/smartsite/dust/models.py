@@ -253,7 +253,7 @@ class DustLimit(models.Model):
         return f"限值 {self.limit:g}" + (f"（{self.status}）" if self.status else "")
 
     def clean(self):
-        from smartsite.dust.services import MEAN_PERIODS
+        from smartsite.dust.ingest import MEAN_PERIODS
 
         if self.averaging_seconds not in MEAN_PERIODS:
             raise ValidationError(
@@ -602,7 +602,7 @@ class PeriodMean(MeanMixin, models.Model):
     """15-minute (DB31/964-2016), hour and day sums of valid real-time values. Days start at
     midnight Shanghai time. 15-minute rows are written with the readings they come from (in
     the acknowledged transaction); hour and day rows are rolled up from them a few seconds
-    later (`services.roll_up`, from the `RollupPending` rows the same transaction wrote)."""
+    later (`ingest.roll_up`, from the `RollupPending` rows the same transaction wrote)."""
 
     pk = models.CompositePrimaryKey("monitor_id", "period", "bucket")
     monitor = models.ForeignKey(Monitor, on_delete=models.DO_NOTHING, db_constraint=False,
@@ -619,7 +619,7 @@ class RollupPending(models.Model):
     """Hours whose 15-minute means changed and whose hour and day means are not yet rolled up:
     one row per stored batch and hour, written in the batch's own transaction (so a packet
     acknowledged is a packet whose rollup is owed, even if the gateway is killed next), and
-    deleted by `services.roll_up` in the transaction that rolls them up."""
+    deleted by `ingest.roll_up` in the transaction that rolls them up."""
 
     bucket = models.DateTimeField("小时起")
     monitors = models.JSONField("设备", default=list)

@@ -1,7 +1,8 @@
 """From a device's packet to a storable reading: which values, in which unit, valid or not.
 
 Pure functions over plain data (the codec's `Packet.values()` and `Packet.data_time()`), so
-the TCP gateway and the MQTT path refuse exactly the same things with the same messages.
+the TCP gateway and the MQTT path refuse exactly the same things with the same messages. The
+gateway reaches them through the handlers of `dust.packets`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from smartsite.dust.ingest import NoiseDayRow, ReadingRow, SprayRow
 from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
-from smartsite.dust.services import NoiseDayRow, ReadingRow, SprayRow
+from smartsite.hj212 import handlers
 
 #: HJ 212-2017 CN 2021: the running state of pollution-control facilities, `SBn-RS=` with
 #: 0 关闭, 1 运行, 2 校准, 3 维护, 4 报警, 5 反吹. Our spray and fog cannons report here.
@@ -31,11 +33,11 @@ FUTURE_TOLERANCE = datetime.timedelta(hours=1)  # device clocks drift; an hour a
 _INDEX = {m.column: i for i, m in enumerate(METRICS)}
 
 
-class BadReading(ValueError):
+class BadReading(handlers.BadPacket):
     """The packet is well-formed HJ 212 but its data cannot be stored (message says why)."""
 
 
-class NoValues(BadReading):
+class NoValues(BadReading, handlers.NoValues):
     """The packet carries none of the values we store (only codes we ignore)."""
 
 

@@ -195,11 +195,11 @@ def run_due(now: datetime.datetime | None = None, *, force: bool = False) -> dic
     {code: (events raised or updated, events recovered)}. Each rule's last run is a row, so
     a restarted worker carries on where the old one stopped. The hour and day means owed
     are rolled up first, so a rule reads what the readings say."""
-    from smartsite.dust import detectors, services
+    from smartsite.dust import detectors, ingest
     from smartsite.dust.models import DustRule
 
     now = now or timezone.now()
-    services.roll_up_all()
+    ingest.roll_up_all()
     load_rules()
     done: dict[str, tuple] = {}
     context = detectors.Context(now)

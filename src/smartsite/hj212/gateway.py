@@ -17,10 +17,9 @@ import signal
 import time
 from dataclasses import dataclass
 
-from smartsite.dust import services
-from smartsite.dust.choices import RejectReason
 from smartsite.hj212.codec import Decoder, Packet, Rejected, acknowledgement, encode
-from smartsite.hj212.pipeline import Pipeline
+from smartsite.hj212.handlers import ConnectionRecord, RejectReason
+from smartsite.hj212.pipeline import DeviceRef, Pipeline, _in_db
 
 log = logging.getLogger("smartsite.gateway")
 
@@ -43,9 +42,9 @@ class Connection(asyncio.Protocol):
         "closed_reason",
         "connection_id",
         "decoder",
+        "device",
         "gateway",
         "last_packet",
-        "monitor_id",
         "open",
         "opened_at",
         "packets",
@@ -63,7 +62,7 @@ class Connection(asyncio.Protocol):
         self.decoder = Decoder()
         self.peer = ""
         self.open = False
-        self.monitor_id: int | None = None
+        self.device: DeviceRef | None = None  # once its first valid packet named it
         self.connection_id: int | None = None
         self.opened_at: datetime.datetime | None = None
         self.closed_at: datetime.datetime | None = None
@@ -137,9 +136,9 @@ class Connection(asyncio.Protocol):
                 self.partial_since = self.last_packet
             self.transport.resume_reading()
 
-    def attach(self, monitor_id: int) -> None:
-        if self.monitor_id is None:
-            self.monitor_id = monitor_id
+    def attach(self, device: DeviceRef) -> None:
+        if self.device is None:
+            self.device = device
             self.gateway.attached(self)
 
     # helpers
@@ -156,12 +155,12 @@ class Connection(asyncio.Protocol):
         if event.mn:  # a sound packet of a known device given up on (a split set): on record
             self.gateway.split_refused += 1
             pipeline = self.gateway.pipeline
-            monitor = pipeline.monitors.get(event.mn)
-            if monitor is not None and monitor.password != event.pw:
-                monitor = None  # not proven to be that device: recorded under its MN only
+            known = pipeline.devices.get(event.mn)
+            if known is not None and known.device.password != event.pw:
+                known = None  # not proven to be that device: recorded under its MN only
             log.warning("refused from %s: %s", self.peer, event.detail)
             pipeline.refuse(self, event.mn, RejectReason.BAD_DATA, event.detail,
-                            pipeline._now(), monitor)
+                            pipeline._now(), known)
         elif self.decoder.rejected <= self.gateway.limits.log_rejects_per_connection:
             log.info("rejected frame from %s (%s): %s", self.peer, event.reason, event.detail)
 
@@ -171,7 +170,7 @@ class Gateway:
         self.pipeline = pipeline
         self.limits = limits or Limits()
         self.connections: set[Connection] = set()
-        self.by_monitor: dict[int, Connection] = {}
+        self.by_device: dict[DeviceRef, Connection] = {}
         self.frames_rejected = 0
         self.split_refused = 0  # split sets given up on (incomplete), each recorded
         self.peers_refused = 0  # connections refused for wrong PWs from their host
@@ -225,10 +224,10 @@ class Gateway:
         return True
 
     def attached(self, conn: Connection) -> None:
-        """The connection's first valid packet named its monitor: one connection per monitor
+        """The connection's first valid packet named its device: one connection per device
         (a device that reconnects leaves its old, dead connection behind)."""
-        old = self.by_monitor.get(conn.monitor_id)
-        self.by_monitor[conn.monitor_id] = conn
+        old = self.by_device.get(conn.device)
+        self.by_device[conn.device] = conn
         if old is not None and old is not conn:
             old.close("设备已重新连接")
         conn.opened_at = datetime.datetime.now(datetime.UTC)
@@ -237,7 +236,7 @@ class Gateway:
     def lost(self, conn: Connection) -> None:
         self.connections.discard(conn)
         self.pipeline.paused.discard(conn)
-        if conn.monitor_id is None:
+        if conn.device is None:
             if conn.rejected:
                 log.info(
                     "closed %s after %d rejected frames, %d garbage bytes",
@@ -246,30 +245,40 @@ class Gateway:
                     conn.decoder.garbage_bytes,
                 )
             return
-        if self.by_monitor.get(conn.monitor_id) is conn:
-            del self.by_monitor[conn.monitor_id]
-            self.pipeline.disconnected(conn.monitor_id, conn)
+        if self.by_device.get(conn.device) is conn:
+            del self.by_device[conn.device]
+            self.pipeline.disconnected(conn.device, conn)
         conn.closed_at = datetime.datetime.now(datetime.UTC)
         self._closed.append(conn)
 
     async def write_history(self) -> None:
         """Write the connections opened and closed since the last round, in bulk (a reconnect
-        storm of thousands of devices is two statements, not thousands)."""
+        storm of thousands of devices is two statements per kind, not thousands)."""
         opened, self._opened = self._opened, []
         closed, self._closed = self._closed, []
         if not opened and not closed:
             return
-        new = [_history_row(c) for c in opened]
-        ended = [_history_row(c) for c in closed if c.connection_id is not None]
+        by_kind: dict[str, tuple[list[Connection], list[Connection]]] = {}
+        for conn in opened:
+            by_kind.setdefault(conn.device[0], ([], []))[0].append(conn)
+        for conn in closed:
+            if conn.connection_id is not None:
+                by_kind.setdefault(conn.device[0], ([], []))[1].append(conn)
+        kinds = self.pipeline.kinds
         try:
-            ids = await self.pipeline.chore(services.record_connections, new, ended)
-        except Exception as exc:
-            log.warning("could not record %d connections: %s (next round)", len(new) + len(ended),
-                        exc)
-            self._opened[:0], self._closed[:0] = opened, closed
-            return
-        for conn, pk in zip(opened, ids, strict=True):
-            conn.connection_id = pk
+            results = await self.pipeline.chore(_record_connections, [
+                (kinds[name].spec.record_connections, [_history_row(c) for c in new],
+                 [_history_row(c) for c in ended]) for name, (new, ended) in by_kind.items()])
+        except Exception as exc:  # (the bookkeeping thread is gone)
+            results = [exc] * len(by_kind)
+        for (name, (new, ended)), result in zip(by_kind.items(), results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("could not record %d %s connections: %s (next round)",
+                            len(new) + len(ended), name, result)
+                self._opened[:0], self._closed[:0] = new, ended
+                continue
+            for conn, pk in zip(new, result, strict=True):
+                conn.connection_id = pk
         # a connection that closed while its opening was being written: its close is next
         self._closed.extend(c for c in closed if c.connection_id is None and c not in opened)
 
@@ -369,9 +378,21 @@ async def _report(gateway: Gateway, every: float = 60.0) -> None:
         last = s.received
 
 
-def _history_row(conn: Connection) -> services.ConnectionRecord:
-    return services.ConnectionRecord(
-        id=conn.connection_id, monitor_id=conn.monitor_id, transport="tcp", peer=conn.peer,
+def _record_connections(calls) -> list:
+    """Each kind's connection history (each in one transaction): the new rows' ids, or the
+    exception that kind's write raised."""
+    results = []
+    for record, new, ended in calls:
+        try:
+            results.append(_in_db(record, new, ended))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+def _history_row(conn: Connection) -> ConnectionRecord:
+    return ConnectionRecord(
+        id=conn.connection_id, monitor_id=conn.device[1], transport="tcp", peer=conn.peer,
         opened_at=conn.opened_at, closed_at=conn.closed_at, packets=conn.packets,
         rejected=conn.rejected, close_reason=conn.closed_reason if conn.closed_at else "")
 

@@ -29,7 +29,8 @@ from smartsite.hj212.codec import (
     format_segment,
     parse_segment,
 )
-from smartsite.hj212.pipeline import Outcome, Pipeline
+from smartsite.hj212.handlers import RejectReason
+from smartsite.hj212.pipeline import DeviceRef, Outcome, Pipeline
 
 log = logging.getLogger("smartsite.gateway.mqtt")
 
@@ -90,7 +91,7 @@ class Subscriber:
     """A `pipeline.Source` fed by the broker."""
 
     transport_name = "mqtt"
-    monitor_id = None  # one session for every device: never proves a PW for later packets
+    device = None  # one session for every device: never proves a PW for later packets
 
     def __init__(self, pipeline: Pipeline, host: str, port: int, *, client_id: str = CLIENT_ID,
                  root: str = ROOT, username: str | None = None,
@@ -156,8 +157,6 @@ class Subscriber:
             self._ack_message(message)
 
     def _refuse(self, topic: str, detail: str) -> None:
-        from smartsite.dust.choices import RejectReason
-
         parts = topic.split("/")
         mn = (parts[1] if len(parts) == 3 else "")[:24] or "?"
         self.refused += 1
@@ -167,7 +166,7 @@ class Subscriber:
             RejectReason.BAD_DATA,
             f"MQTT {topic}: {detail}",
             self.pipeline._now(),
-            self.pipeline.monitors.get(mn),
+            self.pipeline.devices.get(mn),
         )
 
     def _ack_message(self, message) -> None:
@@ -200,7 +199,7 @@ class Subscriber:
     def resume(self) -> None:
         self._running.set()
 
-    def attach(self, monitor_id: int) -> None:
+    def attach(self, device: DeviceRef) -> None:
         pass
 
     def close(self, reason: str) -> None:

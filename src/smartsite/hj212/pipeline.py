@@ -1,10 +1,12 @@
-"""From decoded packets to committed readings and acknowledgements, shared by the TCP gateway
-and the MQTT path (design.md §2 rules 5 and 6).
+"""From decoded packets to committed rows and acknowledgements, shared by the TCP gateway and
+the MQTT path (design.md §2 rules 5 and 6). It knows no scenario: device kinds and their packet
+handlers are registered in `hj212.handlers`.
 
     source (a TCP connection, the MQTT session) ──packet──▶ Pipeline.submit
-        validate (known MN, right PW, active, storable values) — refusals are counted per
-        device and written as DeviceRejection rows, never as data
-        ──row──▶ pending ──batch──▶ one writer thread: dust.services.ingest (commit)
+        validate (known MN, right PW, active) against every kind's devices — refusals are
+        counted per device and written by its kind, never as data
+        ──▶ the handler of the device's kind for the packet's ST and CN ──rows──▶ pending
+        ──batch──▶ one writer thread: each kind's `write` (commit)
         ──▶ source.acknowledge(packet) for every packet of the committed batch
 
 Backpressure: while more than `high_water` packets wait for the database, every source that
@@ -13,10 +15,10 @@ window pushes back on the device); all resume below `low_water`. Memory therefor
 bounded however slow or absent the database is, and no acknowledgement goes out for data that
 is not committed. A failed write is retried, same batch, until the database answers.
 
-Live state (last seen, last values, connection) is kept per monitor in memory and flushed in
+Live state (last seen, last values, connection) is kept per device in memory and flushed in
 bulk every `status_every` seconds, so pages never cost a query per packet.
 
-Import it after `django.setup()` (it stores through the dust app).
+Import it after `django.setup()` (the scenarios register their kinds then).
 """
 
 from __future__ import annotations
@@ -31,33 +33,22 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from smartsite.dust.choices import RejectReason
-from smartsite.dust.metrics import METRICS
-from smartsite.dust.models import Monitor, MonitorStatus, SprayDevice
-from smartsite.dust.partitions import ensure_partitions
-from smartsite.dust.readings import (
-    FACILITY_STATE_CN,
-    BadReading,
-    MonitorInfo,
-    NoValues,
-    noise_day_row,
-    reading_row,
-    reported_position,
-    spray_rows,
-)
-from smartsite.dust.services import (
-    ReadingRow,
-    Rejection,
-    StatusUpdate,
-    disconnect_all,
-    ingest,
-    record_rejections,
-    roll_up,
-    save_status,
-)
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
+from smartsite.hj212.handlers import (
+    REGISTRY,
+    Accepted,
+    BadPacket,
+    Device,
+    DeviceKind,
+    Handle,
+    NoValues,
+    Registry,
+    Rejection,
+    RejectReason,
+    StatusUpdate,
+)
 from smartsite.hj212.throttle import PasswordGuard
 
 # System interaction from a device (HJ 212-2017 command codes): replies to the platform's
@@ -85,15 +76,19 @@ class Source(Protocol):
     transport_name: str  # "tcp" | "mqtt"
     peer: str
     open: bool
-    monitor_id: int | None  # the monitor whose right PW this source has shown (TCP), else None
+    device: DeviceRef | None  # the device whose right PW this source has shown (TCP), else None
     pw_failures: int  # wrong PWs seen on this source
 
     def acknowledge(self, packet: Packet, token: object) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def attach(self, monitor_id: int) -> None: ...
+    def attach(self, device: DeviceRef) -> None: ...
     def send(self, packet: Packet) -> None: ...
     def close(self, reason: str) -> None: ...
+
+
+#: A device as the pipeline keys it: (its kind's name, its id within the kind).
+DeviceRef = tuple[str, int]
 
 
 class Outcome(enum.IntEnum):
@@ -104,8 +99,8 @@ class Outcome(enum.IntEnum):
 
 @dataclass(slots=True)
 class Live(StatusUpdate):
-    """One monitor's state as the gateway sees it: what `save_status` writes (`packets` counts
-    since the last flush), and whether it changed since."""
+    """One device's state as the gateway sees it: what its kind's `save_state` writes
+    (`packets` counts since the last flush), and whether it changed since."""
 
     dirty: bool = False
 
@@ -120,7 +115,42 @@ class Stats:
     write_errors: int = 0
     pauses: int = 0
     interactions: int = 0  # replies to our commands, time calibration requests
-    empty_parts: int = 0  # parts of a split packet carrying none of our values (answered)
+    empty_parts: int = 0  # parts of a split packet carrying none of a handler's values (answered)
+
+
+class Kind:
+    """A registered device kind as the pipeline runs it: its functions and its handlers by CN
+    and ST (None: any ST)."""
+
+    __slots__ = ("by_cn", "name", "spec")
+
+    def __init__(self, spec: DeviceKind, registry: Registry) -> None:
+        self.spec, self.name = spec, spec.name
+        self.by_cn: dict[str, dict[str | None, Handle]] = {}
+        for h in registry.handlers(spec.name):
+            self.by_cn.setdefault(h.cn, {})[h.st] = h.handle
+
+    def handler(self, st: str, cn: str) -> Handle | None:
+        by_st = self.by_cn.get(cn)
+        if by_st is None:
+            return None
+        return by_st.get(st) or by_st.get(None)
+
+    def unhandled(self, st: str, cn: str) -> str:
+        """Why no handler takes a packet with this ST and CN."""
+        cns = sorted(c for c, by_st in self.by_cn.items() if st in by_st or None in by_st)
+        if cns:
+            return f"CN={cn} is not a data upload (expected one of {', '.join(cns)})"
+        sts = sorted({s for by_st in self.by_cn.values() for s in by_st if s is not None})
+        return f"ST={st} is not a system these devices upload (expected {', '.join(sts)})"
+
+
+class Known(NamedTuple):
+    """A registered device: its kind, the record its kind loaded, and its key."""
+
+    kind: Kind
+    device: Device
+    ref: DeviceRef
 
 
 class Pipeline:
@@ -135,6 +165,7 @@ class Pipeline:
         registry_every: float = 30.0,
         now: Callable[[], datetime.datetime] | None = None,
         guard: PasswordGuard | None = None,
+        registry: Registry = REGISTRY,
     ) -> None:
         self.batch_size = batch_size
         self.max_delay = max_delay
@@ -142,18 +173,20 @@ class Pipeline:
         self.status_every, self.registry_every = status_every, registry_every
         self._now = now or (lambda: datetime.datetime.now(UTC))
         self.guard = guard or PasswordGuard()
-        self.monitors: dict = {}  # MN -> readings.MonitorInfo
-        self.peer_districts: dict[str, int] = {}  # peer host -> district of a monitor seen there
-        self.live: dict[int, Live] = {}
-        self.pending: collections.deque = collections.deque()  # (row, source, packet, token)
+        self.registry = registry
+        self.kinds: dict[str, Kind] = {k.name: Kind(k, registry) for k in registry.kinds()}
+        self.devices: dict[str, Known] = {}  # MN -> its kind and record
+        self.peer_districts: dict[str, int] = {}  # peer host -> district of a device seen there
+        self.live: dict[DeviceRef, Live] = {}
+        self.pending: collections.deque = collections.deque()  # (rows, kind, source, packet, token)
         self.paused: set = set()
-        self.rejections: dict[tuple[str, str], object] = {}
+        self.rejections: dict[tuple[str, str, str], Rejection] = {}  # (kind, MN, reason) ->
         self.stats = Stats()
         self.db_ok = True
         self._wake = asyncio.Event()
-        # Readings have a thread (and database connection) of their own; the bookkeeping —
-        # live state, refusals, connection history, the registry — another, so a slow flush
-        # never holds a batch's acknowledgements back.
+        # Rows have a thread (and database connection) of their own; the bookkeeping — live
+        # state, refusals, connection history, the registry — another, so a slow flush never
+        # holds a batch's acknowledgements back.
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._bookkeeper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-chores")
         self._registry_asked = 0.0
@@ -165,11 +198,12 @@ class Pipeline:
 
     async def start(self, *, startup: bool = True) -> None:
         """Start the writer; `startup` (once per gateway, not per process of a group) prepares
-        partitions and closes what a previous run left open."""
+        what the kinds need and closes what a previous run left open."""
+        specs = [k.spec for k in self.kinds.values()]
         if startup:
-            await self.chore(startup_chores)
+            await self.chore(_each, [k.startup for k in specs])
         await self.reload_registry()
-        for mn, host, age in await self.chore(_proven_hosts, self.guard.t.trust):
+        for mn, host, age in await self.chore(_proven_hosts, specs, self.guard.t.trust):
             self.guard.remember(mn, host, age)
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -197,7 +231,7 @@ class Pipeline:
         self._bookkeeper.shutdown(wait=True)
 
     async def db(self, fn, *args):
-        """Run `fn` on the readings' writer thread."""
+        """Run `fn` on the writer thread."""
         return await asyncio.get_running_loop().run_in_executor(self._writer, _in_db, fn, *args)
 
     async def chore(self, fn, *args):
@@ -205,7 +239,18 @@ class Pipeline:
         return await asyncio.get_running_loop().run_in_executor(self._bookkeeper, _in_db, fn, *args)
 
     async def reload_registry(self) -> None:
-        self.monitors, self.peer_districts = await self.chore(_load_registry)
+        fleets = await self.chore(_each, [k.spec.load for k in self.kinds.values()])
+        devices: dict[str, Known] = {}
+        peers: dict[str, int] = {}
+        for kind, fleet in zip(self.kinds.values(), fleets, strict=True):
+            for mn, device in fleet.devices.items():
+                other = devices.setdefault(mn, Known(kind, device, (kind.name, device.id)))
+                if other.kind is not kind:
+                    log.warning("MN %s is registered as %s and as %s: taken as %s", mn,
+                                other.kind.name, kind.name, other.kind.name)
+            for host, district in fleet.peer_districts.items():
+                peers.setdefault(host, district)
+        self.devices, self.peer_districts = devices, peers
 
     # ------------------------------------------------------------ packets in
 
@@ -216,63 +261,58 @@ class Pipeline:
 
         self.stats.received += 1
         now = self._now()
-        monitor = self.monitors.get(packet.mn)
-        if monitor is None:
+        known = self.devices.get(packet.mn)
+        if known is None:
             self._ask_registry()
-            return self.refuse(source, packet.mn, RejectReason.UNKNOWN_MN, f"MN {packet.mn} 未登记", now)
-        proven = source.monitor_id == monitor.id
+            return self.refuse(source, packet.mn, RejectReason.UNKNOWN_MN,
+                               f"MN {packet.mn} 未登记", now, kind=self._kind_of(packet))
+        device = known.device
+        proven = source.device == known.ref
         host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
         if not proven:
             locked = self.guard.locked(packet.mn)
             # nobody new gets a PW checked for this MN until the lock ends — but a host that
             # showed its right PW before (the device, reconnecting) is let through
             if locked and not self.guard.trusted(packet.mn, host):
-                return self._locked_out(source, packet, monitor, host, locked, now)
-        if packet.pw != monitor.password:
-            return self._wrong_password(source, packet, monitor, now)
+                return self._locked_out(source, packet, known, host, locked, now)
+        if packet.pw != device.password:
+            return self._wrong_password(source, packet, known, now)
         if not proven and host is not None:
             self.guard.success(host, packet.mn)  # a genuine device's address
-        if not monitor.active:
-            return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, monitor)
+        if not device.active:
+            return self.refuse(source, packet.mn, RejectReason.INACTIVE, "设备已停用", now, known)
         if packet.cn in DEVICE_REPLIES or packet.cn == TIME_CALIBRATION_REQUEST:
-            source.attach(monitor.id)
-            self._note_live(monitor.id, source, None, now)
+            source.attach(known.ref)
+            self._note_live(known, source, None, now)
             self.stats.interactions += 1
             if packet.cn == TIME_CALIBRATION_REQUEST:
                 source.send(set_time(packet, now))
             return Outcome.HANDLED
+        kind = known.kind
+        handle = kind.handler(packet.st, packet.cn)
+        if handle is None:
+            return self.refuse(source, packet.mn, RejectReason.BAD_DATA,
+                               f"CN={packet.cn} QN={packet.qn}: "
+                               f"{kind.unhandled(packet.st, packet.cn)}", now, known)
         try:
-            cn = int(packet.cn)
-            values = packet.values()
-            if cn == FACILITY_STATE_CN:  # linked spray/fog cannons on or off
-                row, position = tuple(spray_rows(monitor, packet.data_time(), values, now=now)), None
-            else:
-                row, position = self._rows(monitor, cn, packet, values, now)
+            accepted = handle(device, packet, now)
         except NoValues as exc:
             if packet.is_split:
                 # one part of a split packet with none of our codes: its siblings carry them;
                 # nothing to store, so it is answered at once (the device moves on)
-                source.attach(monitor.id)
-                self._note_live(monitor.id, source, None, now)
+                source.attach(known.ref)
+                self._note_live(known, source, None, now)
                 self.stats.empty_parts += 1
                 source.acknowledge(packet, token)
                 return Outcome.HANDLED
             return self.refuse(source, packet.mn, RejectReason.BAD_DATA,
-                               f"CN={packet.cn} QN={packet.qn}: {exc}", now, monitor)
-        except (BadReading, ProtocolError) as exc:
-            return self.refuse(
-                source,
-                packet.mn,
-                RejectReason.BAD_DATA,
-                f"CN={packet.cn} QN={packet.qn}: {exc}",
-                now,
-                monitor,
-            )
-        source.attach(monitor.id)
-        first = row[0] if isinstance(row, tuple) else row
-        self._note_live(monitor.id, source, first if isinstance(first, ReadingRow) else None, now,
-                        position)
-        self.pending.append((row, source, packet, token))
+                               f"CN={packet.cn} QN={packet.qn}: {exc}", now, known)
+        except (BadPacket, ProtocolError) as exc:
+            return self.refuse(source, packet.mn, RejectReason.BAD_DATA,
+                               f"CN={packet.cn} QN={packet.qn}: {exc}", now, known)
+        source.attach(known.ref)
+        self._note_live(known, source, accepted, now)
+        self.pending.append((accepted.rows, kind, source, packet, token))
         if len(self.pending) >= self.high_water and source not in self.paused:
             source.pause()
             self.paused.add(source)
@@ -280,50 +320,41 @@ class Pipeline:
         self._wake.set()
         return Outcome.QUEUED
 
-    def _rows(self, monitor: MonitorInfo, cn: int, packet: Packet, values, now):
-        """The rows a data packet stores: its reading (a split part's marked for merging with
-        its siblings), and for a day upload its day/night noise figures."""
-        local = packet.data_time()
-        day = noise_day_row(monitor, cn, local, values, now=now)
-        try:
-            reading = reading_row(monitor, cn, local, values, now=now)
-        except NoValues:
-            if day is None:
-                raise
-            return (day,), None
-        if packet.is_split:
-            reading.part = True
-        position = reported_position(values)
-        return (reading if day is None else (reading, day)), position
+    def _kind_of(self, packet: Packet | None) -> Kind | None:
+        """The kind that records a refusal of an MN no kind knows: the one that handles the
+        packet's ST and CN, else the first registered."""
+        found = None if packet is None else self.registry.lookup(packet.st, packet.cn)
+        if found is not None and found.kind in self.kinds:
+            return self.kinds[found.kind]
+        return next(iter(self.kinds.values()), None)
 
-    def _locked_out(self, source: Source, packet: Packet, monitor: MonitorInfo, host, locked,
+    def _locked_out(self, source: Source, packet: Packet, known: Known, host, locked,
                     now) -> Outcome:
         """A packet for a locked MN from a host not let through: refused unread, and counted
         toward the connection's and the host's limits as a wrong PW is."""
         source.pw_failures += 1
         verdict = self.guard.locked_out(packet.mn, host, source.pw_failures)
         outcome = self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
-                              f"密码错误过多，设备编码已锁定，约 {locked:.0f} 秒后解除", now, monitor)
+                              f"密码错误过多，设备编码已锁定，约 {locked:.0f} 秒后解除", now, known)
         if verdict.close:
             log.info("closing %s after %d wrong PWs or packets for a locked MN", source.peer,
                      source.pw_failures)
             source.close("密码错误过多")
         return outcome
 
-    def _wrong_password(self, source: Source, packet: Packet, monitor: MonitorInfo,
-                        now) -> Outcome:
+    def _wrong_password(self, source: Source, packet: Packet, known: Known, now) -> Outcome:
         """Count it, and throttle guessing (hj212.throttle): lock the MN, close the peer."""
         source.pw_failures += 1
         host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
         verdict = self.guard.failure(packet.mn, host, source.pw_failures)
         outcome = self.refuse(source, packet.mn, RejectReason.BAD_PASSWORD,
-                              "PW 与登记的访问密码不符", now, monitor)
+                              "PW 与登记的访问密码不符", now, known)
         if verdict.locked_now:
             log.warning("MN %s locked for %.0f s after %d wrong PWs (last from %s)", packet.mn,
                         verdict.lock_for, self.guard.t.mn_failures, source.peer)
             self.refuse(source, packet.mn, RejectReason.PW_LOCKED,
                         f"{self.guard.t.mn_failures} 次密码错误，设备编码锁定 "
-                        f"{verdict.lock_for:.0f} 秒（最后一次来自 {source.peer}）", now, monitor)
+                        f"{verdict.lock_for:.0f} 秒（最后一次来自 {source.peer}）", now, known)
             self.stats.refused -= 1  # the same packet, counted once
         if verdict.close:
             log.info("closing %s after %d wrong PWs", source.peer, source.pw_failures)
@@ -331,24 +362,30 @@ class Pipeline:
         return outcome
 
     def refuse(self, source: Source, mn: str, reason: str, detail: str, now,
-                monitor=None) -> Outcome:
+               known: Known | None = None, *, kind: Kind | None = None) -> Outcome:
+        """Count a refused packet, recorded by the device's kind (`known`) or, for an MN no
+        kind knows, by `kind` (default: the first registered)."""
         self.stats.refused += 1
-        key = (mn, reason)
+        kind = known.kind if known is not None else kind or self._kind_of(None)
+        if kind is None:
+            return Outcome.REFUSED  # no device kind registered: nobody keeps refusals
+        key = (kind.name, mn, reason)
         entry = self.rejections.get(key)
         if entry is None:
             host = source.peer.rsplit(":", 1)[0]
-            district = monitor.district_id if monitor else self.peer_districts.get(host)
+            device = known.device if known is not None else None
+            district = device.district_id if device is not None else self.peer_districts.get(host)
             self.rejections[key] = Rejection(
                 mn=mn,
                 reason=reason,
                 detail=detail,
                 peer=source.peer,
                 at=now,
-                monitor_id=monitor.id if monitor else None,
+                monitor_id=device.id if device is not None else None,
                 district_id=district,
             )
-            if time.monotonic() - self._logged.get(key, -LOG_REFUSALS_EVERY) >= LOG_REFUSALS_EVERY:
-                self._logged[key] = time.monotonic()
+            if time.monotonic() - self._logged.get(key[1:], -LOG_REFUSALS_EVERY) >= LOG_REFUSALS_EVERY:
+                self._logged[key[1:]] = time.monotonic()
                 log.info("refused %s from %s: %s (logged once per %d min; counted in 拒收设备)",
                          mn, source.peer, detail, LOG_REFUSALS_EVERY // 60)
         else:
@@ -364,30 +401,27 @@ class Pipeline:
             self._reload = asyncio.get_running_loop().create_task(
                 self._safely(self.reload_registry))  # (kept: a task nobody holds may vanish)
 
-    def _note_live(self, monitor_id: int, source: Source, row, now, position=None) -> None:
-
-        live = self.live.get(monitor_id)
+    def _note_live(self, known: Known, source: Source, accepted: Accepted | None, now) -> None:
+        live = self.live.get(known.ref)
         if live is None:
-            live = self.live[monitor_id] = Live(monitor_id, connected=False, transport="")
+            live = self.live[known.ref] = Live(known.device.id, connected=False, transport="")
         live.last_seen = now
-        if row is None:
-            pass  # a reply or request: seen, no values
-        elif live.last_data_time is None or row.data_time >= live.last_data_time:
-            live.last_data_time = row.data_time
-            for metric, value, flag in zip(METRICS, row.values, row.flags, strict=True):
-                if value is not None:
-                    live.values[metric.column] = round(value, 3)
-                    live.flags[metric.column] = flag
-            if position is not None:
-                live.values["lng"], live.values["lat"] = position
+        if accepted is None or accepted.data_time is None:
+            pass  # a reply or request, or rows without values to show: seen
+        elif live.last_data_time is None or accepted.data_time >= live.last_data_time:
+            live.last_data_time = accepted.data_time
+            if accepted.values:
+                live.values.update(accepted.values)
+            if accepted.flags:
+                live.flags.update(accepted.flags)
         if not live.connected or live.peer != source.peer:
             live.connected, live.transport, live.peer = True, source.transport_name, source.peer
             live.connected_since = now
         live.packets += 1
         live.dirty = True
 
-    def disconnected(self, monitor_id: int, source: Source) -> None:
-        live = self.live.get(monitor_id)
+    def disconnected(self, device: DeviceRef, source: Source) -> None:
+        live = self.live.get(device)
         if live is not None and live.peer == source.peer and live.transport == source.transport_name:
             live.connected, live.connected_since, live.dirty = False, None, True
 
@@ -408,17 +442,26 @@ class Pipeline:
                 await asyncio.sleep(0.5)
 
     async def _write_batch(self, *, retry: bool = False) -> bool:
-
+        """Write the first `batch_size` pending packets' rows (each kind's in one call of its
+        `write`, on the writer thread) and acknowledge them. A failure keeps the whole batch
+        for the next attempt: a kind that committed its part sees its rows again and stores
+        nothing twice (its `write` ignores re-sent rows)."""
         n = min(len(self.pending), self.batch_size)
         if not n:
             return True
         batch = [self.pending[i] for i in range(n)]
-        rows = [r for item in batch
-                for r in (item[0] if isinstance(item[0], tuple) else (item[0],))]
+        rows: dict[Kind, list] = {}
+        for item_rows, kind, _source, _packet, _token in batch:
+            found = rows.get(kind)
+            if found is None:
+                rows[kind] = list(item_rows)
+            else:
+                found.extend(item_rows)
+        writes = [(kind.spec.write, kind_rows) for kind, kind_rows in rows.items()]
         delay = 0.5
         while True:
             try:
-                result = await self.db(ingest, rows)
+                stored, duplicates = await self.db(_write, writes)
                 break
             except Exception as exc:  # the database is down or refusing: keep the batch
                 self.stats.write_errors += 1
@@ -435,9 +478,9 @@ class Pipeline:
         for _ in range(n):
             self.pending.popleft()
         self.stats.batches += 1
-        self.stats.committed += result.stored
-        self.stats.duplicates += result.duplicates
-        for _row, source, packet, token in batch:
+        self.stats.committed += stored
+        self.stats.duplicates += duplicates
+        for _rows, _kind, source, packet, token in batch:
             if source.open:
                 source.acknowledge(packet, token)
         if self.paused and len(self.pending) < self.low_water:
@@ -449,52 +492,73 @@ class Pipeline:
     # ------------------------------------------------------------ chores
 
     async def _chores(self) -> None:
-        last_registry = last_partitions = time.monotonic()
+        last_registry = last_maintained = time.monotonic()
         while True:
             await asyncio.sleep(self.status_every)
             await self._safely(self._flush)
-            # hour and day means of what was committed meanwhile (off the acknowledgement
-            # path; what a kill leaves pending, the next gateway or the worker rolls up)
-            await self._safely(self.chore, _roll_up_some)
+            # work the kinds owe off the acknowledgement path (dust: hour and day means of
+            # what was committed meanwhile; what a kill leaves, the next gateway or the
+            # worker does)
+            for kind in self.kinds.values():
+                await self._safely(self.chore, kind.spec.catch_up)
             now = time.monotonic()
             if now - last_registry >= self.registry_every:
                 last_registry = now
                 await self._safely(self.reload_registry)
-            if now - last_partitions >= 6 * 3600:
-                last_partitions = now
-                await self._safely(self.chore, ensure_partitions)
+            if now - last_maintained >= MAINTAIN_EVERY:
+                last_maintained = now
+                for kind in self.kinds.values():
+                    await self._safely(self.chore, kind.spec.maintain)
 
     async def _safely(self, fn, *args) -> None:
         try:
             await fn(*args)
         except Exception as exc:  # the database is away; the next round tries again
-            log.warning("%s failed: %s", getattr(fn, "__name__", fn), exc)
+            log.warning("%s failed: %s", getattr(args[0] if args else fn, "__name__", fn), exc)
 
     async def _flush(self) -> None:
-        """Write the live state of monitors that changed, and the refusals counted."""
-        updates = [replace(live, values=dict(live.values), flags=dict(live.flags))
-                   for live in self.live.values() if live.dirty]
-        rejections, self.rejections = list(self.rejections.values()), {}
-        if not updates and not rejections:
+        """Write the live state of devices that changed, and the refusals counted: each
+        kind's in one call of its `save_state`."""
+        updates: dict[str, list[Live]] = {}
+        for (name, _id), live in self.live.items():
+            if live.dirty:
+                updates.setdefault(name, []).append(
+                    replace(live, values=dict(live.values), flags=dict(live.flags)))
+        rejections: dict[str, list[Rejection]] = {}
+        for (name, _mn, _reason), r in self.rejections.items():
+            rejections.setdefault(name, []).append(r)
+        self.rejections = {}
+        names = [name for name in self.kinds if name in updates or name in rejections]
+        if not names:
             return
         try:
-            await self.chore(_save_state, updates, rejections)
-        except Exception:
-            for r in rejections:  # counted again next time
-                newer = self.rejections.get((r.mn, r.reason))
-                if newer is None:
-                    self.rejections[(r.mn, r.reason)] = r
-                else:
-                    newer.count += r.count
-            raise
-        for update in updates:
-            live = self.live[update.monitor_id]
-            live.packets -= update.packets
-            live.dirty = (live.packets > 0 or live.last_seen != update.last_seen
-                          or live.connected != update.connected)
+            failed = await self.chore(_save_states, [
+                (name, self.kinds[name].spec.save_state, updates.get(name, []),
+                 rejections.get(name, [])) for name in names])
+        except Exception as exc:
+            failed = dict.fromkeys(names, exc)
+        for name in names:
+            if name in failed:
+                for r in rejections.get(name, ()):  # counted again next time
+                    newer = self.rejections.get((name, r.mn, r.reason))
+                    if newer is None:
+                        self.rejections[(name, r.mn, r.reason)] = r
+                    else:
+                        newer.count += r.count
+                continue  # its live state stays dirty: written next time
+            for update in updates.get(name, ()):
+                live = self.live[(name, update.monitor_id)]
+                live.packets -= update.packets
+                live.dirty = (live.packets > 0 or live.last_seen != update.last_seen
+                              or live.connected != update.connected)
+        if failed:
+            raise next(iter(failed.values()))
 
 
-# ---------------------------------------------------------------- on the writer thread
+MAINTAIN_EVERY = 6 * 3600  # seconds between the kinds' `maintain` (partitions ahead)
+
+
+# ---------------------------------------------------------------- on the pipeline's threads
 
 
 def _in_db(fn, *args):
@@ -509,67 +573,37 @@ def _in_db(fn, *args):
         raise
 
 
-def _roll_up_some(rounds: int = 5) -> int:
-    """A few rounds of `roll_up` (a backlog after downtime is worked off over several
-    flushes, never holding the bookkeeping thread for long)."""
-    total = 0
-    for _ in range(rounds):
-        done = roll_up()
-        total += done
-        if not done:
-            break
-    return total
+def _each(fns) -> list:
+    return [fn() for fn in fns]
 
 
-def startup_chores() -> None:
-    """Once per gateway (not per process of a group): partitions ahead, and nothing left
-    marked connected by a previous run."""
-    ensure_partitions()
-    disconnect_all("tcp")
+def _write(writes) -> tuple[int, int]:
+    stored = duplicates = 0
+    for write, rows in writes:
+        result = write(rows)
+        stored += result.stored
+        duplicates += result.duplicates
+    return stored, duplicates
 
 
-def _load_registry():
-
-    sprays: dict[int, dict[str, int]] = collections.defaultdict(dict)
-    for device_id, monitor_id, code in SprayDevice.objects.filter(active=True).values_list(
-            "id", "monitor_id", "sb_code"):
-        sprays[monitor_id][code] = device_id
-    monitors = {}
-    for m in Monitor.objects.values_list(
-        "id", "mn", "password", "active", "particulate_unit", "project_id", "project__district_id"
-    ):
-        pk, mn, password, active, unit, project_id, district_id = m
-        monitors[mn] = MonitorInfo(
-            pk, mn, password, active, 1000.0 if unit == "mg" else 1.0, project_id, district_id,
-            sprays.get(pk, {})
-        )
-    peers = {}
-    for peer, district in MonitorStatus.objects.exclude(peer="").values_list(
-        "peer", "monitor__project__district_id"
-    ):
-        peers[peer.rsplit(":", 1)[0]] = district
-    return monitors, peers
+def _save_states(saves) -> dict[str, Exception]:
+    """Each kind's live state and refusals (each kind writes its own in one transaction);
+    returns the kinds whose write failed — one kind's trouble holds no other's back."""
+    failed = {}
+    for name, save_state, updates, rejections in saves:
+        try:
+            _in_db(save_state, updates, rejections)
+        except Exception as exc:
+            failed[name] = exc
+    return failed
 
 
-def _proven_hosts(trust: float) -> list[tuple[str, str, float]]:
-    """(MN, host, seconds ago) of the TCP connections that showed their monitor's right PW
-    within `trust` seconds: a connection is recorded only once its PW was right."""
-    from django.utils import timezone
-
-    from smartsite.dust.models import MonitorConnection
-
-    now = timezone.now()
-    rows = MonitorConnection.objects.filter(
-        transport="tcp", opened_at__gte=now - datetime.timedelta(seconds=trust)
-    ).exclude(peer="").values_list("monitor__mn", "peer", "opened_at")
-    return [(mn, peer.rsplit(":", 1)[0], (now - opened).total_seconds())
-            for mn, peer, opened in rows.iterator()]
+def _proven_hosts(specs: list[DeviceKind], trust: float) -> list[tuple[str, str, float]]:
+    return [found for spec in specs for found in spec.proven_hosts(trust)]
 
 
-def _save_state(updates, rejections) -> None:
-    from django.db import transaction
-
-
-    with transaction.atomic():  # one flush, one transaction: a failure repeats nothing twice
-        save_status(updates)
-        record_rejections(rejections)
+def startup_chores(registry: Registry = REGISTRY) -> None:
+    """Once per gateway (not per process of a group): what every kind prepares (dust:
+    partitions ahead, nothing left marked connected by a previous run)."""
+    for kind in registry.kinds():
+        kind.startup()

@@ -10,7 +10,7 @@
   database with data keeps all of it; it needs free disk for the largest partition and holds
   the table for the copy — on a production database run it in a maintenance window
   (docs/operations.md). SQLite's REAL is unchanged.
-* `RollupPending`: hours whose hour and day means are owed (`services.roll_up`).
+* `RollupPending`: hours whose hour and day means are owed (`ingest.roll_up`).
 """
 
 import django.db.models.deletion

@@ -20,8 +20,8 @@ Seeding
     left with one, or `count` of them (one per project, the largest sites a second); MNs
     are `monitor_mn(project, index)`, so the simulated dust findings name real monitors.
     Then it back-fills `hours` of one reading a minute per monitor through
-    `dust.services.ingest` (means included) and writes each monitor's status with
-    `dust.services.save_status`. A few monitors are stopped (停用, no data for days) and the
+    `dust.ingest.ingest` (means included) and writes each monitor's status with
+    `dust.ingest.save_status`. A few monitors are stopped (停用, no data for days) and the
     device that will lose its link (`Plan.outage`) has already been silent for half an hour.
 
 Determinism: registrations draw from `city.rng_for(seed, "dust")` in permit-number order;
@@ -48,10 +48,11 @@ from django.utils import timezone
 from smartsite.core import audit
 from smartsite.core.choices import AuditAction, ProjectStatus
 from smartsite.core.models import Project
-from smartsite.dust import services
+from smartsite.dust import ingest, services
 from smartsite.dust.choices import Particulate, ParticulateUnit
 from smartsite.dust.metrics import METRICS, REALTIME_CN
 from smartsite.dust.models import DustLimit, Monitor
+from smartsite.hj212.handlers import StatusUpdate
 from smartsite.simulator import names
 from smartsite.simulator.city import rng_for
 
@@ -545,7 +546,7 @@ def _short_sites(seed: int, candidates: list, need: dict[int, int]) -> set[int]:
 def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng: random.Random,
              now: datetime.datetime, hours: int, seed: int = 0) -> tuple[int, int]:
     """One reading a minute per monitor for the `hours` before `now` (whole minutes) through
-    `services.ingest`, the linked sprays' states (where the window starts and at each change,
+    `ingest.ingest`, the linked sprays' states (where the window starts and at each change,
     `spray_running`), and each monitor's status (with the position its device reports).
     Stopped monitors went quiet 2–6 days ago, the dead ones 1.5–20 hours ago
     (`dead_minutes`), the outage device half an hour ago. Returns (readings, spray states)."""
@@ -579,9 +580,9 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
     chunks.append(chunk)
     pm10: dict[int, list[float]] = {}  # µg/m³ a minute, for the spray controllers
 
-    def readings(chunk) -> list[services.ReadingRow]:
+    def readings(chunk) -> list[ingest.ReadingRow]:
         rows = []
-        append, row = rows.append, services.ReadingRow
+        append, row = rows.append, ingest.ReadingRow
         gc.disable()  # tens of thousands of new objects, no cycles: spare the collector
         try:
             for ident, p, last in chunk:
@@ -601,13 +602,13 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
 
     total = 0
     for chunk in chunks:
-        total += services.ingest(readings(chunk)).stored
+        total += ingest.ingest(readings(chunk)).stored
     states = []
     for ident, p, last in (item for chunk in chunks for item in chunk):
         if ident in sprays and times and last >= first:
             states += _spray_states(p, sprays[ident], times, pm10[ident])
-    spray_states = services.ingest(states).stored if states else 0
-    services.roll_up_all()  # the hour and day means (the worker's job when the gateway runs)
+    spray_states = ingest.ingest(states).stored if states else 0
+    ingest.roll_up_all()  # the hour and day means (the worker's job when the gateway runs)
     statuses = []
     for ident, p, last in (item for chunk in chunks for item in chunk):
         values, flags = sample(p, last)
@@ -615,19 +616,19 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
         current = {m.column: round(v, 3) for m, v in zip(METRICS, values, strict=True)}
         if positions.get(ident):
             current["lng"], current["lat"] = positions[ident]
-        statuses.append(services.StatusUpdate(
+        statuses.append(StatusUpdate(
             monitor_id=ident, last_seen=datetime.datetime.fromtimestamp(last + 2, UTC),
             last_data_time=datetime.datetime.fromtimestamp(last, UTC), values=current,
             flags={m.column: f for m, f in zip(METRICS, flags, strict=True)},
             connected=False, transport="tcp",
             packets=sum(1 for t, _ in times if t <= last)))
     with transaction.atomic():
-        services.save_status(statuses)
+        ingest.save_status(statuses)
     return total, spray_states
 
 
 def _spray_states(p: Profile, devices: list[int], times: list, series: list[float]
-                  ) -> list[services.SprayRow]:
+                  ) -> list[ingest.SprayRow]:
     """The states a monitor's linked sprays reported over `times` (while its link was up,
     `series` long): where the window starts, then at each change. The same decisions as
     `spray_running`, from the minutes just stored."""
@@ -642,6 +643,6 @@ def _spray_states(p: Profile, devices: list[int], times: list, series: list[floa
     for t, at in times[:len(series)]:
         running = hot and spray_running(p, t, pm)
         if running != before:
-            rows += [services.SprayRow(device, at, running) for device in devices]
+            rows += [ingest.SprayRow(device, at, running) for device in devices]
             before = running
     return rows
