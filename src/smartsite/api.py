@@ -158,7 +158,7 @@ def _unknown_path(request, rest=""):
                         status=404, json_dumps_params={"ensure_ascii": False})
 
 
-urlpatterns = [*api.urls[0], re_path(r"^(?P<rest>.*)$", _unknown_path)]
+urlpatterns = [*api.urls[0], re_path(r"^(?P<rest>.*)$", _unknown_path, name="unknown_path")]
 
 
 def _error(request, status: int, code: str, message: str, field: str | None = None):

@@ -285,6 +285,20 @@ def test_city_admin_grants_a_role_through_the_page(login, cast):
         response.content.decode()
 
 
+def test_only_the_city_revokes_roles_and_others_learn_nothing_about_role_ids(login, cast):
+    """Anyone else gets the same 403 for a role that exists and one that does not (a 404
+    for the missing one told which role ids exist), and the role stays."""
+    role = cast.contractor_a.roles.get()
+    client = login(cast.district)
+    for pk in (role.pk, role.pk + 10_000):
+        assert client.post(reverse("core:role_revoke", args=[pk])).status_code == 403, pk
+    assert cast.contractor_a.roles.filter(pk=role.pk).exists()
+    assert login(cast.city).post(reverse("core:role_revoke", args=[role.pk + 10_000])
+                                 ).status_code == 404
+    assert login(cast.city).post(reverse("core:role_revoke", args=[role.pk])).status_code == 302
+    assert not cast.contractor_a.roles.exists()
+
+
 def test_oversized_upload_is_refused_with_a_clear_message(login, cast, settings):
     response = login(cast.city).post("/enterprises/add/", data=b"x" * 100,
                                      content_type="application/octet-stream",
