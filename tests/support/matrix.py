@@ -313,20 +313,40 @@ BODIES = {
                                                  "amount": "1", "decision_number": "x",
                                                  "decided_on": "2020-01-01"},
     "POST /events/{pk}/ignore": lambda w, t: {"reason": "误报"},
-    "POST /monitors": lambda w, t: {"mn": "31MATRIXNEW00000000000009", "password": "654321"},
+    "POST /monitors": lambda w, t: {"mn": "31MATRIXNEW00000000000A9", "password": "654321",
+                                    "location": "北门"},
+    "PATCH /monitors/{pk}": lambda w, t: {"location": "西门", "active": False},
     "POST /monitors/{pk}/inspections": lambda w, t: {
         "kind": "annual", "inspected_on": "2020-01-01", "expires_on": "2021-01-01",
         "body": "上海市计量测试技术研究院", "certificate_no": "JL2020-X01", "passed": "true",
         "certificate": _pdf()},
-    "POST /monitors/{pk}/spray-devices": lambda w, t: {"name": "北门喷淋"},
+    "POST /monitors/{pk}/spray-devices": lambda w, t: {"name": "北门喷淋", "kind": "spray",
+                                                       "sb_code": "SB2"},
+    "PATCH /spray-devices/{pk}": lambda w, t: {"name": "东门雾炮（新）", "active": False},
     "POST /monitors/{pk}/maintenance-records": lambda w, t: {
-        "kind": "visit", "started_at": "2020-01-02T09:00:00+08:00", "description": "月度巡检"},
+        "kind": "visit", "started_at": "2020-01-02T09:00:00+08:00",
+        "ended_at": "2020-01-02T10:00:00+08:00", "description": "月度巡检"},
+    "POST /maintenance-records/{pk}/end": lambda w, t: {"ended_at": "2020-01-03T10:00:00+08:00"},
     "POST /monthly-reviews/{pk}/review": lambda w, t: {"action": "reject", "comment": "数据缺失"},
-    "POST /cameras": lambda w, t: {"name": "北门", "rtsp_url": "rtsp://58.246.120.9:554/1"},
+    "POST /cameras": lambda w, t: {"name": "北门", "username": "admin", "password": "Cam-Pa55!",
+                                   "rtsp_url": "rtsp://58.246.120.9:554/Streaming/Channels/101"},
+    "PATCH /cameras/{pk}": lambda w, t: {"location": "西门", "password": "New-Pa55!"},
+    "PATCH /dust-rules/{code}": lambda w, t: {"params": {"min_samples": 12},
+                                              "source": "DB31/964-2016 5.2"},
     "POST /cameras/{pk}/ptz/presets": lambda w, t: {"name": "大门"},
     "POST /imports/{kind}": lambda w, t: {"file": _xlsx()},
 }
 MULTIPART = {"POST /monitors/{pk}/inspections", "POST /imports/{kind}"}
+#: Writes whose sample body is a whole, valid change: whoever the rule lets through gets this
+#: answer, and an audit entry under their name (the device registry, as integrators use it).
+DONE = {
+    "POST /monitors": 201, "PATCH /monitors/{pk}": 200, "POST /monitors/{pk}/spray-devices": 201,
+    "PATCH /spray-devices/{pk}": 200, "POST /monitors/{pk}/inspections": 201,
+    "POST /monitors/{pk}/maintenance-records": 201, "POST /maintenance-records/{pk}/end": 200,
+    "POST /monthly-reviews/{pk}/review": 200, "POST /monthly-reviews/{pk}/resubmit": 200,
+    "POST /cameras": 201, "PATCH /cameras/{pk}": 200, "DELETE /cameras/{pk}": 204,
+    "PATCH /dust-rules/{code}": 200,
+}
 #: The object variant a route is asked about, when not the plain one (a month must be sent
 #: back before it can be resubmitted).
 VARIANTS = {"POST /monthly-reviews/{pk}/resubmit": "rejected"}
