@@ -244,6 +244,17 @@ def _user(username, **extra):
 
 @pytest.fixture
 def cast(reference) -> Cast:
+    return make_cast()
+
+
+@pytest.fixture(scope="session")
+def cast_maker():
+    """The function behind `cast`, for a fixture of a wider scope that builds the cast once
+    for many tests (it unblocks the database and rolls back itself; tests/test_matrix.py)."""
+    return make_cast
+
+
+def make_cast() -> Cast:
     from smartsite.core import models as m
     from smartsite.core.choices import AgencyKind, PartyRole, ProjectKind, RoleKind
 

@@ -285,3 +285,14 @@ def test_rules_are_read_by_everyone_signed_in(cast, api_as):
     exceedance = next(r for r in rules if r["code"] == "exceedance")
     assert exceedance["effective"]["min_samples"] == 10 and exceedance["label"] == "颗粒物超标"
     assert api_as(cast.street).call("get", "/dust-rules/nope").status_code == 404
+
+
+def test_only_the_city_changes_rules_and_others_get_403_for_any_code(cast, api_as):
+    """As on the page: the role is checked before the rule is looked up, so a code that does
+    not exist gets the same 403 as one that does."""
+    api = api_as(cast.district)
+    for code in ("exceedance", "nope"):
+        response = api.call("patch", f"/dust-rules/{code}", {"source": "x"})
+        assert response.status_code == 403, (code, response.content)
+        assert response.json()["code"] == "forbidden"
+    assert api_as(cast.city).call("patch", "/dust-rules/nope", {"source": "x"}).status_code == 404

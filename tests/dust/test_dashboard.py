@@ -201,13 +201,6 @@ def test_project_and_monitor_pages_link_the_dust_page(city, login, cast):
     assert client.get(f"/monitors/projects/{cast.project_b.pk}/").status_code == 404
 
 
-def test_contractor_b_gets_404_for_project_a_dust_page(city, login, cast):
-    assert login(cast.contractor_b).get(
-        f"/monitors/projects/{cast.project_a.pk}/").status_code == 404
-    assert login(cast.nobody).get(
-        f"/monitors/projects/{cast.project_a.pk}/").status_code == 404
-
-
 # ---------------------------------------------------------------- the officer's phone view
 
 

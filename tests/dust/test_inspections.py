@@ -123,13 +123,6 @@ def test_contractor_maintainer_and_regulators_may_record(upkeep, cast, who):
     assert record(upkeep.a1, user).pk
 
 
-def test_contractor_b_gets_404_for_project_a_monitor(upkeep, cast, login):
-    client = login(cast.contractor_b)
-    assert client.get(f"/monitors/{upkeep.a1.pk}/inspections/add/").status_code == 404
-    assert client.post(f"/monitors/{upkeep.a1.pk}/inspections/add/", form()).status_code == 404
-    assert not Inspection.objects.exists()
-
-
 def test_a_street_officer_sees_the_monitor_but_may_not_record_an_inspection(upkeep, cast, login):
     client = login(cast.street)
     assert client.get(f"/monitors/{upkeep.b1.pk}/").status_code == 200

@@ -163,3 +163,26 @@ def test_linked_sprays_show_their_state_and_last_24_hours(upkeep, cast, login):
                                           {"name": "x", "kind": "spray", "sb_code": "SB2"})
     assert response.status_code == 403
     assert SprayDevice.objects.count() == 1
+
+
+def test_pages_show_a_month_nobody_reviewed_yet_and_a_record_whose_author_is_gone(upkeep, cast,
+                                                                               login):
+    """A month waiting for review has no reviewer, and a record's author may have been
+    deleted since (or the simulator entered it): the lists say so instead of a 500."""
+    from smartsite.dust.models import MonthlyReview
+
+    review = MonthlyReview.objects.create(
+        project=cast.project_a, month=datetime.date(2020, 1, 1), stats={},
+        generated_at=datetime.datetime(2020, 2, 1, tzinfo=datetime.UTC))
+    services.record_maintenance(upkeep.a1, actor=upkeep.maint_a, kind="visit",
+                                started_at=timezone.now() - HOUR, description="月度巡检")
+    upkeep.maint_a.delete()
+    client = login(cast.manager_a)
+    reviews = client.get("/monitors/reviews/")
+    assert reviews.status_code == 200
+    assert f'href="/monitors/reviews/{review.pk}/"' in reviews.content.decode()
+    for url in (f"/monitors/{upkeep.a1.pk}/maintenance/",
+                f"/monitors/projects/{cast.project_a.pk}/maintenance/"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "月度巡检" in text(page)

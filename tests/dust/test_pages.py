@@ -69,28 +69,6 @@ def list_row(body: str, mn: str) -> str:
 # ---------------------------------------------------------------- scope
 
 
-def test_jingan_regulator_sees_project_a_monitors_and_not_project_b(monitors, login, cast):
-    a1, a2, b1 = monitors
-    body = text(login(cast.district).get("/monitors/"))
-    assert a1.mn in body and a2.mn in body
-    assert b1.mn not in body
-
-
-def test_jingan_regulator_gets_404_for_project_b_monitor(monitors, login, cast):
-    client = login(cast.district)
-    assert client.get(f"/monitors/{monitors[2].pk}/").status_code == 404
-    assert client.get(f"/monitors/{monitors[2].pk}/live/").status_code == 404
-    assert client.get(f"/monitors/{monitors[2].pk}/edit/").status_code == 404
-    assert client.get(f"/monitors/{monitors[0].pk}/").status_code == 200
-
-
-def test_contractor_b_gets_404_for_project_a_monitor_and_a_user_without_role_sees_none(
-        monitors, login, cast):
-    assert login(cast.contractor_b).get(f"/monitors/{monitors[0].pk}/").status_code == 404
-    body = text(login(cast.nobody).get("/monitors/"))
-    assert "没有符合条件的记录" in body and monitors[0].mn not in body
-
-
 def test_the_nav_has_the_monitor_list(monitors, login, cast):
     body = text(login(cast.street).get("/"))
     assert '<a href="/monitors/"' in body and "监测设备" in body

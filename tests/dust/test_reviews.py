@@ -171,12 +171,6 @@ def test_only_the_project_manager_reviews(upkeep, cast, who):
     assert review.state == "pending"
 
 
-def test_contractor_b_gets_404_for_project_a_review(upkeep, cast, login):
-    services.generate_monthly_reviews(OCTOBER, NOV_1)
-    review = MonthlyReview.objects.get(project=cast.project_a)
-    assert login(cast.contractor_b).get(f"/monitors/reviews/{review.pk}/").status_code == 404
-
-
 def test_a_month_that_has_not_begun_is_refused(upkeep):
     with pytest.raises(DomainError, match="尚未开始"):
         services.generate_monthly_reviews(datetime.date(2026, 12, 1), NOV_1)

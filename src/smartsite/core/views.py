@@ -332,6 +332,7 @@ def user_detail(request, pk):
 @login_required
 @require_POST
 def role_revoke(request, pk):
+    permissions.require_city_admin(request.user)  # before the lookup: 403 for any id
     role = get_object_or_404(m.Role, pk=pk)
     services.revoke_role(role, actor=request.user)
     messages.success(request, f"已撤销角色：{role}")

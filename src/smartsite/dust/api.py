@@ -34,8 +34,9 @@ from smartsite.core.apikit import (
     writing,
 )
 from smartsite.core.bounds import check_moment
-from smartsite.core.errors import DomainError
+from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.models import Project
+from smartsite.core.permissions import is_city_admin
 from smartsite.core.scoping import scoped
 from smartsite.dust import filtersets, permissions, rules, selectors, services
 from smartsite.dust.choices import Connectivity, MonitorKind, ParticulateUnit
@@ -389,6 +390,8 @@ def get_rule(request, code: str = Path(..., max_length=40, description="规则�
               summary="修改扬尘规则（市级管理员；下一次运行起生效）")
 def update_rule(request, payload: RulePatch,
                 code: str = Path(..., max_length=40, description="规则编码")):
+    if not is_city_admin(_actor(request)):  # as the page: 403 for any code, before the lookup
+        raise Forbidden("只有市级管理员可以修改扬尘规则")
     rule = get_object_or_404(_rules(), code=code)
     data = payload.model_dump(exclude_unset=True)
     try:
