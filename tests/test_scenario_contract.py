@@ -39,6 +39,8 @@ def test_every_app_declares_itself_and_every_name_it_declares_exists():
             reverse(link.url_name, args=[1]) if link.place == "project" else reverse(link.url_name)
         if d.urls:
             __import__(d.urls[1])
+        assert d.access, f"{d.app} declares no access for its routes"
+        assert __import__(d.access, fromlist=["ROUTES"]).ROUTES
 
 
 def test_reference_data_is_loaded_from_every_declaration_in_order(db):

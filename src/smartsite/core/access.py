@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
-from importlib.util import find_spec
 
 __all__ = [
     "AUDITORS", "CAMERA_OPERATORS", "CITY_ADMIN", "DEVICE_MANAGERS", "IMPORTERS", "INSPECTORS",
@@ -119,17 +118,16 @@ class Access:
 
 
 def declarations() -> dict[str, tuple[Access, str]]:
-    """Every declared route: key → (Access, the module that declares it), from the
-    `access` module of each installed app of ours. A key declared twice is an error."""
-    from django.apps import apps
+    """Every declared route: key → (Access, the module that declares it), from the `access`
+    module each app names in its declaration (core.scenarios). A key declared twice is an
+    error."""
+    from smartsite.core import scenarios
 
     found: dict[str, tuple[Access, str]] = {}
-    for config in apps.get_app_configs():
-        if not config.name.startswith("smartsite."):
+    for declaration in scenarios.declarations():
+        if not declaration.access:
             continue
-        name = f"{config.name}.access"
-        if find_spec(name) is None:
-            continue
+        name = declaration.access
         module = import_module(name)
         for key, access in getattr(module, "ROUTES", {}).items():
             if key in found:

@@ -21,4 +21,5 @@ DECLARATION = Declaration(
                  visible="smartsite.core.navigation.audit_reader"),
         NavEntry("用户", "core:user_list", order=95, visible="smartsite.core.navigation.city_admin"),
     ),
+    access="smartsite.core.access",
 )

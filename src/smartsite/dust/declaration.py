@@ -61,4 +61,5 @@ DECLARATION = Declaration(
     # by its cameras first.
     camera_device=CameraDevice("dust.Monitor", "mn",
                                help_text="该设备的扬尘事件优先由这台摄像头抓拍取证"),
+    access="smartsite.dust.access",
 )

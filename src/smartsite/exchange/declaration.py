@@ -14,4 +14,5 @@ DECLARATION = Declaration(
         NavEntry("导入", "exchange:import", order=88,
                  visible="smartsite.core.navigation.registry_editor"),
     ),
+    access="smartsite.exchange.access",
 )

@@ -19,4 +19,5 @@ DECLARATION = Declaration(
     links=(Link("project", "视频监控", "video:project_cameras", order=30),),
     urls=("cameras/", "smartsite.video.urls"),
     api_router="smartsite.video.api.router",
+    access="smartsite.video.access",
 )

@@ -24,4 +24,5 @@ DECLARATION = Declaration(
                  visible="smartsite.core.navigation.regulator"),
     ),
     links=(Link("project", "事件与工单", "workorders:project_timeline", order=10),),
+    access="smartsite.workorders.access",
 )
