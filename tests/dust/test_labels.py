@@ -19,8 +19,8 @@ from support.monitors import SHANGHAI
 
 from smartsite.dust import rules
 from smartsite.dust.models import DustLimit, DustRule
+from smartsite.dust.reference import load_policies
 from smartsite.workorders.models import LoopPolicy, WorkOrder
-from smartsite.workorders.reference import load_policies
 from smartsite.workorders.services import raise_event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
