@@ -1,18 +1,15 @@
 """Two weeks of simulated work-order history: made through the real services on a fake clock,
 so every chain verifies, every demo login whose organisation a policy can hold the ball has
 work in its court, the picture is varied, the same seed gives the same orders, and the worker
-that starts right after seeding catches up cleanly. Plus the live findings of the running demo
-and the commands an operator runs."""
+that starts right after seeding catches up cleanly. Plus the live findings of the running demo.
+The commands an operator runs (`smartsite seed`, ...) are in test_seed_command.py."""
 
 from __future__ import annotations
 
 import datetime
-import os
 import random
 import re
 import struct
-import subprocess
-import sys
 import zlib
 
 import pytest
@@ -310,30 +307,3 @@ def test_run_live_stops_after_count(history, db):
     with transaction.atomic():
         assert orders.run_live(every=0, count=3, seed=1) == 3
         transaction.set_rollback(True)
-
-
-# -- the commands --------------------------------------------------------------------------
-
-
-def test_seed_then_verify_simulate_and_worker_commands(seeded_demo, seeded_data_dir):
-    """`smartsite seed` writes the history; the chains verify; live findings and the worker
-    run against it (SQLite, real processes)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
-    env["SMARTSITE_DATA_DIR"] = str(seeded_data_dir)  # a copy of what `smartsite seed` wrote
-
-    def run(*argv):
-        return subprocess.run([sys.executable, "-m", "smartsite.cli", *argv], env=env,
-                              capture_output=True, text=True, timeout=300)
-
-    seeded = seeded_demo[1]  # `smartsite seed` on an empty data directory, once per session
-    assert seeded.returncode == 0, seeded.stderr
-    assert re.search(r"已模拟近 14 天的事件与工单：\d+ 个事件、\d+ 张工单", seeded.stdout)
-    verified = run("verify-orders")
-    assert verified.returncode == 0 and "哈希链完整" in verified.stdout, verified.stdout
-    live = run("simulate", "--every", "0", "--count", "2", "--seed", "3")
-    assert live.returncode == 0 and "已产生 2 个模拟事件" in live.stdout, live.stderr
-    worker = run("worker", "--once")
-    assert worker.returncode == 0, worker.stderr
-    assert run("verify-orders").returncode == 0
-    again = run("seed")  # data kept: no second history
-    assert again.returncode == 0 and "已模拟" not in again.stdout
