@@ -48,7 +48,8 @@ class Store:
 
     def kind(self, name: str) -> DeviceKind:
         return DeviceKind(name=name, load=lambda: Fleet(self.devices), write=self.write,
-                          save_state=self.save_state, record_connections=lambda new, ended: [])
+                          save_state=self.save_state, record_connections=lambda new, ended: [],
+                          show_live=show_pm10)
 
     def write(self, rows):
         self.rows.extend(rows)
@@ -59,6 +60,10 @@ class Store:
         self.rejections.extend(rejections)
 
 
+def show_pm10(values, flags, pm10):
+    values["pm10"], flags["pm10"] = pm10, "N"
+
+
 def air_reading(device, packet, now) -> Accepted:
     values = packet.values()
     if "a34002" not in values:
@@ -66,7 +71,7 @@ def air_reading(device, packet, now) -> Accepted:
     pm10 = float(values["a34002"]["Rtd"])
     if pm10 < 0:
         raise BadPacket(f"a34002-Rtd={pm10} is negative")
-    return Accepted((("air", device.id, pm10),), NOW, {"pm10": pm10}, {"pm10": "N"})
+    return Accepted((("air", device.id, pm10),), NOW, pm10)
 
 
 def pit_reading(device, packet, now) -> Accepted:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smartsite.dust import ingest
+from smartsite.dust.ingest import ReadingRow
 from smartsite.dust.metrics import DATA_CNS, METRICS
 from smartsite.dust.models import Monitor, MonitorConnection, MonitorStatus, SprayDevice
 from smartsite.dust.partitions import ensure_partitions
@@ -45,7 +46,7 @@ _COLUMNS = tuple(m.column for m in METRICS)
 def reading(monitor: MonitorInfo, packet: Packet, now: datetime.datetime) -> Accepted:
     """A data upload's rows: its reading (a split part's marked for merging with its
     siblings), and for a day upload its day/night noise figures; the reading's values (and
-    the position the device reports) become the monitor's live state."""
+    the position the device reports) become the monitor's live state (`show_live`)."""
     cn = int(packet.cn)
     values = packet.values()
     local = packet.data_time()
@@ -59,14 +60,19 @@ def reading(monitor: MonitorInfo, packet: Packet, now: datetime.datetime) -> Acc
     if packet.is_split:
         row.part = True
     position = reported_position(values)
-    live, flags = {}, {}
+    return Accepted((row,) if day is None else (row, day), row.data_time, (row, position))
+
+
+def show_live(values: dict, flags: dict, live: tuple[ReadingRow, tuple | None]) -> None:
+    """A reading's values (3 decimals) and flags over the monitor's live ones (a value the
+    reading lacks keeps the last one), and the position its device reports."""
+    row, position = live
     for column, value, flag in zip(_COLUMNS, row.values, row.flags, strict=True):
         if value is not None:
-            live[column] = round(value, 3)
+            values[column] = round(value, 3)
             flags[column] = flag
     if position is not None:
-        live["lng"], live["lat"] = position
-    return Accepted((row,) if day is None else (row, day), row.data_time, live, flags)
+        values["lng"], values["lat"] = position
 
 
 def spray(monitor: MonitorInfo, packet: Packet, now: datetime.datetime) -> Accepted:
@@ -144,6 +150,7 @@ MONITORS = DeviceKind(
     write=ingest.ingest,
     save_state=save_state,
     record_connections=ingest.record_connections,
+    show_live=show_live,
     proven_hosts=proven_hosts,
     startup=startup,
     catch_up=roll_up_some,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from smartsite.dust.ingest import NoiseDayRow, ReadingRow, SprayRow
-from smartsite.dust.metrics import BY_CODE, DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
+from smartsite.dust.metrics import DATA_CNS, METRICS, NO_VALUE, REALTIME_CN
 from smartsite.hj212 import handlers
 
 #: HJ 212-2017 CN 2021: the running state of pollution-control facilities, `SBn-RS=` with
@@ -30,7 +30,7 @@ POSITION_CODES = ("Lng", "Lat")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FUTURE_TOLERANCE = datetime.timedelta(hours=1)  # device clocks drift; an hour ahead is not data
-_INDEX = {m.column: i for i, m in enumerate(METRICS)}
+_SLOT = {code: (m, i) for i, m in enumerate(METRICS) for code in m.codes}  # code → metric, column
 
 
 class BadReading(handlers.BadPacket):
@@ -140,10 +140,10 @@ def reading_row(monitor: MonitorInfo, cn: int, local_time: datetime.datetime | N
     stored: list[float | None] = [None] * len(METRICS)
     flags = [NO_VALUE] * len(METRICS)
     for code, items in values.items():
-        metric = BY_CODE.get(code)
-        if metric is None:
+        found = _SLOT.get(code)
+        if found is None:
             continue
-        i = _INDEX[metric.column]
+        metric, i = found
         if stored[i] is not None:
             continue  # an earlier code of the same metric wins (e.g. LA before Leq)
         text = items.get(field)

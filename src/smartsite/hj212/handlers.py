@@ -78,13 +78,15 @@ class Fleet(NamedTuple):
     peer_districts: Mapping[str, int] = {}  # host a device was last seen at → its district
 
 
-class Accepted(NamedTuple):
-    """What a handler makes of one packet: the rows to store and the device's latest values."""
+@dataclass(slots=True)
+class Accepted:
+    """What a handler makes of one packet: the rows to store and the device's latest data."""
 
     rows: tuple  # what the kind's `write` stores, in order (its own row types)
-    data_time: datetime.datetime | None = None  # the time of `values` (aware); None: no values
-    values: Mapping[str, float] | None = None  # name → value, shown as the device's latest
-    flags: Mapping[str, str] | None = None  # name → data flag of those values
+    data_time: datetime.datetime | None = None  # the time of `live` (aware); None: nothing
+    #: what the kind's `show_live` puts into the device's live values, when it is the newest
+    #: data seen (folded there, not here: a packet costs no dict of its own)
+    live: object = None
 
 
 Handle = Callable[[Device, Packet, datetime.datetime], Accepted]
@@ -157,6 +159,10 @@ def _nothing(*_args) -> None:
     return None
 
 
+def _show_mapping(values: dict, _flags: dict, live: Mapping[str, float]) -> None:
+    values.update(live)
+
+
 def _no_hosts(_trust: float) -> list[tuple[str, str, float]]:
     return []
 
@@ -178,6 +184,9 @@ class DeviceKind:
     #: connections opened (returns their ids, in order) and closed since the last round
     record_connections: Callable[[Sequence[ConnectionRecord], Sequence[ConnectionRecord]],
                                  list[int]]
+    #: put a handler's `Accepted.live` into a device's live values and flags (name → value,
+    #: name → data flag; what `save_state` gets); by default `live` is a mapping of values
+    show_live: Callable[[dict, dict, object], None] = _show_mapping
     #: (MN, host, seconds ago) of connections that showed a right PW within `trust` seconds
     proven_hosts: Callable[[float], Iterable[tuple[str, str, float]]] = _no_hosts
     startup: Callable[[], object] = _nothing  # once per gateway (not per process of a group)

@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from smartsite.hj212.codec import Packet, ProtocolError, command, make_qn
 from smartsite.hj212.handlers import (
@@ -122,19 +122,13 @@ class Kind:
     """A registered device kind as the pipeline runs it: its functions and its handlers by CN
     and ST (None: any ST)."""
 
-    __slots__ = ("by_cn", "name", "spec")
+    __slots__ = ("by_cn", "name", "show_live", "spec")
 
     def __init__(self, spec: DeviceKind, registry: Registry) -> None:
-        self.spec, self.name = spec, spec.name
+        self.spec, self.name, self.show_live = spec, spec.name, spec.show_live
         self.by_cn: dict[str, dict[str | None, Handle]] = {}
         for h in registry.handlers(spec.name):
             self.by_cn.setdefault(h.cn, {})[h.st] = h.handle
-
-    def handler(self, st: str, cn: str) -> Handle | None:
-        by_st = self.by_cn.get(cn)
-        if by_st is None:
-            return None
-        return by_st.get(st) or by_st.get(None)
 
     def unhandled(self, st: str, cn: str) -> str:
         """Why no handler takes a packet with this ST and CN."""
@@ -145,7 +139,8 @@ class Kind:
         return f"ST={st} is not a system these devices upload (expected {', '.join(sts)})"
 
 
-class Known(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Known:
     """A registered device: its kind, the record its kind loaded, and its key."""
 
     kind: Kind
@@ -268,8 +263,9 @@ class Pipeline:
                                f"MN {packet.mn} 未登记", now, kind=self._kind_of(packet))
         device = known.device
         proven = source.device == known.ref
-        host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
+        host = None
         if not proven:
+            host = None if source.transport_name == "mqtt" else source.peer.rsplit(":", 1)[0]
             locked = self.guard.locked(packet.mn)
             # nobody new gets a PW checked for this MN until the lock ends — but a host that
             # showed its right PW before (the device, reconnecting) is let through
@@ -289,7 +285,8 @@ class Pipeline:
                 source.send(set_time(packet, now))
             return Outcome.HANDLED
         kind = known.kind
-        handle = kind.handler(packet.st, packet.cn)
+        by_st = kind.by_cn.get(packet.cn)  # (inline: every packet comes this way)
+        handle = None if by_st is None else by_st.get(packet.st) or by_st.get(None)
         if handle is None:
             return self.refuse(source, packet.mn, RejectReason.BAD_DATA,
                                f"CN={packet.cn} QN={packet.qn}: "
@@ -407,13 +404,11 @@ class Pipeline:
             live = self.live[known.ref] = Live(known.device.id, connected=False, transport="")
         live.last_seen = now
         if accepted is None or accepted.data_time is None:
-            pass  # a reply or request, or rows without values to show: seen
+            pass  # a reply or request, or rows without data to show: seen
         elif live.last_data_time is None or accepted.data_time >= live.last_data_time:
             live.last_data_time = accepted.data_time
-            if accepted.values:
-                live.values.update(accepted.values)
-            if accepted.flags:
-                live.flags.update(accepted.flags)
+            if accepted.live is not None:
+                known.kind.show_live(live.values, live.flags, accepted.live)
         if not live.connected or live.peer != source.peer:
             live.connected, live.transport, live.peer = True, source.transport_name, source.peer
             live.connected_since = now
