@@ -127,7 +127,8 @@ def test_serve_runs_against_postgresql(env, pg_database):
         deadline = time.monotonic() + 30
         while not _port_open(port) and time.monotonic() < deadline:
             time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10) as page:
+        # a web worker's first request imports the app: 6–8 s on a loaded 2-core machine
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=60) as page:
             assert page.status == 200
     finally:
         assert server.interrupt() == 0
