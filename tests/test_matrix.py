@@ -117,6 +117,18 @@ def test_declarations_fit_their_routes():
     assert not problems, "\n".join(problems)
 
 
+def test_the_cast_tables_spell_out_every_rule():
+    """Each rule of core/access.py is written out for the cast (tests/support/matrix.py),
+    those decided by the role alone among the role-level ones, and the users asked about
+    project A's object only get the same answers on B."""
+    spelled = set(mx.ROLE_LEVEL) | set(mx.WHO) | {"scoped"}
+    assert spelled == set(RULES), f"spell out {set(RULES) - spelled} in tests/support/matrix.py"
+    assert {r.name for r in RULES.values() if r.before_object} <= set(mx.ROLE_LEVEL)
+    for name, table in mx.WHO.items():
+        for principal in ONE_OBJECT:
+            assert (principal in table["A"]) == (principal in table["B"]), (name, principal)
+
+
 def test_the_matrix_walks_the_document_the_api_serves(client):
     served = client.get("/api/v1/openapi.json").json()
     ops = {f"{method.upper()} {path.removeprefix(rt.API_PREFIX)}"
@@ -128,7 +140,7 @@ def test_the_matrix_walks_the_document_the_api_serves(client):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.key for r in ROUTES])
-def test_route(route, principals, db):
+def test_each_route_answers_everyone_as_declared(route, principals, db):
     if route.key not in DECLARED:
         pytest.fail(f"{route.key} ({route.template}) has no declared access: add it to ROUTES "
                     f"in {route.declare_in} (how: src/smartsite/core/access.py)")
