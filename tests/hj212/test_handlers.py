@@ -5,6 +5,7 @@ process with in-memory kinds: no database, no sockets."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime
 from dataclasses import dataclass, field
@@ -130,7 +131,9 @@ def run(registry: Registry, *packets: codec.Packet) -> tuple[list[Outcome], Peer
         await pipeline.stop()
         return outcomes, peer
 
-    return asyncio.run(go())
+    # In a thread of its own: a page test's Playwright may keep an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_each_kind_stores_its_own_devices_packets_before_they_are_acknowledged(city):
