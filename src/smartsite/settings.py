@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "smartsite.exchange",
     "smartsite.workorders",
     "smartsite.dust",
+    "smartsite.pits",
     "smartsite.video",
 ]
 

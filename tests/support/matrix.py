@@ -59,6 +59,7 @@ WHO = {
     "camera_operators": {"A": SEES["A"], "B": SEES["B"]},
     "supervising_regulators": {"A": frozenset({"city", "district"}), "B": frozenset({"city"})},
     "penalisers": {"A": frozenset({"city", "district"}), "B": frozenset({"city", "street"})},
+    "monitoring_company": {"A": frozenset(), "B": frozenset()},  # the cast has no 监测单位
 }
 
 DAY = datetime.date(2020, 1, 1)  # every date below is in the past whatever the clock says
@@ -110,6 +111,7 @@ def build_world(cast) -> World:
     from smartsite.dust.choices import MaintenanceKind, ReviewState
     from smartsite.dust.models import DustRule, MaintenanceRecord, MonthlyReview
     from smartsite.exchange.models import OutboxMessage, Webhook
+    from smartsite.pits import services as pits
     from smartsite.video import live, recorder
     from smartsite.video import services as video
     from smartsite.video.models import Snapshot
@@ -178,6 +180,10 @@ def build_world(cast) -> World:
             body="上海市计量测试技术研究院", certificate_no=f"JL2020-{letter}01",
             certificate=SimpleUploadedFile("年检证书.pdf", PDF, content_type="application/pdf"))
         w.add("dust.inspection", letter, inspection, sees, letter)
+        w.add("pits.pit", letter, pits.register_pit(
+            project=project, code=f"MATRIX-{letter}", name=f"{letter} 区基坑", safety_grade=1,
+            environment_grade=2, design_depth_m=15, retaining="diaphragm_wall",
+            support="concrete_strut"), sees, letter)
         w.add("dust.maintenancerecord", letter, MaintenanceRecord.objects.create(
             monitor=monitor, kind=MaintenanceKind.FAULT, description="PM10 传感器无数据",
             started_at=datetime.datetime(2020, 1, 1, 8, tzinfo=datetime.UTC)), sees, letter)
@@ -313,6 +319,8 @@ BODIES = {
                                                  "amount": "1", "decision_number": "x",
                                                  "decided_on": "2020-01-01"},
     "POST /events/{pk}/ignore": lambda w, t: {"reason": "误报"},
+    "POST /pits/{pk}/surveys": lambda w, t: {"rows": [{"point": "WY-01", "value": 1.5,
+                                                       "measured_at": "2020-01-01T08:00:00+08:00"}]},
     "POST /monitors": lambda w, t: {"mn": "31MATRIXNEW00000000000A9", "password": "654321",
                                     "location": "北门"},
     "PATCH /monitors/{pk}": lambda w, t: {"location": "西门", "active": False},

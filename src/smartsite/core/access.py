@@ -34,8 +34,8 @@ from importlib import import_module
 
 __all__ = [
     "AUDITORS", "CAMERA_OPERATORS", "CITY_ADMIN", "DEVICE_MANAGERS", "IMPORTERS", "INSPECTORS",
-    "MAINTAINERS", "PENALISERS", "PROJECT_MANAGER", "PUBLIC", "REGISTRY_EDITORS", "REGULATORS",
-    "RULES", "SCOPED", "SIGNED_IN", "SUPERVISING_REGULATORS", "Access", "Rule", "declarations",
+    "MAINTAINERS", "MONITORING_COMPANY", "PENALISERS", "PROJECT_MANAGER", "PUBLIC",
+    "REGISTRY_EDITORS", "REGULATORS", "RULES", "SCOPED", "SIGNED_IN", "SUPERVISING_REGULATORS", "Access", "Rule", "declarations",
 ]
 
 
@@ -81,6 +81,8 @@ PENALISERS = Rule("penalisers", "the supervising regulators and the squad of the
                                 "street: penalties")
 CITY_ADMIN = Rule("city_admin", "city administrators: users and roles, dust rules, loop "
                                 "policies", before_object=True)
+MONITORING_COMPANY = Rule("monitoring_company", "the project's 监测单位 (its enterprise users and "
+                                                "project-role users): pit survey uploads")
 REGULATORS = Rule("regulators", "city, district and street regulators", before_object=True)
 AUDITORS = Rule("auditors", "city and district regulators: the audit trail", before_object=True)
 IMPORTERS = Rule("importers", "registry editors (city and district regulators): Excel import",
@@ -89,7 +91,7 @@ IMPORTERS = Rule("importers", "registry editors (city and district regulators): 
 RULES = {rule.name: rule for rule in (
     PUBLIC, SIGNED_IN, SCOPED, REGISTRY_EDITORS, DEVICE_MANAGERS, INSPECTORS, MAINTAINERS,
     PROJECT_MANAGER, CAMERA_OPERATORS, SUPERVISING_REGULATORS, PENALISERS, CITY_ADMIN,
-    REGULATORS, AUDITORS, IMPORTERS)}
+    MONITORING_COMPANY, REGULATORS, AUDITORS, IMPORTERS)}
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,18 @@ def equipment_projects(user) -> QuerySet[m.Project]:
         q |= Q(pk__in=m.Role.objects.filter(user=user, kind=RoleKind.PROJECT,
                                             party_role=PartyRole.CONTRACTOR).values("project"))
     return projects.filter(q)
+
+
+def party_projects(user, roles) -> Q:
+    """A filter on Project: the projects where `user` acts for one of the party `roles`, as a
+    user of the enterprise in that role or with a project role of that party."""
+    grant = grant_for(user)
+    q = Q(pk__in=[])
+    if grant.enterprise_ids:
+        q |= Q(pk__in=m.ProjectParty.objects.filter(role__in=roles,
+                                                    enterprise__in=grant.enterprise_ids)
+               .values("project"))
+    if grant.project_ids:
+        q |= Q(pk__in=m.Role.objects.filter(user=user, kind=RoleKind.PROJECT,
+                                            party_role__in=roles).values("project"))
+    return q

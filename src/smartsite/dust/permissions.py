@@ -8,8 +8,8 @@ from django.db.models import Q, QuerySet
 
 from smartsite.core.choices import PartyRole, RoleKind
 from smartsite.core.errors import Forbidden
-from smartsite.core.models import Project, ProjectParty, Role
-from smartsite.core.permissions import equipment_projects
+from smartsite.core.models import Project, Role
+from smartsite.core.permissions import equipment_projects, party_projects
 from smartsite.core.scoping import grant_for, scoped
 
 
@@ -32,26 +32,11 @@ def require_manage(user, project: Project) -> None:
 # ---------------------------------------------------------------- O&M (设备运维)
 
 
-def _party_projects(user, roles: tuple[str, ...]) -> Q:
-    """Projects where `user` acts for one of the party `roles`: as a user of the enterprise
-    in that role, or with a project role of that party."""
-    grant = grant_for(user)
-    q = Q(pk__in=[])
-    if grant.enterprise_ids:
-        q |= Q(pk__in=ProjectParty.objects.filter(role__in=roles,
-                                                  enterprise__in=grant.enterprise_ids)
-               .values("project"))
-    if grant.project_ids:
-        q |= Q(pk__in=Role.objects.filter(user=user, kind=RoleKind.PROJECT,
-                                          party_role__in=roles).values("project"))
-    return q
-
-
 def maintainable_projects(user) -> QuerySet[Project]:
     """Projects on which `user` may enter O&M records (运维记录): the project's O&M company
     (运维单位) and its 施工单位."""
     return scoped(user, Project.objects.all()).filter(
-        _party_projects(user, (PartyRole.MAINTAINER, PartyRole.CONTRACTOR)))
+        party_projects(user, (PartyRole.MAINTAINER, PartyRole.CONTRACTOR)))
 
 
 def require_maintain(user, project: Project) -> None:
@@ -67,7 +52,7 @@ def inspecting_projects(user) -> QuerySet[Project]:
     projects = scoped(user, Project.objects.all())
     if grant.sees_all:
         return projects
-    q = _party_projects(user, (PartyRole.MAINTAINER, PartyRole.CONTRACTOR))
+    q = party_projects(user, (PartyRole.MAINTAINER, PartyRole.CONTRACTOR))
     if grant.district_ids:
         q |= Q(district__in=grant.district_ids)
     return projects.filter(q)

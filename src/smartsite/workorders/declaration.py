@@ -1,6 +1,6 @@
 """What the loop engine brings to the platform (core.scenarios): its timers job, the event
-and disposal centers in the header, and the loop policies and legal bases of the scenarios
-that have not landed yet (attendance, pits: their apps will ship their own)."""
+and disposal centers in the header, and the loop policies of the scenario that has not landed yet
+(attendance: its app will ship its own)."""
 
 from smartsite.core.scenarios import Declaration, Job, Link, NavEntry
 

@@ -1,0 +1,14 @@
+"""Who gets through each pit route's permission gate (core/access.py says how to read it)."""
+
+from __future__ import annotations
+
+from smartsite.core.access import MONITORING_COMPANY, SCOPED, Access
+
+ROUTES = {
+    "pits:dashboard": Access(read=SCOPED),
+    "pits:project": Access(read=SCOPED, object="core.project"),
+    "pits:pit": Access(read=SCOPED, object="pits.pit"),
+    "GET /pits": Access(read=SCOPED),
+    "GET /pits/{pk}": Access(read=SCOPED, object="pits.pit"),
+    "POST /pits/{pk}/surveys": Access(write=MONITORING_COMPANY, object="pits.pit"),
+}

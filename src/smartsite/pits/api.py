@@ -1,0 +1,108 @@
+"""The pit REST routes (mounted at /api/v1/): pits with their colours and points, and survey
+uploads from automated systems and monitoring companies (the same `services.record_survey`
+as the file upload and MQTT: all or nothing, every error listed, a re-sent survey ignored)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+
+from smartsite.core.apikit import READ_ERRORS, WRITE_ERRORS, In, Pagination, pk_param
+from smartsite.pits import permissions, selectors, services
+from smartsite.pits.choices import Source
+
+__all__ = ["router"]
+
+router = Router()
+
+
+class PitOut(Schema):
+    id: int
+    code: str = Field(description="基坑编号")
+    name: str = Field(description="名称")
+    project_id: int = Field(description="项目")
+    safety_grade: int = Field(description="安全等级（1–3）")
+    design_depth_m: float = Field(description="设计开挖深度 H（m）")
+    colour: str = Field(description="确认颜色（green / yellow / red）")
+    proposed_colour: str = Field(description="平台建议颜色")
+    proposed_reasons: list[dict] = Field(description="建议依据")
+    assessed_at: datetime.datetime | None = Field(description="最近评估时间")
+
+
+class PointOut(Schema):
+    id: int
+    code: str = Field(description="测点编号")
+    item: str = Field(description="监测项目")
+    unit: str = Field(description="单位")
+    level: str = Field(description="状态：normal / watch / warning / over")
+    cumulative: float | None = Field(description="累计变化（mm；内力为设计值的 %）")
+    rate: float | None = Field(description="变化速率（/d）")
+    last_measured_at: datetime.datetime | None = Field(description="最近观测")
+
+
+class PitDetailOut(PitOut):
+    points: list[PointOut]
+
+
+class SurveyRowIn(In):
+    point: str = Field(min_length=1, max_length=30, description="测点编号")
+    measured_at: datetime.datetime = Field(description="观测时间（ISO 8601，须带时区）")
+    value: float = Field(allow_inf_nan=False, description="观测值（测斜孔为该深度的累计位移 mm）")
+    unit: str = Field("", max_length=10, description="单位（可省略；给出时须与测点一致）")
+    depth_m: float | None = Field(None, ge=0, le=200, allow_inf_nan=False,
+                                  description="深度（m，仅测斜孔）")
+
+
+class SurveyIn(In):
+    rows: list[SurveyRowIn] = Field(min_length=1, max_length=20_000, description="观测数据")
+
+
+class UploadOut(Schema):
+    id: int
+    readings: int = Field(description="新增读数")
+    duplicates: int = Field(description="已存在的重复读数（已忽略）")
+    late: int = Field(description="逾期上传的读数")
+    proposed_colour: str = Field(description="评估后的平台建议颜色")
+
+
+def _pit_out(pit) -> dict:
+    return {**{f: getattr(pit, f) for f in ("id", "code", "name", "project_id", "safety_grade",
+                                            "colour", "proposed_colour", "proposed_reasons",
+                                            "assessed_at")},
+            "design_depth_m": float(pit.design_depth_m)}
+
+
+@router.get("/pits", response={200: list[PitOut], **READ_ERRORS}, tags=["pits"],
+            summary="基坑列表")
+@paginate(Pagination)
+def list_pits(request):
+    return [_pit_out(p) for p in selectors.pits(request.auth).order_by("pk")]
+
+
+@router.get("/pits/{pk}", response={200: PitDetailOut, **READ_ERRORS}, tags=["pits"],
+            summary="基坑及其测点")
+def get_pit(request, pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    points = [{"id": p.pk, "code": p.code, "item": p.item, "unit": p.unit, "level": p.level,
+               "cumulative": p.cumulative, "rate": p.rate,
+               "last_measured_at": p.last_measured_at}
+              for p in selectors.points(request.auth, pit)]
+    return {**_pit_out(pit), "points": points}
+
+
+@router.post("/pits/{pk}/surveys", response={201: UploadOut, **WRITE_ERRORS}, tags=["pits"],
+             summary="上传监测数据（项目的监测单位；整批校验，有错则全部不保存）")
+def post_survey(request, payload: SurveyIn, pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    permissions.require_upload(request.auth, pit.project)
+    rows = [services.SurveyRow(point=r.point, measured_at=r.measured_at, value=r.value,
+                               unit=r.unit, depth_m=r.depth_m, where=f"rows[{i}]")
+            for i, r in enumerate(payload.rows)]
+    upload = services.record_survey(pit, rows, source=Source.API, actor=request.auth)
+    pit.refresh_from_db(fields=["proposed_colour"])
+    return Status(201, {"id": upload.pk, "readings": upload.readings,
+                        "duplicates": upload.duplicates, "late": upload.late,
+                        "proposed_colour": pit.proposed_colour})

@@ -1,0 +1,35 @@
+"""The deep-pit scenario (深基坑监测, the guideline's appendix 场景三) as the platform sees it
+(core.scenarios). docs/pits.md describes the scenario itself."""
+
+import datetime
+
+from smartsite.core.scenarios import Declaration, Indicator, Job, Link, NavEntry
+
+DECLARATION = Declaration(
+    app="pits",
+    name="深基坑监测",
+    scenario="pits",
+    reference=(
+        ("pits_loop_policies", "smartsite.pits.reference.load_policies"),
+        ("pits_legal_bases", "smartsite.pits.reference.load_legal_bases"),
+        ("pits_alarm_values", "smartsite.pits.reference.load_alarm_values"),
+        ("pits_frequencies", "smartsite.pits.reference.load_frequencies"),
+        ("pits_parameters", "smartsite.pits.reference.load_parameters"),
+    ),
+    jobs=(
+        Job("pits.upload_gaps", run="smartsite.pits.jobs.upload_gaps",
+            every=datetime.timedelta(hours=1), order=30,
+            description="基坑监测漏测、迟报（按监测频率表）"),
+    ),
+    nav=(NavEntry("基坑总览", "pits:dashboard", order=30),),
+    links=(Link("project", "深基坑监测", "pits:project", order=30),),
+    indicators=(
+        Indicator("pits.yellow", "黄色预警基坑", "个", "smartsite.pits.indicators.yellow",
+                  period="now"),
+        Indicator("pits.red", "红色预警基坑", "个", "smartsite.pits.indicators.red",
+                  period="now"),
+    ),
+    urls=("pits/", "smartsite.pits.urls"),
+    api_router="smartsite.pits.api.router",
+    access="smartsite.pits.access",
+)

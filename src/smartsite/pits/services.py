@@ -1,0 +1,501 @@
+"""The one write path of the pit scenario: the registry (pits, stages, points), surveys in
+(file, API, MQTT — all through `record_survey`), the assessment after every survey, and the
+design unit's colour judgement.
+
+With an `actor` the permission is checked and the change audited; the simulator passes none.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from smartsite.core import audit
+from smartsite.core.choices import AuditAction, PartyRole
+from smartsite.core.errors import DomainError
+from smartsite.core.models import ProjectParty
+from smartsite.pits import permissions, selectors
+from smartsite.pits.assessment import Finding, Proposal, assess_point, propose, resolve_limits
+from smartsite.pits.choices import COLOUR_ORDER, Colour, Item, Measure, Source, measure_of
+from smartsite.pits.models import (
+    ColourChange,
+    Pit,
+    Point,
+    ProfileReading,
+    Reading,
+    Stage,
+    Upload,
+)
+from smartsite.workorders import services as orders
+from smartsite.workorders.choices import OPEN_ORDER_STATES, Action
+
+SCENARIO = "pits"
+RULE = "warning"
+# Surveys timed more than this ahead of the server's clock are refused (device clocks drift).
+CLOCK_SKEW = datetime.timedelta(minutes=10)
+
+
+class SurveyRejected(DomainError):
+    """An upload with errors: nothing of it is stored. `errors` are (where, message) pairs —
+    "第 5 行", "rows[3]" — so a file's author can fix every row in one go."""
+
+    code = "survey_rejected"
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        shown = "；".join(f"{where}：{msg}" if where else msg for where, msg in errors[:20])
+        more = f"（另有 {len(errors) - 20} 处错误）" if len(errors) > 20 else ""
+        super().__init__(f"数据未保存，共 {len(errors)} 处错误：{shown}{more}", field="rows")
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(),
+                "errors": [{"where": w, "message": m} for w, m in self.errors]}
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    """One value of a survey as a source gives it. `where` names it in messages ("第 5 行").
+    An inclinometer survey is several rows with `depth_m`: the cumulative displacement (mm,
+    relative to the baseline profile) at each depth."""
+
+    point: str
+    measured_at: datetime.datetime
+    value: object
+    unit: str = ""
+    depth_m: object = None
+    where: str = ""
+
+
+# ---------------------------------------------------------------- registry
+
+
+def _audited_save(actor, obj, before: dict | None, project) -> None:
+    obj.full_clean()
+    obj.save()
+    if actor is not None:
+        action = AuditAction.CREATE if before is None else AuditAction.UPDATE
+        audit.record(actor, obj, action, audit.diff(before, audit.snapshot(obj)), project=project)
+
+
+@transaction.atomic
+def register_pit(*, project, actor=None, **fields) -> Pit:
+    if actor is not None:
+        permissions.require_edit(actor, project)
+    parties = dict(ProjectParty.objects.filter(
+        project=project, role__in=(PartyRole.MONITOR, PartyRole.DESIGNER))
+        .values_list("role", "enterprise"))
+    fields.setdefault("monitoring_company_id", parties.get(PartyRole.MONITOR))
+    fields.setdefault("design_unit_id", parties.get(PartyRole.DESIGNER))
+    pit = Pit(project=project, **fields)
+    _audited_save(actor, pit, None, project)
+    return pit
+
+
+@transaction.atomic
+def update_pit(pit: Pit, *, actor=None, **fields) -> Pit:
+    if actor is not None:
+        permissions.require_edit(actor, pit.project)
+    pit = Pit.objects.select_for_update().get(pk=pit.pk)
+    before = audit.snapshot(pit)
+    for name, value in fields.items():
+        setattr(pit, name, value)
+    _audited_save(actor, pit, before, pit.project)
+    return pit
+
+
+@transaction.atomic
+def add_stage(pit: Pit, *, name: str, started_on: datetime.date, excavation_depth_m,
+              base_slab: bool = False, actor=None) -> Stage:
+    """A new construction stage (工况). The excavation cannot go deeper than H, and the
+    base slab, once cast, is remembered on the pit (the assessment's after-slab rule)."""
+    if actor is not None:
+        permissions.require_edit(actor, pit.project)
+    stage = Stage(pit=pit, name=(name or "").strip(), started_on=started_on,
+                  excavation_depth_m=excavation_depth_m, base_slab=base_slab)
+    try:
+        depth = Decimal(str(excavation_depth_m))
+    except InvalidOperation:
+        raise DomainError("开挖深度应为数字（米）", field="excavation_depth_m") from None
+    if depth > pit.design_depth_m:
+        raise DomainError(f"开挖深度 {depth} m 超过设计开挖深度 H = {pit.design_depth_m} m",
+                          field="excavation_depth_m")
+    if Stage.objects.filter(pit=pit, started_on=started_on).exists():
+        raise DomainError(f"{started_on} 已有工况记录", field="started_on")
+    _audited_save(actor, stage, None, pit.project)
+    if base_slab and (pit.base_slab_on is None or started_on < pit.base_slab_on):
+        Pit.objects.filter(pk=pit.pk).update(base_slab_on=started_on)
+        pit.base_slab_on = started_on
+    return stage
+
+
+@transaction.atomic
+def register_point(pit: Pit, *, code: str, item: str, actor=None, **fields) -> Point:
+    if actor is not None:
+        permissions.require_edit(actor, pit.project)
+    point = Point(pit=pit, code=(code or "").strip(), item=item, **fields)
+    if Point.objects.filter(pit=pit, code=point.code).exists():
+        raise DomainError(f"测点编号 {point.code} 已存在", field="code")
+    if measure_of(item) == Measure.FORCE and point.design_value is None and item in Item.values:
+        raise DomainError(f"{Item(item).label}测点须填写设计值（按设计值百分比预警）",
+                          field="design_value")
+    _audited_save(actor, point, None, pit.project)
+    return point
+
+
+# ---------------------------------------------------------------- surveys in
+
+
+def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.API, actor=None,
+                  filename: str = "", now: datetime.datetime | None = None) -> Upload:
+    """Store a survey, all or nothing, then assess the pit. Refused with every error at once
+    (SurveyRejected): an unknown point, a value that is not a number or is not finite, a unit
+    other than the item's, a time in the future or before the point's baseline was measured,
+    the same point and time twice, a time already stored with another value, a jump no
+    instrument could make (faster than `impossible_rate_factor` × its rate 预警值). A row
+    already stored with the same value is acknowledged and ignored (a re-sent upload)."""
+    now = now or timezone.now()
+    if actor is not None:
+        permissions.require_upload(actor, pit.project)
+    if source not in Source.values:
+        raise DomainError(f"未知的数据来源“{source}”", field="source")
+    if not rows:
+        raise SurveyRejected([("", "没有任何数据行")])
+    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
+    errors: list[tuple[str, str]] = []
+    clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
+    seen: set[tuple] = set()
+    for row in rows:
+        point = points.get((row.point or "").strip())
+        if point is None:
+            errors.append((row.where, f"测点“{row.point}”不存在或已停用（本基坑无此测点）"))
+            continue
+        value = _decimal(row.value)
+        if value is None:
+            errors.append((row.where, f"测点 {point.code} 的观测值“{row.value}”不是有效数字"))
+            continue
+        if row.unit and row.unit.strip() != point.unit:
+            errors.append((row.where, f"测点 {point.code}（{point.get_item_display()}）的单位应为"
+                                      f" {point.unit}，而不是 {row.unit.strip()}"))
+            continue
+        at = row.measured_at
+        if at is None or timezone.is_naive(at):
+            errors.append((row.where, f"测点 {point.code} 的观测时间缺失或无时区"))
+            continue
+        if at > now + CLOCK_SKEW:
+            errors.append((row.where, f"测点 {point.code} 的观测时间"
+                                      f" {timezone.localtime(at):%Y-%m-%d %H:%M} 晚于当前时间"))
+            continue
+        depth = None
+        if row.depth_m not in (None, ""):
+            if point.item != Item.DEEP_HORIZONTAL:
+                errors.append((row.where, f"测点 {point.code} 不是测斜孔，不能填写深度"))
+                continue
+            depth = _decimal(row.depth_m)
+            if depth is None or depth < 0 or (point.tube_depth_m and depth > point.tube_depth_m):
+                errors.append((row.where, f"测斜孔 {point.code} 的深度“{row.depth_m}”无效"
+                                          f"（0 ~ {point.tube_depth_m or '管深'} m）"))
+                continue
+        key = (point.code, at, depth)
+        if key in seen:
+            errors.append((row.where, f"测点 {point.code} 在"
+                                      f" {timezone.localtime(at):%Y-%m-%d %H:%M}"
+                                      f"{f' 深度 {depth} m' if depth is not None else ''} 重复出现"))
+            continue
+        seen.add(key)
+        clean.append((row, point, value, depth))
+    profiles, singles = _split_profiles(clean, errors)
+    stored = _stored_values(singles, profiles)
+    new_singles, dupes = [], 0
+    for row, point, value, _ in singles:
+        old = stored.get((point.pk, row.measured_at))
+        if old is None:
+            new_singles.append((row, point, value))
+        elif old == value:
+            dupes += 1
+        else:
+            errors.append((row.where, f"测点 {point.code} 在"
+                                      f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
+                                      f" 已有观测值 {old}，与本次 {value} 不同"))
+    errors += _check_series(new_singles)
+    if errors:
+        raise SurveyRejected(errors)
+    upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
+    with transaction.atomic():
+        enterprise = None
+        if actor is not None:
+            enterprise = pit.monitoring_company_id
+        upload = Upload.objects.create(
+            pit=pit, source=source, uploaded_by=actor if actor is not None else None,
+            enterprise_id=enterprise, filename=filename[:200], received_at=now)
+        readings = [Reading(point=point, measured_at=row.measured_at, value=value, upload=upload,
+                            late=now - row.measured_at > upload_within)
+                    for row, point, value in new_singles]
+        Reading.objects.bulk_create(readings)
+        new_profiles = 0
+        for (point, at), depths in profiles.items():
+            if (point.pk, at) in stored:
+                dupes += 1
+                continue
+            ProfileReading.objects.bulk_create(
+                ProfileReading(point=point, measured_at=at, depth_m=d, displacement_mm=v)
+                for d, v in depths)
+            peak = max((v for _, v in depths), key=abs)
+            Reading.objects.create(point=point, measured_at=at, value=peak, upload=upload,
+                                   late=now - at > upload_within)
+            new_profiles += 1
+        times = [r.measured_at for r in readings] + [at for _, at in profiles]
+        upload.readings = len(readings) + new_profiles
+        upload.duplicates = dupes
+        upload.late = sum(r.late for r in readings) + sum(
+            1 for _, at in profiles if now - at > upload_within)
+        upload.first_measured_at = min(times, default=None)
+        upload.last_measured_at = max(times, default=None)
+        upload.save()
+        if actor is not None:
+            audit.record(actor, upload, AuditAction.CREATE,
+                         {"readings": upload.readings, "source": source, "filename": filename},
+                         project=pit.project)
+    if upload.readings:
+        assess_pit(pit, now=now)
+    return upload
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) >= Decimal("1e9"):
+        return None
+    return number.quantize(Decimal("0.001"))
+
+
+def _split_profiles(clean, errors):
+    """Inclinometer rows (with a depth) grouped into profiles by (point, time); the others."""
+    profiles: dict[tuple, list] = defaultdict(list)
+    singles = []
+    for row, point, value, depth in clean:
+        if depth is None:
+            if point.item == Item.DEEP_HORIZONTAL:
+                errors.append((row.where, f"测斜孔 {point.code} 的数据须按深度逐行填写"))
+                continue
+            singles.append((row, point, value, depth))
+        else:
+            profiles[(point, row.measured_at)].append((depth, value))
+    for (point, at), depths in profiles.items():
+        if len(depths) < 2:
+            errors.append(("", f"测斜孔 {point.code} 在 {timezone.localtime(at):%Y-%m-%d %H:%M}"
+                               " 只有一个深度的数据，不成剖面"))
+        depths.sort()
+    return profiles, singles
+
+
+def _stored_values(singles, profiles) -> dict:
+    """What is already stored at the times this upload brings: {(point id, time): value}."""
+    wanted = defaultdict(set)
+    for row, point, _, _ in singles:
+        wanted[point.pk].add(row.measured_at)
+    for point, at in profiles:
+        wanted[point.pk].add(at)
+    stored = {}
+    for point_id, times in wanted.items():
+        for at, value in Reading.objects.filter(point_id=point_id, measured_at__in=times) \
+                .values_list("measured_at", "value"):
+            stored[(point_id, at)] = value
+    return stored
+
+
+def _check_series(new_rows) -> list[tuple[str, str]]:
+    """Times before a point's baseline, and jumps no instrument makes, against what is
+    stored and within the upload."""
+    errors = []
+    by_point = defaultdict(list)
+    for row, point, value in new_rows:
+        by_point[point].append((row.measured_at, value, row.where))
+    factor = selectors.parameter("impossible_rate_factor", 10)
+    alarm_rows = None
+    for point, rows in by_point.items():
+        rows.sort(key=lambda r: r[0])
+        stored = list(Reading.objects.filter(point=point).order_by("measured_at")
+                      .values_list("measured_at", "value"))
+        baseline_n = selectors.params().baseline_surveys
+        if point.baseline is not None and len(stored) >= baseline_n:
+            baseline_end = stored[baseline_n - 1][0]
+            for at, _, where in rows:
+                if at < baseline_end:
+                    errors.append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
+                                          f"（{timezone.localtime(baseline_end):%Y-%m-%d %H:%M}）"))
+        if point.measure not in (Measure.DEFORMATION, Measure.WATER):
+            continue
+        if alarm_rows is None:
+            alarm_rows = selectors.alarm_values()
+        limits = _limits(point, alarm_rows)
+        if not limits.rate:
+            continue
+        merged = sorted([(at, v, "") for at, v in stored] + rows, key=lambda r: r[0])
+        for (at0, v0, _), (at1, v1, where) in itertools.pairwise(merged):
+            if not where:
+                continue
+            days = max((at1 - at0).total_seconds() / 86400, 1 / 24)
+            if abs(float(v1 - v0)) / days > factor * limits.rate:
+                errors.append((where, f"测点 {point.code} 在"
+                                      f" {timezone.localtime(at1):%Y-%m-%d %H:%M} 的变化"
+                                      f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
+                                      f"超过速率预警值的 {factor:g} 倍，请核对数据"))
+    return errors
+
+
+# ---------------------------------------------------------------- assessment
+
+
+def _limits(point: Point, rows):
+    pit = point.pit
+    return resolve_limits(measure=point.measure, item=point.item, grade=pit.safety_grade,
+                          retaining=pit.retaining, depth_m=float(pit.design_depth_m), rows=rows,
+                          design_cumulative=point.alarm_cumulative, design_rate=point.alarm_rate)
+
+
+def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
+               alarm_rows=None, params=None) -> Proposal:
+    """Assess every active point of the pit after new data, store each point's level and the
+    pit's proposed colour, and raise (or recover) the pit's warning event."""
+    now = now or timezone.now()
+    params = params or selectors.params()
+    alarm_rows = alarm_rows if alarm_rows is not None else selectors.alarm_values(pit.safety_grade)
+    slab = None
+    if pit.base_slab_on is not None:
+        slab = timezone.make_aware(datetime.datetime.combine(pit.base_slab_on, datetime.time()))
+    keep = max(params.consecutive + 1, 2)
+    findings: list[tuple[str, Finding]] = []
+    with transaction.atomic():
+        points = list(Point.objects.filter(pit=pit, active=True).select_related("pit"))
+        for point in points:
+            recent = list(Reading.objects.filter(point=point).order_by("-measured_at")
+                          .values_list("measured_at", "value")[:keep])[::-1]
+            baseline = _baseline(point, params)
+            series = [(at, float(v)) for at, v in recent]
+            finding = assess_point(series, _limits(point, alarm_rows), params,
+                                   baseline=baseline, design_value=point.design_value,
+                                   slab_cast_at=slab)
+            _store_finding(point, finding, recent)
+            findings.append((point.code, finding))
+        proposal = propose(findings)
+        _store_proposal(pit, proposal, now)
+    return proposal
+
+
+def _baseline(point: Point, params) -> float | None:
+    """The point's baseline: stored once its first surveys are in (0 for an inclinometer,
+    whose profiles are already relative to the baseline profile)."""
+    if point.item == Item.DEEP_HORIZONTAL:
+        return 0.0
+    if point.measure in (Measure.FORCE, Measure.CRACK):
+        return None
+    if point.baseline is not None:
+        return float(point.baseline)
+    first = list(Reading.objects.filter(point=point).order_by("measured_at")
+                 .values_list("value", flat=True)[:params.baseline_surveys])
+    if len(first) < params.baseline_surveys:
+        return None
+    baseline = sum(first) / len(first)
+    Point.objects.filter(pk=point.pk).update(baseline=baseline)
+    point.baseline = baseline
+    return float(baseline)
+
+
+def _store_finding(point: Point, finding: Finding, recent) -> None:
+    def dec(value):
+        return None if value is None or not math.isfinite(value) else Decimal(f"{value:.3f}")
+
+    point.level = finding.level
+    point.cumulative = dec(finding.cumulative)
+    point.rate = dec(finding.rate)
+    point.last_measured_at = recent[-1][0] if recent else None
+    point.reasons = list(finding.reasons)
+    Point.objects.filter(pk=point.pk).update(
+        level=point.level, cumulative=point.cumulative, rate=point.rate,
+        last_measured_at=point.last_measured_at, reasons=point.reasons)
+
+
+def dedup_prefix(pit: Pit) -> str:
+    return f"pits:{RULE}:{pit.pk}:"
+
+
+def _store_proposal(pit: Pit, proposal: Proposal, now) -> None:
+    changed = proposal.colour != pit.proposed_colour
+    pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
+        proposal.colour, proposal.reasons, now)
+    Pit.objects.filter(pk=pit.pk).update(proposed_colour=pit.proposed_colour,
+                                         proposed_reasons=pit.proposed_reasons, assessed_at=now)
+    if changed:
+        ColourChange.objects.create(pit=pit, at=now, colour=proposal.colour, proposed=True,
+                                    reasons=proposal.reasons)
+    key = f"{dedup_prefix(pit)}{proposal.colour}"
+    # The pit's other colour's event has ended (red → yellow, or any → green).
+    orders.recover_events(scenario=SCENARIO, prefixes=[dedup_prefix(pit)],
+                          keep=set() if proposal.colour == Colour.GREEN else {key}, now=now)
+    if proposal.colour == Colour.GREEN:
+        return
+    red = proposal.colour == Colour.RED
+    label = "红" if red else "黄"
+    first = proposal.reasons[0] if proposal.reasons else {}
+    orders.raise_event(
+        scenario=SCENARIO, rule=RULE, project=pit.project,
+        dedup_key=key,
+        title=f"基坑{label}色预警（平台建议）：{pit.name}"
+              + (f" {first.get('point', '')} {first.get('text', '')}" if first else ""),
+        severity="serious" if red else "warning", subject=pit.code,
+        evidence={"pit": pit.pk, "colour": proposal.colour, "reasons": proposal.reasons[:20]},
+        now=now)
+
+
+# ---------------------------------------------------------------- judgement
+
+
+@transaction.atomic
+def judge_colour(pit: Pit, *, colour: str, opinion: str, actor,
+                 now: datetime.datetime | None = None) -> ColourChange:
+    """The design unit's judgement (研判) of the pit's colour, with its opinion. It sets the
+    pit's colour and goes into the hash chain of the pit's open warning orders."""
+    now = now or timezone.now()
+    permissions.require_judge(actor, pit.project)
+    if colour not in Colour.values:
+        raise DomainError(f"未知的颜色“{colour}”", field="colour")
+    opinion = (opinion or "").strip()
+    if not opinion:
+        raise DomainError("研判须填写意见", field="opinion")
+    pit = Pit.objects.select_for_update().get(pk=pit.pk)
+    change = ColourChange.objects.create(pit=pit, at=now, colour=colour, proposed=False,
+                                         actor=actor, reasons=pit.proposed_reasons,
+                                         opinion=opinion)
+    before = audit.snapshot(pit)
+    pit.colour = colour
+    pit.save(update_fields=["colour", "updated"])
+    audit.record(actor, pit, AuditAction.UPDATE, audit.diff(before, audit.snapshot(pit)),
+                 project=pit.project)
+    text = f"设计单位研判：{Colour(colour).label}。{opinion}"
+    for order in open_orders(pit):
+        orders.act(order, Action.COMMENT, actor, version=order.version, comment=text, now=now)
+    return change
+
+
+def open_orders(pit: Pit) -> list:
+    from smartsite.workorders.models import WorkOrder
+
+    return list(WorkOrder.objects.filter(events__dedup_key__startswith=dedup_prefix(pit),
+                                         state__in=OPEN_ORDER_STATES).distinct())
+
+
+def worst(colours: Iterable[str]) -> str:
+    return max(colours, key=COLOUR_ORDER.__getitem__, default=Colour.GREEN)
+
