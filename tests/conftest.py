@@ -161,15 +161,17 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def seeded_demo(tmp_path_factory):
-    """A data directory with the demo city as `smartsite seed` makes it (the city, its
-    monitors, 14 days of orders; ~1 min of CPU) and that command's result, made once per run
-    for the tests that need a seeded demo but not its making: the xdist workers of a run share
-    it (the first to ask makes it under a lock, the others wait for it and read it). A test
-    gets its own copy from `seeded_data_dir`."""
+    """The README's first command once per run: `smartsite demo` on an empty data directory
+    (migrations, the demo city, its monitors, 14 days of orders: ~1 min of CPU), checked while
+    it runs and stopped with Ctrl-C (`support.processes.first_demo`). Returns its data
+    directory — the seeded demo city for the tests that need one but not its making — and what
+    the run showed (tests/test_cli.py asserts it). The xdist workers of a run share it: the
+    first to ask makes it under a lock, the others wait for it and read it. A test gets its own
+    copy of the directory from `seeded_data_dir`."""
     import fcntl
     import json
-    import subprocess
-    import sys
+
+    from support.processes import first_demo
 
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -180,14 +182,8 @@ def seeded_demo(tmp_path_factory):
     with open(where / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not made.exists():
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
-            env["SMARTSITE_DATA_DIR"] = str(data)
-            result = subprocess.run([sys.executable, "-m", "smartsite.cli", "seed"], env=env,
-                                    capture_output=True, text=True, timeout=300)
-            made.write_text(json.dumps({"returncode": result.returncode,
-                                        "stdout": result.stdout, "stderr": result.stderr}))
-    result = json.loads(made.read_text())
-    return data, subprocess.CompletedProcess(["smartsite", "seed"], **result)
+            made.write_text(json.dumps(first_demo(data)))
+    return data, json.loads(made.read_text())
 
 
 @pytest.fixture

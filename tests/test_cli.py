@@ -2,67 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
-
-SMARTSITE = [sys.executable, "-m", "smartsite.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Running:
-    """A `smartsite` child whose output is read line by line until a pattern shows up."""
-
-    def __init__(self, argv, env):
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env=env, start_new_session=True)
-        self.lines: list[str] = []
-
-    def wait_for(self, pattern: str, seconds: float = 120) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            self.lines.append(line)
-            if re.search(pattern, line):
-                return line
-        raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(self.lines)}")
-
-    def interrupt(self, seconds: float = 20) -> int:
-        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        try:
-            return self.proc.wait(seconds)
-        finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+from support.processes import SMARTSITE, Running, clean_env
+from support.processes import free_port as _free_port
+from support.processes import port_open as _port_open
 
 
 @pytest.fixture
 def env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSITE_")}
-    env["SMARTSITE_DATA_DIR"] = str(tmp_path / "data")
-    return env
+    return clean_env(tmp_path / "data")
 
 
 def test_help_lists_the_commands():
@@ -71,34 +25,31 @@ def test_help_lists_the_commands():
         assert command in out
 
 
-def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(env, tmp_path):
-    port = _free_port()
-    demo = Running([*SMARTSITE, "demo", "--port", str(port)], env)
-    try:
-        url = demo.wait_for(r"已启动：http://", seconds=300)  # the city is generated first
-        assert f"http://127.0.0.1:{port}/" in url
-        # the HJ 212 gateway the simulated monitors talk to (2120 unless that port is taken)
-        gateway = int(re.search(r"HJ 212 网关：127\.0\.0\.1:(\d+)", url).group(1))
-        assert _port_open(gateway)
-        demo.wait_for(r"按 Ctrl-C 停止")
-        output = "".join(demo.lines)
-        assert "已生成模拟城市" in output
-        assert re.search(r"已登记 \d{3} 台扬尘噪声监测设备.*补录近 24 小时数据", output)
-        for username in ("city", "jingan", "pudong", "contractor", "pm", "chief", "monitor"):
-            assert re.search(rf"\s{username}\n", output), username
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10) as page:
-            assert page.status == 200 and "登录" in page.read().decode()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/echarts/echarts.min.js",
-                                    timeout=10) as asset:
-            assert asset.status == 200
-    finally:
-        code = demo.interrupt()
-    assert code == 0
-    assert not _port_open(port), "the web server outlived Ctrl-C"
-    assert not _port_open(gateway), "the HJ 212 gateway outlived Ctrl-C"
-    assert (tmp_path / "data" / "smartsite.sqlite3").exists()
+def test_demo_starts_prints_logins_serves_pages_and_stops_on_ctrl_c(seeded_demo, seeded_data_dir,
+                                                                    env):
+    # The session ran `smartsite demo` on an empty data directory once (tests/conftest.py
+    # `seeded_demo`): the city is generated, the logins printed, pages and the gateway answer
+    # while it runs, and Ctrl-C stops every process it started.
+    data, run = seeded_demo
+    assert "error" not in run, run.get("error", "") + run["stdout"]
+    output = run["stdout"]
+    assert f"http://127.0.0.1:{run['port']}/" in run["started"]
+    assert f"HJ 212 网关：127.0.0.1:{run['hj212_port']}" in run["started"]
+    assert run["gateway_open"]
+    assert "已生成模拟城市" in output
+    assert re.search(r"已登记 \d{3} 台扬尘噪声监测设备.*补录近 24 小时数据", output)
+    for username in ("city", "jingan", "pudong", "contractor", "pm", "chief", "monitor"):
+        assert re.search(rf"\s{username}\n", output), username
+    assert run["login"] == [200, True]
+    assert run["asset"] == 200
+    assert run["returncode"] == 0
+    assert run["web_closed"], "the web server outlived Ctrl-C"
+    assert run["gateway_closed"], "the HJ 212 gateway outlived Ctrl-C"
+    assert (data / "smartsite.sqlite3").exists()
 
-    again = Running([*SMARTSITE, "demo", "--port", str(port)], env)
+    env["SMARTSITE_DATA_DIR"] = str(seeded_data_dir)  # started again on what it left
+    again = Running([*SMARTSITE, "demo", "--port", str(_free_port()), "--hj212-port",
+                     str(_free_port())], env)
     try:
         again.wait_for(r"已启动：http://")
         assert "沿用已有数据" in "".join(again.lines)
