@@ -66,7 +66,7 @@ def test_the_seed_has_cited_legal_bases_and_loading_twice_changes_nothing(refere
     assert (shanghai.min_amount, shanghai.max_amount) == (Decimal("10000"), Decimal("100000"))
     assert all(b.citation.strip() for b in bases.values())
     loaded = reference_load_all()  # every app's legal bases, again
-    assert loaded["legal_bases"] + loaded["dust_legal_bases"] == len(bases)
+    assert loaded["dust_legal_bases"] + loaded["pits_legal_bases"] == len(bases)
     assert LegalBasis.objects.count() == len(bases)
 
 

@@ -9,7 +9,6 @@ DECLARATION = Declaration(
     name="事件与工单",
     reference=(
         ("loop_policies", "smartsite.workorders.reference.load_policies"),
-        ("legal_bases", "smartsite.workorders.reference.load_legal_bases"),
     ),
     jobs=(
         Job("workorders.timers", run="smartsite.workorders.jobs.fire_timers", exclusive=False,

@@ -35,5 +35,5 @@ def load_policies(package: str = "smartsite.workorders") -> int:
     return len(rows)
 
 
-def load_legal_bases(package: str = "smartsite.workorders") -> int:
+def load_legal_bases(package: str) -> int:
     return load_by_code(LegalBasis, package, "legal_bases.json")
