@@ -251,6 +251,21 @@ def test_publish_policy_gives_the_parsers_message_with_the_field(cast):
     assert written() == before
 
 
+def test_a_check_no_scenario_declares_is_refused_with_the_declared_ones(cast):
+    policy = dust_policy()
+    spec = copy.deepcopy(policy.spec)
+    spec["auto_verify"] = {"check": "dust.no_such_check", "every": "PT1H"}
+    before = written()
+    with pytest.raises(DomainError) as refused:
+        services.publish_policy(scenario="dust", kind="exceedance", kind_label="扬尘超标",
+                                source=policy.source, spec=spec, actor=cast.city,
+                                base_version=policy.version)
+    assert refused.value.field == "spec"
+    assert "dust.no_such_check" in refused.value.message
+    assert "dust.valid_data_24h" in refused.value.message  # what may be named instead
+    assert written() == before
+
+
 def test_a_policy_version_is_never_edited_in_place(cast):
     policy = dust_policy()
     spec = copy.deepcopy(policy.spec)

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from smartsite.core import audit, permissions
+from smartsite.core import audit, permissions, scenarios
 from smartsite.core.choices import AuditAction
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.models import AuditEntry
+from smartsite.workorders import checks
 from smartsite.workorders import policy as policy_spec
 from smartsite.workorders.models import LoopPolicy
 
@@ -47,9 +48,13 @@ def publish_policy(*, scenario: str, kind: str, kind_label: str, source: str, sp
             raise DomainError(f"策略不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误",
                               field="spec") from None
     try:
-        policy_spec.parse(spec)
+        rules = policy_spec.parse(spec)
     except ValidationError as exc:
         raise DomainError("；".join(exc.messages), field="spec") from None
+    if rules.auto_verify_check and checks.get(rules.auto_verify_check) is None:
+        known = "、".join(sorted(scenarios.checks())) or "无"
+        raise DomainError(f"auto_verify.check：没有名为“{rules.auto_verify_check}”的自动核查"
+                          f"（已声明：{known}）", field="spec")
     if not kind_label:
         raise DomainError("请填写工单类型名称", field="kind_label")
     if not source:
