@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from smartsite.core.apikit import READ_ERRORS, WRITE_ERRORS, In, Pagination, pk_param
-from smartsite.pits import permissions, selectors, services
+from smartsite.pits import permissions, selectors, services, uploads
 from smartsite.pits.choices import Source
 
 __all__ = ["router"]
@@ -102,6 +103,20 @@ def post_survey(request, payload: SurveyIn, pk: int = pk_param()):
                                unit=r.unit, depth_m=r.depth_m, where=f"rows[{i}]")
             for i, r in enumerate(payload.rows)]
     upload = services.record_survey(pit, rows, source=Source.API, actor=request.auth)
+    pit.refresh_from_db(fields=["proposed_colour"])
+    return Status(201, {"id": upload.pk, "readings": upload.readings,
+                        "duplicates": upload.duplicates, "late": upload.late,
+                        "proposed_colour": pit.proposed_colour})
+
+
+@router.post("/pits/{pk}/survey-files", response={201: UploadOut, **WRITE_ERRORS}, tags=["pits"],
+             summary="上传监测数据文件（.xlsx / .csv，格式同页面模板；整份校验，有错则全部不保存）",
+             description="multipart 字段 `file`：基坑的监测数据模板（GET /pits/{pk}/survey-template"
+                         " 页面下载）填好后的 .xlsx，或其中一种格式的 .csv（UTF-8 或 GBK）。"
+                         "422 的 `errors` 逐行列出错误（where 为“第 N 行”）。")
+def post_survey_file(request, file: File[UploadedFile], pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    upload = uploads.store_file(pit, file, actor=request.auth, source=Source.FILE)
     pit.refresh_from_db(fields=["proposed_colour"])
     return Status(201, {"id": upload.pk, "readings": upload.readings,
                         "duplicates": upload.duplicates, "late": upload.late,
