@@ -41,7 +41,7 @@ import threading
 from django.conf import settings
 from pydantic import ValidationError
 
-from smartsite.core.errors import DomainError
+from smartsite.core.errors import DomainError, Forbidden
 from smartsite.core.models import ApiToken
 from smartsite.pits import selectors, services
 from smartsite.pits.choices import Source
@@ -99,8 +99,10 @@ def handle(topic: str, payload: bytes, *, now=None) -> dict:
         upload = services.record_survey(pit, rows, source=Source.MQTT, actor=user, now=now)
     except services.SurveyRejected as exc:
         return refused(exc.errors)
-    except DomainError as exc:  # Forbidden: not the project's 监测单位
-        return refused([(getattr(exc, "field", "") or "", exc.message)])
+    except Forbidden as exc:  # not the project's 监测单位
+        return refused([("token", str(exc))])
+    except DomainError as exc:
+        return refused([(exc.field or "", exc.message)])
     pit.refresh_from_db(fields=["proposed_colour"])
     return {"ok": True, "batch": batch, "upload": upload.pk, "readings": upload.readings,
             "duplicates": upload.duplicates, "late": upload.late,
