@@ -99,6 +99,11 @@ def test_a_gbk_csv_from_excel_on_windows_is_read(client, site):
     again = client.post(f"{API}/pits/{site.pit.pk}/survey-files",
                         {"file": SimpleUploadedFile("监测.csv", bom)}, headers=api.headers)
     assert again.json()["duplicates"] == 3
+    bad = client.post(f"{API}/pits/{site.pit.pk}/survey-files", {"file": SimpleUploadedFile(
+        "坏.csv", "测点编号,观测时间,观测值\nWY-01,2026/3/4,1\n".encode("gbk"))}, headers=api.headers)
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [{"where": "第 2 行", "message": "测点 WY-01 的观测时间“2026/3/4”"
+                                     "缺少时刻（应写到分钟，如 2026/3/4 09:00）"}]
 
 
 def test_every_bad_row_of_a_file_is_named_and_nothing_is_stored(monitor, site):
