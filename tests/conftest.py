@@ -227,8 +227,9 @@ def _fast_password_hashing(settings):
 def _worker_without_dust_rules(settings):
     """`smartsite worker` run inside a test fires timers and delivers the outbox only: the
     dust rules would find every test project without monitors (不装少装). tests/dust runs the
-    rules itself; a test of the worker running them sets WORKER_JOBS back."""
-    settings.WORKER_JOBS = "*,-dust.rules"
+    rules itself; a test of the worker running them sets WORKER_JOBS back. The pit MQTT
+    job is left out too (tests/pits/test_mqtt.py drains its own topics)."""
+    settings.WORKER_JOBS = "*,-dust.rules,-pits.mqtt_surveys"
 
 
 @pytest.fixture

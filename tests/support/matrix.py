@@ -285,6 +285,11 @@ def _xlsx():
                                            ".spreadsheetml.sheet")
 
 
+def _survey_csv():
+    return SimpleUploadedFile("survey.csv", "测点编号,观测时间,观测值\nWY-01,2020-01-01 08:00,1.5\n"
+                              .encode(), content_type="text/csv")
+
+
 #: The body of a write whose empty body would be refused before the permission check (a form
 #: or a schema that requires fields): route → callable(world, thing) → dict. Values need not
 #: make a valid change; they must reach the gate. API bodies are JSON unless in MULTIPART.
@@ -343,8 +348,10 @@ BODIES = {
                                               "source": "DB31/964-2016 5.2"},
     "POST /cameras/{pk}/ptz/presets": lambda w, t: {"name": "大门"},
     "POST /imports/{kind}": lambda w, t: {"file": _xlsx()},
+    "POST /pits/{pk}/survey-files": lambda w, t: {"file": _survey_csv()},
 }
-MULTIPART = {"POST /monitors/{pk}/inspections", "POST /imports/{kind}"}
+MULTIPART = {"POST /monitors/{pk}/inspections", "POST /imports/{kind}",
+             "POST /pits/{pk}/survey-files"}
 #: Writes whose sample body is a whole, valid change: whoever the rule lets through gets this
 #: answer, and an audit entry under their name (the device registry, as integrators use it).
 DONE = {

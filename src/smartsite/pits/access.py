@@ -11,4 +11,8 @@ ROUTES = {
     "GET /pits": Access(read=SCOPED),
     "GET /pits/{pk}": Access(read=SCOPED, object="pits.pit"),
     "POST /pits/{pk}/surveys": Access(write=MONITORING_COMPANY, object="pits.pit"),
+    "pits:survey_template": Access(read=SCOPED, object="pits.pit"),
+    "pits:survey_upload": Access(read=MONITORING_COMPANY, write=MONITORING_COMPANY,
+                                 object="pits.pit"),
+    "POST /pits/{pk}/survey-files": Access(write=MONITORING_COMPANY, object="pits.pit"),
 }

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from smartsite.core.apikit import READ_ERRORS, WRITE_ERRORS, In, Pagination, pk_param
-from smartsite.pits import permissions, selectors, services
+from smartsite.core.apikit import READ_ERRORS, WRITE_ERRORS, ErrorOut, In, Pagination, pk_param
+from smartsite.pits import permissions, selectors, services, uploads
 from smartsite.pits.choices import Source
 
 __all__ = ["router"]
@@ -68,6 +69,29 @@ class UploadOut(Schema):
     proposed_colour: str = Field(description="评估后的平台建议颜色")
 
 
+class RowErrorOut(Schema):
+    where: str = Field(description="位置：rows[3]、第 5 行、“观测数据”第 5 行；空 = 整批/整个文件")
+    message: str = Field(description="中文说明")
+
+
+class SurveyRejectedOut(ErrorOut):
+    errors: list[RowErrorOut] = Field(description="每一处错误（有错则整批不保存）")
+
+
+SURVEY_ERRORS = {**WRITE_ERRORS, 400: SurveyRejectedOut}
+
+
+def _stored(pit, store) -> Status:
+    try:
+        upload = store()
+    except services.SurveyRejected as exc:
+        return Status(400, exc.as_dict())
+    pit.refresh_from_db(fields=["proposed_colour"])
+    return Status(201, {"id": upload.pk, "readings": upload.readings,
+                        "duplicates": upload.duplicates, "late": upload.late,
+                        "proposed_colour": pit.proposed_colour})
+
+
 def _pit_out(pit) -> dict:
     return {**{f: getattr(pit, f) for f in ("id", "code", "name", "project_id", "safety_grade",
                                             "colour", "proposed_colour", "proposed_reasons",
@@ -93,7 +117,7 @@ def get_pit(request, pk: int = pk_param()):
     return {**_pit_out(pit), "points": points}
 
 
-@router.post("/pits/{pk}/surveys", response={201: UploadOut, **WRITE_ERRORS}, tags=["pits"],
+@router.post("/pits/{pk}/surveys", response={201: UploadOut, **SURVEY_ERRORS}, tags=["pits"],
              summary="上传监测数据（项目的监测单位；整批校验，有错则全部不保存）")
 def post_survey(request, payload: SurveyIn, pk: int = pk_param()):
     pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
@@ -101,8 +125,16 @@ def post_survey(request, payload: SurveyIn, pk: int = pk_param()):
     rows = [services.SurveyRow(point=r.point, measured_at=r.measured_at, value=r.value,
                                unit=r.unit, depth_m=r.depth_m, where=f"rows[{i}]")
             for i, r in enumerate(payload.rows)]
-    upload = services.record_survey(pit, rows, source=Source.API, actor=request.auth)
-    pit.refresh_from_db(fields=["proposed_colour"])
-    return Status(201, {"id": upload.pk, "readings": upload.readings,
-                        "duplicates": upload.duplicates, "late": upload.late,
-                        "proposed_colour": pit.proposed_colour})
+    return _stored(pit, lambda: services.record_survey(pit, rows, source=Source.API,
+                                                       actor=request.auth))
+
+
+@router.post("/pits/{pk}/survey-files", response={201: UploadOut, **SURVEY_ERRORS}, tags=["pits"],
+             summary="上传监测数据文件（.xlsx / .csv，格式同页面模板；整份校验，有错则全部不保存）",
+             description="multipart 字段 `file`：基坑的监测数据模板（GET /pits/{pk}/survey-template"
+                         " 页面下载）填好后的 .xlsx，或其中一种格式的 .csv（UTF-8 或 GBK）。"
+                         "400 的 `errors` 逐行列出错误（where 为“第 N 行”）。")
+def post_survey_file(request, file: File[UploadedFile], pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    return _stored(pit, lambda: uploads.store_file(pit, file, actor=request.auth,
+                                                   source=Source.FILE))

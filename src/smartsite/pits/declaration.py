@@ -20,6 +20,8 @@ DECLARATION = Declaration(
         Job("pits.upload_gaps", run="smartsite.pits.jobs.upload_gaps",
             every=datetime.timedelta(hours=1), order=30,
             description="基坑监测漏测、迟报（按监测频率表）"),
+        Job("pits.mqtt_surveys", run="smartsite.pits.mqtt.run", group="mqtt", drain=True,
+            order=20, description="接收自动化监测经 MQTT 发送的观测数据（pits/mqtt.py）"),
     ),
     nav=(NavEntry("基坑总览", "pits:dashboard", order=30),),
     links=(Link("project", "深基坑监测", "pits:project", order=30),),

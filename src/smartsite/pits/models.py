@@ -251,6 +251,11 @@ class Point(ScopedModel):
                                      null=True, blank=True)
     baseline = models.DecimalField("初始值", max_digits=12, decimal_places=3, null=True,
                                    blank=True, editable=False)
+    # An inclinometer uploaded as raw A0/A180 readings: the position profiles of its first
+    # surveys and, once `baseline_surveys` of them are in, their mean (services.record_survey,
+    # pits.uploads docstring). None for a hole whose surveys arrive as displacements.
+    baseline_profile = models.JSONField("初始剖面（A0/A180 读数换算）", null=True, blank=True,
+                                        editable=False)
     # What the latest assessment found (pits.assessment); shown on the plan.
     level = models.CharField("状态", max_length=10, choices=Level.choices, default=Level.NORMAL)
     cumulative = models.DecimalField("累计变化", max_digits=12, decimal_places=3, null=True,

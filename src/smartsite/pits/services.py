@@ -22,7 +22,7 @@ from smartsite.core import audit
 from smartsite.core.choices import AuditAction, PartyRole
 from smartsite.core.errors import DomainError
 from smartsite.core.models import ProjectParty
-from smartsite.pits import permissions, selectors
+from smartsite.pits import inclinometer, permissions, selectors
 from smartsite.pits.assessment import Finding, Proposal, assess_point, propose, resolve_limits
 from smartsite.pits.choices import COLOUR_ORDER, Colour, Item, Measure, Source, measure_of
 from smartsite.pits.models import (
@@ -71,6 +71,23 @@ class SurveyRow:
     value: object
     unit: str = ""
     depth_m: object = None
+    where: str = ""
+    #: when the platform first received the value, if earlier than this upload (a raw
+    #: inclinometer baseline survey stored once its baseline is complete): decides "late".
+    received_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RawProfile:
+    """An inclinometer survey as the probe read it: rows (depth m, A0, A180) with the
+    instrument constant K and the reading interval L (m). `record_survey` turns it into a
+    displacement profile against the hole's baseline profile (see `_convert_raw`)."""
+
+    point: str
+    measured_at: datetime.datetime
+    readings: tuple
+    k: float
+    interval: float = 0.5
     where: str = ""
 
 
@@ -154,22 +171,31 @@ def register_point(pit: Pit, *, code: str, item: str, actor=None, **fields) -> P
 
 
 def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.API, actor=None,
-                  filename: str = "", now: datetime.datetime | None = None) -> Upload:
+                  filename: str = "", now: datetime.datetime | None = None,
+                  raw: Sequence[RawProfile] = ()) -> Upload:
     """Store a survey, all or nothing, then assess the pit. Refused with every error at once
     (SurveyRejected): an unknown point, a value that is not a number or is not finite, a unit
     other than the item's, a time in the future or before the point's baseline was measured,
     the same point and time twice, a time already stored with another value, a jump no
     instrument could make (faster than `impossible_rate_factor` × its rate 预警值). A row
-    already stored with the same value is acknowledged and ignored (a re-sent upload)."""
+    already stored with the same value is acknowledged and ignored (a re-sent upload).
+
+    `raw` inclinometer surveys (A0/A180 readings) are converted against the hole's baseline
+    profile first (`_convert_raw`); the upload's `baseline_pending` ({code: (have, need)})
+    names the holes whose baseline is still being measured."""
     now = now or timezone.now()
     if actor is not None:
         permissions.require_upload(actor, pit.project)
     if source not in Source.values:
         raise DomainError(f"未知的数据来源“{source}”", field="source")
-    if not rows:
+    if not rows and not raw:
         raise SurveyRejected([("", "没有任何数据行")])
     points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
     errors: list[tuple[str, str]] = []
+    rows = list(rows)
+    direct = {id(row) for row in rows}
+    converted, baselines, raw_dupes = _convert_raw(raw, points, errors, now) if raw else ([], {}, 0)
+    rows += converted
     clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
     seen: set[tuple] = set()
     for row in rows:
@@ -198,6 +224,10 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
             if point.item != Item.DEEP_HORIZONTAL:
                 errors.append((row.where, f"测点 {point.code} 不是测斜孔，不能填写深度"))
                 continue
+            if id(row) in direct and point.baseline_profile is not None:
+                errors.append((row.where, f"测斜孔 {point.code} 按 A0/A180 读数上传（由平台换算"
+                                          "位移），请继续上传读数，不要混用累计位移"))
+                continue
             depth = _decimal(row.depth_m)
             if depth is None or depth < 0 or (point.tube_depth_m and depth > point.tube_depth_m):
                 errors.append((row.where, f"测斜孔 {point.code} 的深度“{row.depth_m}”无效"
@@ -212,8 +242,10 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
         seen.add(key)
         clean.append((row, point, value, depth))
     profiles, singles = _split_profiles(clean, errors)
+    received = {(point, row.measured_at): row.received_at for row, point, _, depth in clean
+                if depth is not None and row.received_at is not None}
     stored = _stored_values(singles, profiles)
-    new_singles, dupes = [], 0
+    new_singles, dupes = [], raw_dupes
     for row, point, value, _ in singles:
         old = stored.get((point.pk, row.measured_at))
         if old is None:
@@ -236,10 +268,10 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
             pit=pit, source=source, uploaded_by=actor if actor is not None else None,
             enterprise_id=enterprise, filename=filename[:200], received_at=now)
         readings = [Reading(point=point, measured_at=row.measured_at, value=value, upload=upload,
-                            late=now - row.measured_at > upload_within)
+                            late=(row.received_at or now) - row.measured_at > upload_within)
                     for row, point, value in new_singles]
         Reading.objects.bulk_create(readings)
-        new_profiles = 0
+        new_profiles = late_profiles = 0
         for (point, at), depths in profiles.items():
             if (point.pk, at) in stored:
                 dupes += 1
@@ -248,14 +280,17 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
                 ProfileReading(point=point, measured_at=at, depth_m=d, displacement_mm=v)
                 for d, v in depths)
             peak = max((v for _, v in depths), key=abs)
+            late = received.get((point, at), now) - at > upload_within
             Reading.objects.create(point=point, measured_at=at, value=peak, upload=upload,
-                                   late=now - at > upload_within)
+                                   late=late)
             new_profiles += 1
+            late_profiles += late
+        for point_id, doc in baselines.items():
+            Point.objects.filter(pk=point_id).update(baseline_profile=doc)
         times = [r.measured_at for r in readings] + [at for _, at in profiles]
         upload.readings = len(readings) + new_profiles
         upload.duplicates = dupes
-        upload.late = sum(r.late for r in readings) + sum(
-            1 for _, at in profiles if now - at > upload_within)
+        upload.late = sum(r.late for r in readings) + late_profiles
         upload.first_measured_at = min(times, default=None)
         upload.last_measured_at = max(times, default=None)
         upload.save()
@@ -263,9 +298,140 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
             audit.record(actor, upload, AuditAction.CREATE,
                          {"readings": upload.readings, "source": source, "filename": filename},
                          project=pit.project)
+    n = selectors.params().baseline_surveys
+    upload.baseline_pending = {
+        code: (len(doc["surveys"]), n) for code, doc in
+        ((p.code, baselines[p.pk]) for p in points.values() if p.pk in baselines)
+        if doc.get("mean") is None}
     if upload.readings:
         assess_pit(pit, now=now)
     return upload
+
+
+def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
+    """Raw inclinometer surveys as displacement rows, the holes' new baseline documents, and
+    how many surveys were re-sent baseline surveys (duplicates).
+
+    A hole uploaded as A0/A180 keeps its baseline in `Point.baseline_profile`:
+    {"surveys": [{"at", "received_at", "depths", "positions"}, …], "mean": [...] | None,
+    "depths": [...] | None}. Its first `baseline_surveys` surveys (by time) are only kept
+    there, as position profiles (mm, from the fixed bottom up), until the last of them
+    arrives; then the baseline is their mean and all of them are stored as displacements
+    (position − baseline, which for the baseline surveys is their scatter around it), with
+    the time each first arrived (for "late"). Every later survey is stored as its
+    displacement at once. A survey timed before the baseline was complete that is not one of
+    its surveys is refused, as is a baseline survey re-sent with other readings."""
+    n = selectors.params().baseline_surveys
+    by_point: dict = defaultdict(list)
+    for survey in raw:
+        code = (survey.point or "").strip()
+        point = points.get(code)
+        if point is None:
+            errors.append((survey.where, f"测点“{survey.point}”不存在或已停用（本基坑无此测点）"))
+            continue
+        if point.item != Item.DEEP_HORIZONTAL:
+            errors.append((survey.where, f"测点 {code} 不是测斜孔，不能上传 A0/A180 读数"))
+            continue
+        at = survey.measured_at
+        if at is None or timezone.is_naive(at):
+            errors.append((survey.where, f"测斜孔 {code} 的观测时间缺失或无时区"))
+            continue
+        when = f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
+        try:
+            position = inclinometer.position(survey.readings, k=survey.k, interval=survey.interval)
+        except ValueError as exc:
+            errors.append((survey.where, f"测斜孔 {code} {when}：{exc}"))
+            continue
+        if point.tube_depth_m is not None and position.depths[-1] > float(point.tube_depth_m):
+            errors.append((survey.where, f"测斜孔 {code} {when}：深度 "
+                                         f"{inclinometer.fmt_depth(position.depths[-1])} m 超过管深"
+                                         f" {point.tube_depth_m} m"))
+            continue
+        by_point[point].append((survey, position))
+    out: list[SurveyRow] = []
+    docs: dict = {}
+    dupes = 0
+    for point, surveys in by_point.items():
+        doc = point.baseline_profile
+        if doc is None:
+            if ProfileReading.objects.filter(point=point).exists():
+                errors.append((surveys[0][0].where,
+                               f"测斜孔 {point.code} 已按累计位移上传，不能改为 A0/A180 读数"))
+                continue
+            doc = {"surveys": [], "mean": None, "depths": None}
+        doc = {**doc, "surveys": list(doc["surveys"])}
+        kept = {datetime.datetime.fromisoformat(s["at"]): s for s in doc["surveys"]}
+        seen = set()
+        for survey, position in sorted(surveys, key=lambda s: s[0].measured_at):
+            at, where = survey.measured_at, survey.where
+            when = f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
+            if at in seen:
+                errors.append((where, f"测斜孔 {point.code} 在 {when} 重复出现"))
+                continue
+            seen.add(at)
+            old = kept.get(at)
+            if old is not None:
+                if not _same_profile(old, position):
+                    errors.append((where, f"测斜孔 {point.code} 在 {when} 的初始观测已有不同读数"))
+                elif doc["mean"] is None:
+                    dupes += 1
+                else:  # a re-sent baseline survey: its stored displacement says "duplicate"
+                    out += _displacement_rows(point, at, position, doc, where, errors)
+                continue
+            if doc["mean"] is None:
+                entry = {"at": at.isoformat(), "received_at": now.isoformat(),
+                         "depths": list(position.depths), "positions": list(position.values)}
+                doc["surveys"].append(entry)
+                kept[at] = entry
+                if len(doc["surveys"]) >= n:
+                    out += _complete_baseline(point, doc, n, where, errors)
+                continue
+            end = max(kept)
+            if at < end:
+                errors.append((where, f"测斜孔 {point.code} 的观测时间 {when} 早于其初始剖面测定完成"
+                                      f"（{timezone.localtime(end):%Y-%m-%d %H:%M}）"))
+                continue
+            out += _displacement_rows(point, at, position, doc, where, errors)
+        docs[point.pk] = doc
+    return out, docs, dupes
+
+
+def _same_profile(entry: dict, position: inclinometer.Profile) -> bool:
+    return (len(entry["depths"]) == len(position.depths) and all(
+        abs(a - b) < 1e-6 for a, b in zip(entry["depths"], position.depths, strict=True)) and all(
+        abs(a - b) < 1e-6 for a, b in zip(entry["positions"], position.values, strict=True)))
+
+
+def _complete_baseline(point, doc, n, where, errors) -> list[SurveyRow]:
+    """The baseline from the first `n` surveys; their rows as displacements from it."""
+    doc["surveys"].sort(key=lambda s: datetime.datetime.fromisoformat(s["at"]))
+    first = [inclinometer.Profile(tuple(s["depths"]), tuple(s["positions"]))
+             for s in doc["surveys"][:n]]
+    try:
+        mean = inclinometer.baseline(first, n)
+    except ValueError as exc:
+        errors.append((where, f"测斜孔 {point.code} 的初始剖面：{exc}"))
+        return []
+    doc["mean"], doc["depths"] = list(mean.values), list(mean.depths)
+    out = []
+    for entry, profile in zip(doc["surveys"], first, strict=False):
+        at = datetime.datetime.fromisoformat(entry["at"])
+        out += _displacement_rows(point, at, profile, doc, where, errors,
+                                  received_at=datetime.datetime.fromisoformat(entry["received_at"]))
+    return out
+
+
+def _displacement_rows(point, at, position, doc, where, errors, *,
+                       received_at=None) -> list[SurveyRow]:
+    initial = inclinometer.Profile(tuple(doc["depths"]), tuple(doc["mean"]))
+    try:
+        moved = inclinometer.displacement(position, initial)
+    except ValueError as exc:
+        errors.append((where, f"测斜孔 {point.code} {timezone.localtime(at):%Y-%m-%d %H:%M}：{exc}"))
+        return []
+    return [SurveyRow(point=point.code, measured_at=at, value=f"{value:.3f}", depth_m=depth,
+                      where=where, received_at=received_at)
+            for depth, value in zip(moved.depths, moved.values, strict=True)]
 
 
 def _decimal(value) -> Decimal | None:
