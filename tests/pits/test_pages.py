@@ -11,36 +11,19 @@ import shutil
 import subprocess
 
 import pytest
-from support.pits import T0, build_site, rows
+from support.pit_pages import DAY, NOW, surveyed_site
+from support.pits import T0, rows
 
 from smartsite.pits import services
 from smartsite.pits.models import ColourChange, Pit, Upload, UploadGap
 
 pytestmark = pytest.mark.django_db
-DAY = datetime.timedelta(days=1)
-NOW = T0 + 12 * DAY + datetime.timedelta(hours=3)
 
 
 @pytest.fixture
 def site(cast, clock):
     clock.move_to(NOW)
-    site = build_site(cast)
-    pit = site.pit
-    services.add_stage(pit, name="第一层土方开挖", started_on=T0.date(), excavation_depth_m=3)
-    services.add_stage(pit, name="第二层土方开挖", started_on=(T0 + 6 * DAY).date(),
-                       excavation_depth_m=7)
-    # WY-01 (预警值 20 mm, 2 mm/d): creeping at ~1 mm/d, 10 mm after 12 days — normal now,
-    # at 20 mm in about ten days at this rate.
-    wobble = [0.0, 0.1, -0.1, 0.05, -0.05, 0.1, 0.0, -0.1, 0.05, 0.0, -0.05, 0.1, 0.0]
-    creep = [0.0, 0.0, 0.0] + [n + wobble[n] for n in range(1, 11)]
-    record(site, rows("WY-01", creep), now=NOW)
-    record(site, rows("DB-01", [0.0, 0.0, 0.0, -0.5, -1.2, -2.0]), now=NOW)
-    record(site, rows("ZL-01", [2000, 2500, 3100]), now=NOW)
-    for n, at in enumerate((T0, T0 + 5 * DAY, T0 + 10 * DAY)):
-        record(site, [services.SurveyRow("CX-01", at, v * (n + 1), depth_m=d, where=f"第 {k} 行")
-                      for k, (d, v) in enumerate([(0.5, 3.0), (5.0, 4.5), (10.0, 2.0),
-                                                  (20.0, 0.2)], 2)], now=NOW)
-    return site
+    return surveyed_site(cast, NOW)
 
 
 def record(site, data, now):
@@ -180,7 +163,7 @@ def test_the_monthly_report_in_excel_per_monitoring_company(client, site, cast, 
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[2][:4] == ["监测单位", "项目", "基坑", "区"]
     row = next(r for r in values if r[0] == "戊岩土监测有限公司")
-    company, project, pit, district, due, surveyed, late, gaps, open_gaps = row
+    _company, project, pit, district, due, surveyed, late, gaps, open_gaps = row
     assert (project, pit, district) == ("静安甲项目", "1号基坑", "静安区")
     # the fixture's surveys of 12 days, uploaded on day 12, and the two of report_site
     assert late == sum(u.late for u in Upload.objects.all()) > 2

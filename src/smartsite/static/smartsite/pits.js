@@ -81,7 +81,7 @@
     var xs = [], ys = [];
     plan.outline.forEach(function (c) { xs.push(c[0]); ys.push(c[1]); });
     plan.points.forEach(function (p) { xs.push(p[0]); ys.push(p[1]); });
-    var grid = { left: 44, right: 16, top: 16, bottom: 36 };
+    var grid = { left: 40, right: 14, top: 14, bottom: 26 };
     // Equal metres on both axes: widen the shorter range to the chart's aspect.
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
     var w = Math.max(planEl.clientWidth - grid.left - grid.right, 50), h = Math.max(planEl.clientHeight - grid.top - grid.bottom, 50);
@@ -110,12 +110,13 @@
         var v = p.value, info = levelInfo[v[4]] || {};
         return "<b>" + esc(v[2]) + "</b> " + esc(v[3]) + "<br>" + esc(info.label) + (v[5] == null ? "" : " · 累计 " + num(v[5]) + " " + esc(v[6]));
       } },
-      legend: { bottom: 0, data: plan.levels.map(function (l) { return l[1]; }), itemWidth: 10, itemHeight: 10, textStyle: { fontSize: 11 } },
-      grid: grid,
-      xAxis: { type: "value", name: "m", min: +(cx - span * w / 2).toFixed(1), max: +(cx + span * w / 2).toFixed(1),
-               splitLine: { lineStyle: { type: "dashed", color: "#eef2f7" } }, axisLabel: { fontSize: 10 } },
-      yAxis: { type: "value", name: "m", min: +(cy - span * h / 2).toFixed(1), max: +(cy + span * h / 2).toFixed(1),
-               splitLine: { lineStyle: { type: "dashed", color: "#eef2f7" } }, axisLabel: { fontSize: 10 } },
+      grid: grid,  // the legend is the page's (it wraps on a phone)
+      xAxis: { type: "value", min: +(cx - span * w / 2).toFixed(1), max: +(cx + span * w / 2).toFixed(1),
+               splitLine: { lineStyle: { type: "dashed", color: "#eef2f7" } },
+               axisLabel: { fontSize: 10, showMinLabel: false, showMaxLabel: false, formatter: "{value} m" } },
+      yAxis: { type: "value", min: +(cy - span * h / 2).toFixed(1), max: +(cy + span * h / 2).toFixed(1),
+               splitLine: { lineStyle: { type: "dashed", color: "#eef2f7" } },
+               axisLabel: { fontSize: 10, showMinLabel: false, showMaxLabel: false } },
       series: series
     });
     planChart.on("click", function (p) {
@@ -140,20 +141,21 @@
     var reach = p.surveys.reduce(function (m, s) { return s[1].reduce(function (mm, d) { return Math.max(mm, Math.abs(d[0])); }, m); }, p.limit || 1);
     draw(el, {
       animation: false,
-      title: { text: p.name, left: 0, top: 0, textStyle: { fontSize: 13 } },
+      title: { text: p.name, left: 0, top: 0, textStyle: { fontSize: 13 } },  // x axis on top: depth reads downwards
       tooltip: { trigger: "item", formatter: function (q) {
         return esc(q.seriesName) + "<br>深度 " + num(q.value[1], 1) + " m：<b>" + num(q.value[0]) + "</b> mm";
       } },
       legend: { type: "scroll", bottom: 0, textStyle: { fontSize: 10 } },
-      grid: { left: 44, right: 16, top: 36, bottom: 48 },
-      xAxis: { type: "value", name: "mm", min: -Math.ceil(reach * 1.15), max: Math.ceil(reach * 1.15), splitLine: { lineStyle: { type: "dashed" } } },
-      yAxis: { type: "value", name: "深度 m", inverse: true, min: 0, splitLine: { lineStyle: { type: "dashed" } } },
+      grid: { left: 44, right: 20, top: 64, bottom: 40 },
+      xAxis: { type: "value", position: "top", name: "mm", nameLocation: "end", nameGap: 6,
+               min: -Math.ceil(reach * 1.15), max: Math.ceil(reach * 1.15), splitLine: { lineStyle: { type: "dashed" } } },
+      yAxis: { type: "value", name: "深度 m", nameLocation: "start", inverse: true, min: 0, splitLine: { lineStyle: { type: "dashed" } } },
       series: p.surveys.map(function (s, i) {
         var line = { name: s[0], type: "line", data: s[1], showSymbol: false, lineStyle: { width: i === n - 1 ? 2.5 : 1.2 },
                      itemStyle: { color: palette[i] } };
         if (i === n - 1 && marks.length) {
           line.markLine = { symbol: "none", silent: true, lineStyle: { color: "#dc2626", type: "dashed" },
-                            label: { formatter: "预警值", color: "#dc2626" }, data: marks };
+                            label: { formatter: "预警值", position: "end", color: "#dc2626" }, data: marks };
         }
         return line;
       })

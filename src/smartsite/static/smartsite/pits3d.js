@@ -43,10 +43,13 @@
 
   var xs = corners.map(function (c) { return c[0]; }), ys = corners.map(function (c) { return c[1]; });
   s.points.forEach(function (p) { xs.push(p[0]); ys.push(p[1]); });
-  var x0 = Math.min.apply(null, xs) - 5, x1 = Math.max.apply(null, xs) + 5;
-  var y0 = Math.min.apply(null, ys) - 5, y1 = Math.max.apply(null, ys) + 5;
-  var zMin = -Math.max(H, 1) * 1.15;
+  function down(v) { return Math.floor(v / 5) * 5; }
+  function up(v) { return Math.ceil(v / 5) * 5; }
+  var x0 = down(Math.min.apply(null, xs) - 3), x1 = up(Math.max.apply(null, xs) + 3);
+  var y0 = down(Math.min.apply(null, ys) - 3), y1 = up(Math.max.apply(null, ys) + 3);
+  var zMin = -Math.max(H, 1) - 2;
   s.points.forEach(function (p) { zMin = Math.min(zMin, p[2] - 1); });
+  zMin = down(zMin);
   var scale = 200 / Math.max(x1 - x0, y1 - y0, -zMin);
   var info = {};
   s.levels.forEach(function (l) { info[l[0]] = { label: l[1], colour: l[2] }; });
@@ -74,13 +77,12 @@
       return "<b>" + esc(v[3]) + "</b> " + esc(v[4]) + "<br>" + esc((info[v[5]] || {}).label)
         + "<br>x " + (+v[0]).toFixed(1) + " m · y " + (+v[1]).toFixed(1) + " m · 深 " + (-v[2]).toFixed(1) + " m";
     } },
-    legend: { bottom: 0, data: s.levels.map(function (l) { return l[1]; }) },
     grid3D: { boxWidth: (x1 - x0) * scale, boxDepth: (y1 - y0) * scale, boxHeight: -zMin * scale,
               viewControl: { alpha: 28, beta: 35, distance: 260 }, light: { main: { intensity: 1.1 }, ambient: { intensity: 0.5 } },
               axisPointer: { show: false } },
-    xAxis3D: { type: "value", name: "x (m)", min: Math.floor(x0), max: Math.ceil(x1) },
-    yAxis3D: { type: "value", name: "y (m)", min: Math.floor(y0), max: Math.ceil(y1) },
-    zAxis3D: { type: "value", name: "深度 (m)", min: Math.floor(zMin), max: 0 },
+    xAxis3D: { type: "value", name: "x (m)", min: x0, max: x1 },
+    yAxis3D: { type: "value", name: "y (m)", min: y0, max: y1 },
+    zAxis3D: { type: "value", name: "深度 (m)", min: zMin, max: 0 },
     series: series
   });
   window.addEventListener("resize", function () { chart.resize(); });
