@@ -1,7 +1,7 @@
 """A pit's page, its 3D view and the pit dashboard in headless Chromium: the plan, the curve,
-the inclinometer profile, the 3D scene and the districts chart draw with no script error or CSP violation (the `page` fixture
-fails on any), and on a phone the page does not
-scroll sideways."""
+the inclinometer profile, the 3D scene and the districts chart draw with no script error or
+CSP violation (the `page` fixture fails on any), and on a phone the pit page does not scroll
+sideways."""
 
 from __future__ import annotations
 
