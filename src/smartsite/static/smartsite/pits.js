@@ -146,10 +146,10 @@
         return esc(q.seriesName) + "<br>深度 " + num(q.value[1], 1) + " m：<b>" + num(q.value[0]) + "</b> mm";
       } },
       legend: { type: "scroll", bottom: 0, textStyle: { fontSize: 10 } },
-      grid: { left: 44, right: 20, top: 64, bottom: 40 },
+      grid: { left: 44, right: 34, top: 64, bottom: 40 },
       xAxis: { type: "value", position: "top", name: "mm", nameLocation: "end", nameGap: 6,
                min: -Math.ceil(reach * 1.15), max: Math.ceil(reach * 1.15), splitLine: { lineStyle: { type: "dashed" } } },
-      yAxis: { type: "value", name: "深度 m", nameLocation: "start", inverse: true, min: 0, splitLine: { lineStyle: { type: "dashed" } } },
+      yAxis: { type: "value", name: "深度 m", nameLocation: "start", inverse: true, min: 0, axisLine: { onZero: false }, splitLine: { lineStyle: { type: "dashed" } } },
       series: p.surveys.map(function (s, i) {
         var line = { name: s[0], type: "line", data: s[1], showSymbol: false, lineStyle: { width: i === n - 1 ? 2.5 : 1.2 },
                      itemStyle: { color: palette[i] } };
