@@ -60,6 +60,7 @@ WHO = {
     "supervising_regulators": {"A": frozenset({"city", "district"}), "B": frozenset({"city"})},
     "penalisers": {"A": frozenset({"city", "district"}), "B": frozenset({"city", "street"})},
     "monitoring_company": {"A": frozenset(), "B": frozenset()},  # the cast has no 监测单位
+    "design_unit": {"A": frozenset(), "B": frozenset()},  # nor a 设计单位
 }
 
 DAY = datetime.date(2020, 1, 1)  # every date below is in the past whatever the clock says

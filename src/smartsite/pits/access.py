@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from smartsite.core.access import MONITORING_COMPANY, SCOPED, Access
+from smartsite.core.access import DESIGN_UNIT, MONITORING_COMPANY, SCOPED, Access
 
 ROUTES = {
     "pits:dashboard": Access(read=SCOPED),
     "pits:project": Access(read=SCOPED, object="core.project"),
     "pits:pit": Access(read=SCOPED, object="pits.pit"),
+    "pits:pit_3d": Access(read=SCOPED, object="pits.pit"),
+    "pits:judge": Access(write=DESIGN_UNIT, object="pits.pit"),
+    "pits:report_xlsx": Access(read=SCOPED),
+    "pits:report_pdf": Access(read=SCOPED),
     "GET /pits": Access(read=SCOPED),
     "GET /pits/{pk}": Access(read=SCOPED, object="pits.pit"),
     "POST /pits/{pk}/surveys": Access(write=MONITORING_COMPANY, object="pits.pit"),
