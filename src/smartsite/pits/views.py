@@ -149,6 +149,8 @@ def _pit_context(request, pit, form=None) -> dict:
         "plan": plan, "curves": curves, "stage_marks": marks,
         "first_point": worst.code if worst else None,
         "levels": _levels(), "form": form if can_judge else None,
+        "can_upload": permissions.uploading_projects(request.user)
+        .filter(pk=pit.project_id).exists(),
         "colour_hex": COLOUR_HEX.get(pit.colour), "proposed_hex": COLOUR_HEX.get(pit.proposed_colour),
     }
 
