@@ -190,6 +190,9 @@ def cmd_demo(args) -> int:
     _collectstatic()
     if not _seed(args.seed, args.scale):
         print("沿用已有数据（删除数据目录可重新生成）")
+    # The demo needs no MQTT broker: its gateway takes TCP only (--no-mqtt) and its worker
+    # leaves the MQTT jobs alone (SMARTSITE_MQTT_ENABLED, inherited by the processes below).
+    os.environ["SMARTSITE_MQTT_ENABLED"] = "0"
     sup = Supervisor()
     sup.start("web", _web_argv(args.host, args.port, args.workers))
     sup.start("worker", [sys.executable, "-m", "smartsite.cli", "worker"])
@@ -256,6 +259,9 @@ def cmd_serve(args) -> int:
     if args.migrate:
         _migrate(verbosity=1)
     _collectstatic()
+    # The demo needs no MQTT broker: its gateway takes TCP only (--no-mqtt) and its worker
+    # leaves the MQTT jobs alone (SMARTSITE_MQTT_ENABLED, inherited by the processes below).
+    os.environ["SMARTSITE_MQTT_ENABLED"] = "0"
     sup = Supervisor()
     sup.start("web", _web_argv(args.host, args.port, args.workers))
     print(f"smartsite serving on http://{args.host}:{args.port}/", flush=True)
