@@ -107,7 +107,7 @@ class Level(models.TextChoices):
     NORMAL = "normal", "正常"
     WATCH = "watch", "≥70% 预警值"
     WARNING = "warning", "达到预警值"
-    OVER = "over", "超过控制值"
+    OVER = "over", "严重超限"  # cumulative and rate both at warning, or a force at its design value
 
 
 LEVEL_ORDER = {Level.NORMAL: 0, Level.WATCH: 1, Level.WARNING: 2, Level.OVER: 3}

@@ -148,7 +148,7 @@ class Migration(migrations.Migration):
                 ('alarm_cumulative', models.DecimalField(blank=True, decimal_places=2, help_text='设计单位给定；留空则按 GB 50497-2019 表列默认值（区间下限）', max_digits=9, null=True, verbose_name='设计预警值：累计（mm 或 %设计值）')),
                 ('alarm_rate', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='设计预警值：速率（mm/d）')),
                 ('baseline', models.DecimalField(blank=True, decimal_places=3, editable=False, max_digits=12, null=True, verbose_name='初始值')),
-                ('level', models.CharField(choices=[('normal', '正常'), ('watch', '≥70% 预警值'), ('warning', '达到预警值'), ('over', '超过控制值')], default='normal', max_length=10, verbose_name='状态')),
+                ('level', models.CharField(choices=[('normal', '正常'), ('watch', '≥70% 预警值'), ('warning', '达到预警值'), ('over', '严重超限')], default='normal', max_length=10, verbose_name='状态')),
                 ('cumulative', models.DecimalField(blank=True, decimal_places=3, editable=False, max_digits=12, null=True, verbose_name='累计变化')),
                 ('rate', models.DecimalField(blank=True, decimal_places=3, editable=False, max_digits=10, null=True, verbose_name='变化速率（/d）')),
                 ('last_measured_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='最近观测')),
