@@ -68,6 +68,7 @@ def test_a_bad_form_shows_the_field_error_and_saves_nothing(page, cast, password
         {"type": "Polygon", "coordinates": [[[116.39, 39.9], [116.4, 39.9], [116.4, 39.91],
                                              [116.39, 39.9]]]}))
     page.click("form.edit button.primary")
+    page.wait_for_selector(".field.invalid .error")  # the answer page (422), not the form sent
     errors = page.locator(".field.invalid .error").all_inner_texts()
     assert any("报建编号" in e and "已存在" in e for e in errors), errors
     assert any("上海" in e for e in errors), errors
