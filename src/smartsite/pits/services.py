@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from smartsite.core import audit
@@ -168,7 +170,7 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
         raise DomainError(f"未知的数据来源“{source}”", field="source")
     if not rows:
         raise SurveyRejected([("", "没有任何数据行")])
-    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
+    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True).select_related("pit")}
     errors: list[tuple[str, str]] = []
     clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
     seen: set[tuple] = set()
@@ -301,16 +303,20 @@ def _split_profiles(clean, errors):
 
 
 def _stored_values(singles, profiles) -> dict:
-    """What is already stored at the times this upload brings: {(point id, time): value}."""
-    wanted = defaultdict(set)
+    """What is already stored at the times this upload brings: {(point id, time): value}
+    (one query for the whole upload)."""
+    wanted = set()
     for row, point, _, _ in singles:
-        wanted[point.pk].add(row.measured_at)
+        wanted.add((point.pk, row.measured_at))
     for point, at in profiles:
-        wanted[point.pk].add(at)
+        wanted.add((point.pk, at))
+    if not wanted:
+        return {}
     stored = {}
-    for point_id, times in wanted.items():
-        for at, value in Reading.objects.filter(point_id=point_id, measured_at__in=times) \
-                .values_list("measured_at", "value"):
+    rows = Reading.objects.filter(point_id__in={pk for pk, _ in wanted},
+                                  measured_at__in={at for _, at in wanted})
+    for point_id, at, value in rows.values_list("point_id", "measured_at", "value"):
+        if (point_id, at) in wanted:
             stored[(point_id, at)] = value
     return stored
 
@@ -322,15 +328,16 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
     by_point = defaultdict(list)
     for row, point, value in new_rows:
         by_point[point].append((row.measured_at, value, row.where))
+    if not by_point:
+        return errors
     factor = selectors.parameter("impossible_rate_factor", 10)
+    baseline_n = selectors.params().baseline_surveys
     alarm_rows = None
+    stored = _neighbours(by_point, baseline_n)
     for point, rows in by_point.items():
         rows.sort(key=lambda r: r[0])
-        stored = list(Reading.objects.filter(point=point).order_by("measured_at")
-                      .values_list("measured_at", "value"))
-        baseline_n = selectors.params().baseline_surveys
-        if point.baseline is not None and len(stored) >= baseline_n:
-            baseline_end = stored[baseline_n - 1][0]
+        baseline_end, before = stored.get(point.pk, (None, []))
+        if point.baseline is not None and baseline_end is not None:
             for at, _, where in rows:
                 if at < baseline_end:
                     errors.append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
@@ -342,7 +349,7 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
         limits = _limits(point, alarm_rows)
         if not limits.rate:
             continue
-        merged = sorted([(at, v, "") for at, v in stored] + rows, key=lambda r: r[0])
+        merged = sorted([(at, v, "") for at, v in before] + rows, key=lambda r: r[0])
         for (at0, v0, _), (at1, v1, where) in itertools.pairwise(merged):
             if not where:
                 continue
@@ -353,6 +360,33 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
                                       f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
                                       f"超过速率预警值的 {factor:g} 倍，请核对数据"))
     return errors
+
+
+def _neighbours(by_point, baseline_n: int) -> dict:
+    """Per point of an upload: when its `baseline_n`-th stored reading was measured (None
+    with fewer), and the stored readings a jump check compares the new ones with — every
+    stored reading from the upload's earliest time on, and the last one before it. Three
+    queries for the whole upload."""
+    first = min(at for rows in by_point.values() for at, _, _ in rows)
+    ids = [point.pk for point in by_point]
+    readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
+    annotated = Point.objects.filter(pk__in=ids).annotate(
+        nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]),
+        prev=Subquery(readings.filter(measured_at__lt=first).order_by("-measured_at")
+                      .values("pk")[:1]))
+    out, previous = {}, []
+    for pk, nth, prev in annotated.values_list("pk", "nth", "prev"):
+        out[pk] = (nth, [])
+        if prev is not None:
+            previous.append(prev)
+    for point_id, at, value in (Reading.objects.filter(pk__in=previous)
+                                .values_list("point_id", "measured_at", "value")):
+        out[point_id][1].append((at, value))
+    for point_id, at, value in (Reading.objects.filter(point_id__in=ids, measured_at__gte=first)
+                                .order_by("measured_at")
+                                .values_list("point_id", "measured_at", "value")):
+        out[point_id][1].append((at, value))
+    return out
 
 
 # ---------------------------------------------------------------- assessment
@@ -379,41 +413,66 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
     findings: list[tuple[str, Finding]] = []
     with transaction.atomic():
         points = list(Point.objects.filter(pit=pit, active=True).select_related("pit"))
+        recent = _first_readings(points, keep, latest=True)
+        _baselines(points, params)
         for point in points:
-            recent = list(Reading.objects.filter(point=point).order_by("-measured_at")
-                          .values_list("measured_at", "value")[:keep])[::-1]
-            baseline = _baseline(point, params)
-            series = [(at, float(v)) for at, v in recent]
+            series = [(at, float(v)) for at, v in recent.get(point.pk, [])]
             finding = assess_point(series, _limits(point, alarm_rows), params,
-                                   baseline=baseline, design_value=point.design_value,
+                                   baseline=_baseline(point), design_value=point.design_value,
                                    slab_cast_at=slab)
-            _store_finding(point, finding, recent)
+            _set_finding(point, finding, recent.get(point.pk, []))
             findings.append((point.code, finding))
+        Point.objects.bulk_update(points, ["level", "cumulative", "rate", "last_measured_at",
+                                           "reasons", "baseline"], batch_size=500)
         proposal = propose(findings)
         _store_proposal(pit, proposal, now)
     return proposal
 
 
-def _baseline(point: Point, params) -> float | None:
+def _first_readings(points: list[Point], n: int, *, latest: bool = False) -> dict[int, list]:
+    """{point id: its first (or, with `latest`, last) `n` readings as (measured_at, value)
+    in time order}, in one query."""
+    if not points:
+        return {}
+    order = F("measured_at").desc() if latest else F("measured_at").asc()
+    rows = (Reading.objects.filter(point__in=[p.pk for p in points])
+            .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")], order_by=order))
+            .filter(rank__lte=n).values_list("point_id", "measured_at", "value"))
+    out: dict[int, list] = defaultdict(list)
+    for point_id, at, value in rows:
+        out[point_id].append((at, value))
+    for series in out.values():
+        series.sort(key=lambda r: r[0])
+    return out
+
+
+def _needs_baseline(point: Point) -> bool:
+    return (point.item != Item.DEEP_HORIZONTAL and point.baseline is None
+            and point.measure not in (Measure.FORCE, Measure.CRACK))
+
+
+def _baselines(points: list[Point], params) -> None:
+    """Store the baseline (the mean of the first surveys) of the points that have their
+    first surveys in and no baseline yet (saved with the points' findings)."""
+    wanted = [p for p in points if _needs_baseline(p)]
+    first = _first_readings(wanted, params.baseline_surveys)
+    for point in wanted:
+        values = [v for _, v in first.get(point.pk, [])]
+        if len(values) >= params.baseline_surveys:
+            point.baseline = sum(values) / len(values)
+
+
+def _baseline(point: Point) -> float | None:
     """The point's baseline: stored once its first surveys are in (0 for an inclinometer,
     whose profiles are already relative to the baseline profile)."""
     if point.item == Item.DEEP_HORIZONTAL:
         return 0.0
     if point.measure in (Measure.FORCE, Measure.CRACK):
         return None
-    if point.baseline is not None:
-        return float(point.baseline)
-    first = list(Reading.objects.filter(point=point).order_by("measured_at")
-                 .values_list("value", flat=True)[:params.baseline_surveys])
-    if len(first) < params.baseline_surveys:
-        return None
-    baseline = sum(first) / len(first)
-    Point.objects.filter(pk=point.pk).update(baseline=baseline)
-    point.baseline = baseline
-    return float(baseline)
+    return None if point.baseline is None else float(point.baseline)
 
 
-def _store_finding(point: Point, finding: Finding, recent) -> None:
+def _set_finding(point: Point, finding: Finding, recent) -> None:
     def dec(value):
         return None if value is None or not math.isfinite(value) else Decimal(f"{value:.3f}")
 
@@ -422,9 +481,6 @@ def _store_finding(point: Point, finding: Finding, recent) -> None:
     point.rate = dec(finding.rate)
     point.last_measured_at = recent[-1][0] if recent else None
     point.reasons = list(finding.reasons)
-    Point.objects.filter(pk=point.pk).update(
-        level=point.level, cumulative=point.cumulative, rate=point.rate,
-        last_measured_at=point.last_measured_at, reasons=point.reasons)
 
 
 def dedup_prefix(pit: Pit) -> str:
