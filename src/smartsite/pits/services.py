@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -150,6 +150,34 @@ def register_point(pit: Pit, *, code: str, item: str, actor=None, **fields) -> P
                           field="design_value")
     _audited_save(actor, point, None, pit.project)
     return point
+
+
+@transaction.atomic
+def register_points(pit: Pit, specs: Sequence[dict], *, actor=None) -> list[Point]:
+    """Several points at once (a monitoring plan's point table), all or nothing, with the
+    same checks as `register_point` (codes unique in the pit, design values of forces)."""
+    if actor is not None:
+        permissions.require_edit(actor, pit.project)
+    points, seen = [], set(Point.objects.filter(pit=pit).values_list("code", flat=True))
+    for spec in specs:
+        spec = dict(spec)
+        point = Point(pit=pit, code=(spec.pop("code", "") or "").strip(), item=spec.pop("item"),
+                      **spec)
+        if point.code in seen:
+            raise DomainError(f"测点编号 {point.code} 已存在", field="code")
+        seen.add(point.code)
+        if (measure_of(point.item) == Measure.FORCE and point.design_value is None
+                and point.item in Item.values):
+            raise DomainError(f"{Item(point.item).label}测点须填写设计值（按设计值百分比预警）",
+                              field="design_value")
+        point.full_clean(validate_unique=False, validate_constraints=False)
+        points.append(point)
+    Point.objects.bulk_create(points)
+    if actor is not None:
+        for point in points:
+            audit.record(actor, point, AuditAction.CREATE,
+                         audit.diff(None, audit.snapshot(point)), project=pit.project)
+    return points
 
 
 # ---------------------------------------------------------------- surveys in
@@ -422,11 +450,27 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
                                    slab_cast_at=slab)
             _set_finding(point, finding, recent.get(point.pk, []))
             findings.append((point.code, finding))
-        Point.objects.bulk_update(points, ["level", "cumulative", "rate", "last_measured_at",
-                                           "reasons", "baseline"], batch_size=500)
+        _save_findings(points)
         proposal = propose(findings)
         _store_proposal(pit, proposal, now)
     return proposal
+
+
+FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
+
+
+def _save_findings(points: list[Point]) -> None:
+    """Each point's finding (and baseline): one prepared UPDATE run for every point
+    (`bulk_update`'s CASE expressions cost more than the assessment itself)."""
+    if not points:
+        return
+    fields = [Point._meta.get_field(name) for name in FINDING_FIELDS]
+    table = connection.ops.quote_name(Point._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [[f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields] + [p.pk]
+            for p in points]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
 
 
 def _first_readings(points: list[Point], n: int, *, latest: bool = False) -> dict[int, list]:

@@ -352,12 +352,12 @@ def _register(p: _Pit, now) -> None:
             break
         services.add_stage(p.pit, name=name, started_on=at.astimezone(SHANGHAI).date(),
                            excavation_depth_m=Decimal(f"{depth:.2f}"), base_slab=slab)
-    for point in plan.points:
-        services.register_point(
-            p.pit, code=point.code, item=point.item, x_m=point.x, y_m=point.y,
-            instrument=model.NOISE[point.item][0], automated=point.automated,
-            tube_depth_m=_dec(point.tube_depth), design_value=_dec(point.design_value),
-            alarm_cumulative=_dec(point.alarm_cumulative), alarm_rate=_dec(point.alarm_rate))
+    services.register_points(p.pit, [
+        dict(code=point.code, item=point.item, x_m=point.x, y_m=point.y,
+             instrument=model.NOISE[point.item][0], automated=point.automated,
+             tube_depth_m=_dec(point.tube_depth), design_value=_dec(point.design_value),
+             alarm_cumulative=_dec(point.alarm_cumulative), alarm_rate=_dec(point.alarm_rate))
+        for point in plan.points])
 
 
 def _dec(value) -> Decimal | None:
