@@ -104,9 +104,11 @@ def sync(now: datetime.datetime | None = None) -> int:
         if f.kind == fabrication.COPIED_SURVEY:
             subject = f.evidence["date"]
         elif f.kind == fabrication.DUPLICATE_SERIES:
-            subject = "~".join(f.subjects)
+            subject = "~".join(f.subjects) + f"@{f.evidence['a_from'][:16]}"
         else:
             subject = f.subjects[0]
+            if f.kind == fabrication.REPEATED_VALUE:  # a point may have several runs
+                subject += f"@{f.evidence['from'][:16]}"
         evidence = {"kind": f.kind, "pit": pit.pk, "subjects": list(f.subjects),
                     "monitoring_company": pit.monitoring_company_id, **f.evidence}
         orders.raise_event(scenario=SCENARIO, rule=RULE, project=pit.project,

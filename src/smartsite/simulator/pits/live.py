@@ -36,7 +36,7 @@ DAMPING = 0.9  # of the recent slope
 
 def due_pits(now: datetime.datetime) -> list[tuple[Pit, datetime.datetime, bool]]:
     """(pit, when its manual survey was due, late) of the live projects' pits whose survey
-    is due and should arrive by `now`, the longest overdue first."""
+    is due and should arrive by `now`: the on-time companies' first, the newly due first."""
     rows = selectors.frequencies()
     today = timezone.localtime(now).date()
     last = dict(Reading.objects.filter(point__automated=False, point__active=True)
@@ -55,7 +55,7 @@ def due_pits(now: datetime.datetime) -> list[tuple[Pit, datetime.datetime, bool]
         late = bool(latest and latest.late)
         if now >= due_at + (LATE_BY if late else datetime.timedelta(0)):
             out.append((pit, due_at, late))
-    out.sort(key=lambda t: t[1])
+    out.sort(key=lambda t: (t[2], -t[1].timestamp()))  # on time first, the newly due first
     return out
 
 

@@ -49,7 +49,7 @@ __all__ = ["SeedReport", "seed_pits"]
 DAY = datetime.timedelta(days=1)
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 #: Days of history kept per scale (the baseline surveys are always kept).
-WINDOW_DAYS = {"demo": 150, "city": 35}
+WINDOW_DAYS = {"demo": 100, "city": 35}
 AUTOMATED_EVERY = 4 / 24  # days between automated readings
 FINAL_SURVEYS = 2  # the last surveys of each pit that go through record_survey
 PROFILE_EVERY = 10  # an inclinometer profile kept in the history every this many surveys
@@ -254,8 +254,8 @@ def _design(rng, p: _Pit, now) -> None:
             point = replace(point, smooth_from=t_now - FABRICATED_DAYS)
         if point.code == "CX-01" and p.role == "red":  # accelerating for four days
             point = replace(point, extra_rate=3.5, extra_from=t_now - 4, alarm_rate=3.0)
-        if point.code == "CX-01" and p.role == "drift":  # ~3.5 mm/d for two days
-            point = replace(point, extra_rate=2.0, extra_from=t_now - 2, alarm_rate=6.0)
+        if point.code == "CX-01" and p.role == "drift":  # ~2 mm/d more for five days
+            point = replace(point, extra_rate=2.0, extra_from=t_now - 5, alarm_rate=6.0)
         points.append(point)
     p.plan = replace(p.plan, points=tuple(points))
 
