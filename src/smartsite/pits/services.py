@@ -198,7 +198,11 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
         raise DomainError(f"未知的数据来源“{source}”", field="source")
     if not rows:
         raise SurveyRejected([("", "没有任何数据行")])
-    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True).select_related("pit")}
+    fresh = Pit.objects.get(pk=pit.pk)  # what the checks read (grade, H, retaining)
+    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
+    for point in points.values():
+        point.pit = fresh
+    alarm_rows = selectors.alarm_values(fresh.safety_grade)
     errors: list[tuple[str, str]] = []
     clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
     seen: set[tuple] = set()
@@ -254,7 +258,7 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
             errors.append((row.where, f"测点 {point.code} 在"
                                       f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
                                       f" 已有观测值 {old}，与本次 {value} 不同"))
-    errors += _check_series(new_singles)
+    errors += _check_series(new_singles, alarm_rows)
     if errors:
         raise SurveyRejected(errors)
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
@@ -294,7 +298,7 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
                          {"readings": upload.readings, "source": source, "filename": filename},
                          project=pit.project)
     if upload.readings:
-        assess_pit(pit, now=now)
+        assess_pit(pit, now=now, alarm_rows=alarm_rows)
     return upload
 
 
@@ -349,7 +353,7 @@ def _stored_values(singles, profiles) -> dict:
     return stored
 
 
-def _check_series(new_rows) -> list[tuple[str, str]]:
+def _check_series(new_rows, alarm_rows=None) -> list[tuple[str, str]]:
     """Times before a point's baseline, and jumps no instrument makes, against what is
     stored and within the upload."""
     errors = []
@@ -360,7 +364,6 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
         return errors
     factor = selectors.parameter("impossible_rate_factor", 10)
     baseline_n = selectors.params().baseline_surveys
-    alarm_rows = None
     stored = _neighbours(by_point, baseline_n)
     for point, rows in by_point.items():
         rows.sort(key=lambda r: r[0])
@@ -440,7 +443,10 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
     keep = max(params.consecutive + 1, 2)
     findings: list[tuple[str, Finding]] = []
     with transaction.atomic():
-        points = list(Point.objects.filter(pit=pit, active=True).select_related("pit"))
+        fresh = Pit.objects.get(pk=pit.pk)
+        points = list(Point.objects.filter(pit=pit, active=True))
+        for point in points:
+            point.pit = fresh
         recent = _first_readings(points, keep, latest=True)
         _baselines(points, params)
         for point in points:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import math
 import random
 from dataclasses import dataclass, field, replace
@@ -188,11 +189,11 @@ def _outline(rng: random.Random, area: float) -> list[list[float]]:
 def _along(outline: list, every: float, offset: float = 0.0):
     """Points every ~`every` m along the outline, `offset` m outside it: (x, y, side length,
     outward normal)."""
-    corners = outline + [outline[0]]
+    corners = [*outline, outline[0]]
     # orientation (counter-clockwise outlines have outward normals on the right)
-    area2 = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(corners, corners[1:], strict=False))
+    area2 = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(corners))
     sign = 1 if area2 > 0 else -1
-    for a, b in zip(corners, corners[1:], strict=False):
+    for a, b in itertools.pairwise(corners):
         dx, dy = b[0] - a[0], b[1] - a[1]
         side = math.hypot(dx, dy)
         n = max(1, round(side / every))
@@ -290,7 +291,7 @@ def shape_peak_rate(pit: PitPlan) -> float:
     unit = PointPlan(code="", item=Item.WALL_TOP_HORIZONTAL, x=0, y=0, final=1.0)
     ts = [k / 2 for k in range(-2, int(2 * (pit.slab_day + 30)))]
     values = [trend(pit, unit, t) for t in ts]
-    return max(abs(b - a) * 2 for a, b in zip(values, values[1:], strict=False))
+    return max(abs(b - a) * 2 for a, b in itertools.pairwise(values))
 
 
 def design_alarms(rng: random.Random, pit: PitPlan, point: PointPlan,

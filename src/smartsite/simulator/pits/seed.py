@@ -24,6 +24,7 @@ seed and `now` give the same pits and readings.
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -319,7 +320,7 @@ def _copy_increments(source: _History, target: _History) -> None:
         if len(src) < 12 or len(days) < len(src):
             continue
         v = target.values[(code, days[0])]
-        for d, (a, b) in zip(days[1:], zip(src, src[1:], strict=False), strict=False):
+        for d, (a, b) in zip(days[1:], itertools.pairwise(src), strict=False):
             v = round(v + round(b - a, 2), 2)
             target.values[(code, d)] = v
 
