@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from smartsite.core import audit
@@ -167,6 +169,34 @@ def register_point(pit: Pit, *, code: str, item: str, actor=None, **fields) -> P
     return point
 
 
+@transaction.atomic
+def register_points(pit: Pit, specs: Sequence[dict], *, actor=None) -> list[Point]:
+    """Several points at once (a monitoring plan's point table), all or nothing, with the
+    same checks as `register_point` (codes unique in the pit, design values of forces)."""
+    if actor is not None:
+        permissions.require_edit(actor, pit.project)
+    points, seen = [], set(Point.objects.filter(pit=pit).values_list("code", flat=True))
+    for spec in specs:
+        spec = dict(spec)
+        point = Point(pit=pit, code=(spec.pop("code", "") or "").strip(), item=spec.pop("item"),
+                      **spec)
+        if point.code in seen:
+            raise DomainError(f"测点编号 {point.code} 已存在", field="code")
+        seen.add(point.code)
+        if (measure_of(point.item) == Measure.FORCE and point.design_value is None
+                and point.item in Item.values):
+            raise DomainError(f"{Item(point.item).label}测点须填写设计值（按设计值百分比预警）",
+                              field="design_value")
+        point.full_clean(validate_unique=False, validate_constraints=False)
+        points.append(point)
+    Point.objects.bulk_create(points)
+    if actor is not None:
+        for point in points:
+            audit.record(actor, point, AuditAction.CREATE,
+                         audit.diff(None, audit.snapshot(point)), project=pit.project)
+    return points
+
+
 # ---------------------------------------------------------------- surveys in
 
 
@@ -190,7 +220,11 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
         raise DomainError(f"未知的数据来源“{source}”", field="source")
     if not rows and not raw:
         raise SurveyRejected([("", "没有任何数据行")])
+    fresh = Pit.objects.get(pk=pit.pk)  # what the checks read (grade, H, retaining)
     points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
+    for point in points.values():
+        point.pit = fresh
+    alarm_rows = selectors.alarm_values(fresh.safety_grade)
     errors: list[tuple[str, str]] = []
     rows = list(rows)
     direct = {id(row) for row in rows}
@@ -256,7 +290,7 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
             errors.append((row.where, f"测点 {point.code} 在"
                                       f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
                                       f" 已有观测值 {old}，与本次 {value} 不同"))
-    errors += _check_series(new_singles)
+    errors += _check_series(new_singles, alarm_rows)
     if errors:
         raise SurveyRejected(errors)
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
@@ -304,7 +338,7 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
         ((p.code, baselines[p.pk]) for p in points.values() if p.pk in baselines)
         if doc.get("mean") is None}
     if upload.readings:
-        assess_pit(pit, now=now)
+        assess_pit(pit, now=now, alarm_rows=alarm_rows)
     return upload
 
 
@@ -467,36 +501,40 @@ def _split_profiles(clean, errors):
 
 
 def _stored_values(singles, profiles) -> dict:
-    """What is already stored at the times this upload brings: {(point id, time): value}."""
-    wanted = defaultdict(set)
+    """What is already stored at the times this upload brings: {(point id, time): value}
+    (one query for the whole upload)."""
+    wanted = set()
     for row, point, _, _ in singles:
-        wanted[point.pk].add(row.measured_at)
+        wanted.add((point.pk, row.measured_at))
     for point, at in profiles:
-        wanted[point.pk].add(at)
+        wanted.add((point.pk, at))
+    if not wanted:
+        return {}
     stored = {}
-    for point_id, times in wanted.items():
-        for at, value in Reading.objects.filter(point_id=point_id, measured_at__in=times) \
-                .values_list("measured_at", "value"):
+    rows = Reading.objects.filter(point_id__in={pk for pk, _ in wanted},
+                                  measured_at__in={at for _, at in wanted})
+    for point_id, at, value in rows.values_list("point_id", "measured_at", "value"):
+        if (point_id, at) in wanted:
             stored[(point_id, at)] = value
     return stored
 
 
-def _check_series(new_rows) -> list[tuple[str, str]]:
+def _check_series(new_rows, alarm_rows=None) -> list[tuple[str, str]]:
     """Times before a point's baseline, and jumps no instrument makes, against what is
     stored and within the upload."""
     errors = []
     by_point = defaultdict(list)
     for row, point, value in new_rows:
         by_point[point].append((row.measured_at, value, row.where))
+    if not by_point:
+        return errors
     factor = selectors.parameter("impossible_rate_factor", 10)
-    alarm_rows = None
+    baseline_n = selectors.params().baseline_surveys
+    stored = _neighbours(by_point, baseline_n)
     for point, rows in by_point.items():
         rows.sort(key=lambda r: r[0])
-        stored = list(Reading.objects.filter(point=point).order_by("measured_at")
-                      .values_list("measured_at", "value"))
-        baseline_n = selectors.params().baseline_surveys
-        if point.baseline is not None and len(stored) >= baseline_n:
-            baseline_end = stored[baseline_n - 1][0]
+        baseline_end, before = stored.get(point.pk, (None, []))
+        if point.baseline is not None and baseline_end is not None:
             for at, _, where in rows:
                 if at < baseline_end:
                     errors.append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
@@ -508,7 +546,7 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
         limits = _limits(point, alarm_rows)
         if not limits.rate:
             continue
-        merged = sorted([(at, v, "") for at, v in stored] + rows, key=lambda r: r[0])
+        merged = sorted([(at, v, "") for at, v in before] + rows, key=lambda r: r[0])
         for (at0, v0, _), (at1, v1, where) in itertools.pairwise(merged):
             if not where:
                 continue
@@ -519,6 +557,33 @@ def _check_series(new_rows) -> list[tuple[str, str]]:
                                       f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
                                       f"超过速率预警值的 {factor:g} 倍，请核对数据"))
     return errors
+
+
+def _neighbours(by_point, baseline_n: int) -> dict:
+    """Per point of an upload: when its `baseline_n`-th stored reading was measured (None
+    with fewer), and the stored readings a jump check compares the new ones with — every
+    stored reading from the upload's earliest time on, and the last one before it. Three
+    queries for the whole upload."""
+    first = min(at for rows in by_point.values() for at, _, _ in rows)
+    ids = [point.pk for point in by_point]
+    readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
+    annotated = Point.objects.filter(pk__in=ids).annotate(
+        nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]),
+        prev=Subquery(readings.filter(measured_at__lt=first).order_by("-measured_at")
+                      .values("pk")[:1]))
+    out, previous = {}, []
+    for pk, nth, prev in annotated.values_list("pk", "nth", "prev"):
+        out[pk] = (nth, [])
+        if prev is not None:
+            previous.append(prev)
+    for point_id, at, value in (Reading.objects.filter(pk__in=previous)
+                                .values_list("point_id", "measured_at", "value")):
+        out[point_id][1].append((at, value))
+    for point_id, at, value in (Reading.objects.filter(point_id__in=ids, measured_at__gte=first)
+                                .order_by("measured_at")
+                                .values_list("point_id", "measured_at", "value")):
+        out[point_id][1].append((at, value))
+    return out
 
 
 # ---------------------------------------------------------------- assessment
@@ -544,42 +609,86 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
     keep = max(params.consecutive + 1, 2)
     findings: list[tuple[str, Finding]] = []
     with transaction.atomic():
-        points = list(Point.objects.filter(pit=pit, active=True).select_related("pit"))
+        fresh = Pit.objects.get(pk=pit.pk)
+        points = list(Point.objects.filter(pit=pit, active=True))
         for point in points:
-            recent = list(Reading.objects.filter(point=point).order_by("-measured_at")
-                          .values_list("measured_at", "value")[:keep])[::-1]
-            baseline = _baseline(point, params)
-            series = [(at, float(v)) for at, v in recent]
+            point.pit = fresh
+        recent = _first_readings(points, keep, latest=True)
+        _baselines(points, params)
+        for point in points:
+            series = [(at, float(v)) for at, v in recent.get(point.pk, [])]
             finding = assess_point(series, _limits(point, alarm_rows), params,
-                                   baseline=baseline, design_value=point.design_value,
+                                   baseline=_baseline(point), design_value=point.design_value,
                                    slab_cast_at=slab)
-            _store_finding(point, finding, recent)
+            _set_finding(point, finding, recent.get(point.pk, []))
             findings.append((point.code, finding))
+        _save_findings(points)
         proposal = propose(findings)
         _store_proposal(pit, proposal, now)
     return proposal
 
 
-def _baseline(point: Point, params) -> float | None:
+FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
+
+
+def _save_findings(points: list[Point]) -> None:
+    """Each point's finding (and baseline): one prepared UPDATE run for every point
+    (`bulk_update`'s CASE expressions cost more than the assessment itself)."""
+    if not points:
+        return
+    fields = [Point._meta.get_field(name) for name in FINDING_FIELDS]
+    table = connection.ops.quote_name(Point._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [[f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields] + [p.pk]
+            for p in points]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+
+
+def _first_readings(points: list[Point], n: int, *, latest: bool = False) -> dict[int, list]:
+    """{point id: its first (or, with `latest`, last) `n` readings as (measured_at, value)
+    in time order}, in one query."""
+    if not points:
+        return {}
+    order = F("measured_at").desc() if latest else F("measured_at").asc()
+    rows = (Reading.objects.filter(point__in=[p.pk for p in points])
+            .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")], order_by=order))
+            .filter(rank__lte=n).values_list("point_id", "measured_at", "value"))
+    out: dict[int, list] = defaultdict(list)
+    for point_id, at, value in rows:
+        out[point_id].append((at, value))
+    for series in out.values():
+        series.sort(key=lambda r: r[0])
+    return out
+
+
+def _needs_baseline(point: Point) -> bool:
+    return (point.item != Item.DEEP_HORIZONTAL and point.baseline is None
+            and point.measure not in (Measure.FORCE, Measure.CRACK))
+
+
+def _baselines(points: list[Point], params) -> None:
+    """Store the baseline (the mean of the first surveys) of the points that have their
+    first surveys in and no baseline yet (saved with the points' findings)."""
+    wanted = [p for p in points if _needs_baseline(p)]
+    first = _first_readings(wanted, params.baseline_surveys)
+    for point in wanted:
+        values = [v for _, v in first.get(point.pk, [])]
+        if len(values) >= params.baseline_surveys:
+            point.baseline = sum(values) / len(values)
+
+
+def _baseline(point: Point) -> float | None:
     """The point's baseline: stored once its first surveys are in (0 for an inclinometer,
     whose profiles are already relative to the baseline profile)."""
     if point.item == Item.DEEP_HORIZONTAL:
         return 0.0
     if point.measure in (Measure.FORCE, Measure.CRACK):
         return None
-    if point.baseline is not None:
-        return float(point.baseline)
-    first = list(Reading.objects.filter(point=point).order_by("measured_at")
-                 .values_list("value", flat=True)[:params.baseline_surveys])
-    if len(first) < params.baseline_surveys:
-        return None
-    baseline = sum(first) / len(first)
-    Point.objects.filter(pk=point.pk).update(baseline=baseline)
-    point.baseline = baseline
-    return float(baseline)
+    return None if point.baseline is None else float(point.baseline)
 
 
-def _store_finding(point: Point, finding: Finding, recent) -> None:
+def _set_finding(point: Point, finding: Finding, recent) -> None:
     def dec(value):
         return None if value is None or not math.isfinite(value) else Decimal(f"{value:.3f}")
 
@@ -588,9 +697,6 @@ def _store_finding(point: Point, finding: Finding, recent) -> None:
     point.rate = dec(finding.rate)
     point.last_measured_at = recent[-1][0] if recent else None
     point.reasons = list(finding.reasons)
-    Point.objects.filter(pk=point.pk).update(
-        level=point.level, cumulative=point.cumulative, rate=point.rate,
-        last_measured_at=point.last_measured_at, reasons=point.reasons)
 
 
 def dedup_prefix(pit: Pit) -> str:

@@ -14,7 +14,7 @@ What happens is the scenarios' (`scenarios.py`): each brings its stories — a k
 finding, and a generator that acts on a `Case` at the fake clock and yields how long until
 its next step — how often they are picked, how they tend to end, and the cases timed so
 that each demo login finds work. This module runs them and knows no scenario: see
-`simulator/dust/stories.py`, `attendance.py`, `pits.py` for what the history shows per
+`simulator/dust/stories.py`, `attendance.py`, `pits/stories.py` for what the history shows per
 shipped loop policy (`workorders/fixtures/loop_policies.json`).
 
 Who finds what on logging in: `pm` an exceedance to dispose, `chief` an absence and a pit
@@ -659,6 +659,12 @@ def run_live(*, every: float = 60.0, count: int = 0, seed: int | None = None) ->
                 break
             if not connection.in_atomic_block:
                 close_old_connections()
+            for scenario in scenarios.scenarios():
+                if scenario.live is not None:
+                    try:
+                        scenario.live(rng)
+                    except Exception:
+                        log.exception("simulated %s data failed", scenario.code)
             try:
                 event = live_event(rng)
             except Exception:

@@ -11,7 +11,9 @@ A scenario may add
   finding, how it goes on (a generator of waits driving an `orders` case), how often it is
   picked, how it tends to end, whose members act; the cases timed so that each demo login
   finds work (`demo_cases`); and the words people write (`texts`);
-* the findings that keep arriving while the demo runs (`findings`, `smartsite simulate`).
+* the findings that keep arriving while the demo runs (`findings`, `smartsite simulate`), and
+  what its own data sources do each round of it (`live`: surveys, readings … through the
+  scenario's services, which raise their own events).
 
 Adding a scenario (pits, attendance …) is one module with a `SCENARIO` and its name in
 `MODULES`. The product never imports the simulator; only the CLI (`smartsite.cli`) does.
@@ -81,6 +83,8 @@ class Scenario:
     demo_cases: tuple[DemoCase, ...] = ()
     findings: tuple[Finding, ...] = ()
     texts: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: (rng, now) → how many data batches it sent; called every round of `smartsite simulate`
+    live: Callable[..., int] | None = None
 
 
 @functools.cache
