@@ -25,7 +25,8 @@ def interval_days(*, grade: int, design_depth_m: Decimal, depth_m: Decimal | Non
         return None
     if depth_m is None or depth_m <= 0:
         return None
-    share = Decimal(depth_m) / Decimal(design_depth_m) * 100
+    # to the table's precision: h = H/3 is 33.33 %, the end of the first band, not past it
+    share = (Decimal(depth_m) / Decimal(design_depth_m) * 100).quantize(Decimal("0.01"))
     for row in sorted((r for r in graded if r.phase == "excavation"),
                       key=lambda r: r.depth_pct_h_from):
         if share <= row.depth_pct_h_to or row.depth_pct_h_to >= 100:
