@@ -59,7 +59,9 @@ WHO = {
     "camera_operators": {"A": SEES["A"], "B": SEES["B"]},
     "supervising_regulators": {"A": frozenset({"city", "district"}), "B": frozenset({"city"})},
     "penalisers": {"A": frozenset({"city", "district"}), "B": frozenset({"city", "street"})},
-    "monitoring_company": {"A": frozenset(), "B": frozenset()},  # the cast has no 监测单位
+    "monitoring_company": {"A": frozenset(), "B": frozenset()},
+    # the cast has no 建设 or 监测 user: its 施工单位 users and the regulators
+    "site_record_editors": _MANAGERS,  # the cast has no 监测单位
     "design_unit": {"A": frozenset(), "B": frozenset()},  # nor a 设计单位
 }
 

@@ -35,7 +35,8 @@ from importlib import import_module
 __all__ = [
     "AUDITORS", "CAMERA_OPERATORS", "CITY_ADMIN", "DESIGN_UNIT", "DEVICE_MANAGERS", "IMPORTERS",
     "INSPECTORS", "MAINTAINERS", "MONITORING_COMPANY", "PENALISERS", "PROJECT_MANAGER", "PUBLIC",
-    "REGISTRY_EDITORS", "REGULATORS", "RULES", "SCOPED", "SIGNED_IN", "SUPERVISING_REGULATORS",
+    "REGISTRY_EDITORS", "REGULATORS", "RULES", "SCOPED", "SIGNED_IN", "SITE_RECORD_EDITORS",
+    "SUPERVISING_REGULATORS",
     "Access", "Rule", "declarations",
 ]
 
@@ -84,6 +85,8 @@ CITY_ADMIN = Rule("city_admin", "city administrators: users and roles, dust rule
                                 "policies", before_object=True)
 MONITORING_COMPANY = Rule("monitoring_company", "the project's 监测单位 (its enterprise users and "
                                                 "project-role users): pit survey uploads")
+SITE_RECORD_EDITORS = Rule("site_record_editors", "city regulators, the project's district "
+                          "regulator and the project's 建设、施工、监测单位: a pit's registry")
 DESIGN_UNIT = Rule("design_unit", "the project's 设计单位 (its enterprise users and project-role "
                                   "users): judging a pit's colour (研判)")
 REGULATORS = Rule("regulators", "city, district and street regulators", before_object=True)
@@ -94,7 +97,7 @@ IMPORTERS = Rule("importers", "registry editors (city and district regulators): 
 RULES = {rule.name: rule for rule in (
     PUBLIC, SIGNED_IN, SCOPED, REGISTRY_EDITORS, DEVICE_MANAGERS, INSPECTORS, MAINTAINERS,
     PROJECT_MANAGER, CAMERA_OPERATORS, SUPERVISING_REGULATORS, PENALISERS, CITY_ADMIN,
-    MONITORING_COMPANY, DESIGN_UNIT, REGULATORS, AUDITORS, IMPORTERS)}
+    MONITORING_COMPANY, DESIGN_UNIT, SITE_RECORD_EDITORS, REGULATORS, AUDITORS, IMPORTERS)}
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,21 @@ def register_pit(*, project, actor=None, **fields) -> Pit:
     parties = dict(ProjectParty.objects.filter(
         project=project, role__in=(PartyRole.MONITOR, PartyRole.DESIGNER))
         .values_list("role", "enterprise"))
-    fields.setdefault("monitoring_company_id", parties.get(PartyRole.MONITOR))
-    fields.setdefault("design_unit_id", parties.get(PartyRole.DESIGNER))
+    for name, role in (("monitoring_company", PartyRole.MONITOR),
+                       ("design_unit", PartyRole.DESIGNER)):
+        if fields.get(name) is None and fields.get(f"{name}_id") is None:
+            fields.pop(name, None)
+            fields[f"{name}_id"] = parties.get(role)
     pit = Pit(project=project, **fields)
+    _unique_code(pit)
     _audited_save(actor, pit, None, project)
     return pit
+
+
+def _unique_code(pit: Pit) -> None:
+    pit.code = (pit.code or "").strip()
+    if Pit.objects.filter(project=pit.project, code=pit.code).exclude(pk=pit.pk).exists():
+        raise DomainError(f"本项目已有编号为 {pit.code} 的基坑", field="code")
 
 
 @transaction.atomic
@@ -126,6 +136,7 @@ def update_pit(pit: Pit, *, actor=None, **fields) -> Pit:
     before = audit.snapshot(pit)
     for name, value in fields.items():
         setattr(pit, name, value)
+    _unique_code(pit)
     _audited_save(actor, pit, before, pit.project)
     return pit
 

@@ -86,7 +86,8 @@ def dashboard(request):
 def project(request, pk):
     project = get_object_or_404(scoped(request.user, Project.objects.all()), pk=pk)
     return render(request, "pits/project.html", {
-        "project": project, "pits": selectors.pits(request.user).filter(project=project)})
+        "project": project, "pits": selectors.pits(request.user).filter(project=project),
+        "can_edit": permissions.editable_projects(request.user).filter(pk=project.pk).exists()})
 
 
 def _pit_context(request, pit, form=None) -> dict:
@@ -150,6 +151,8 @@ def _pit_context(request, pit, form=None) -> dict:
         "first_point": worst.code if worst else None,
         "levels": _levels(), "form": form if can_judge else None,
         "can_upload": permissions.uploading_projects(request.user)
+        .filter(pk=pit.project_id).exists(),
+        "can_edit": permissions.editable_projects(request.user)
         .filter(pk=pit.project_id).exists(),
         "colour_hex": COLOUR_HEX.get(pit.colour), "proposed_hex": COLOUR_HEX.get(pit.proposed_colour),
     }
