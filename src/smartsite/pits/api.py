@@ -5,15 +5,30 @@ as the file upload and MQTT: all or nothing, every error listed, a re-sent surve
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from smartsite.core.apikit import READ_ERRORS, WRITE_ERRORS, ErrorOut, In, Pagination, pk_param
+from smartsite.core.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    Id,
+    In,
+    Invalid,
+    Pagination,
+    Text,
+    pk_param,
+    writing,
+)
+from smartsite.core.models import Project
+from smartsite.core.scoping import scoped
 from smartsite.pits import permissions, selectors, services, uploads
-from smartsite.pits.choices import Source
+from smartsite.pits.choices import Item, Retaining, Source, Support
+from smartsite.pits.models import Pit, Point, Stage
 
 __all__ = ["router"]
 
@@ -138,3 +153,105 @@ def post_survey_file(request, file: File[UploadedFile], pk: int = pk_param()):
     pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
     return _stored(pit, lambda: uploads.store_file(pit, file, actor=request.auth,
                                                    source=Source.FILE))
+
+
+# ================================================================ registry (登记)
+
+
+class PitIn(In):
+    project: Id = Field(description="项目编号")
+    code: Text = Field(min_length=1, max_length=30, description="基坑编号（项目内唯一）")
+    name: Text = Field(min_length=1, max_length=100, description="名称")
+    safety_grade: int = Field(ge=1, le=3, description="安全等级（1–3）")
+    environment_grade: int = Field(ge=1, le=3, description="环境保护等级（1–3）")
+    design_depth_m: float = Field(ge=0.5, le=80, allow_inf_nan=False,
+                                  description="设计开挖深度 H（m）")
+    retaining: Text = Field(max_length=30, description="围护结构：" + "、".join(Retaining.values))
+    support: Text = Field(max_length=30, description="支撑形式：" + "、".join(Support.values))
+    outline: list[list[float]] = Field(default_factory=list, max_length=500,
+                                       description="平面轮廓 [[x, y], …]（米）")
+
+
+class StageIn(In):
+    name: Text = Field(min_length=1, max_length=100, description="工况")
+    started_on: datetime.date = Field(description="开始日期")
+    excavation_depth_m: float = Field(ge=0, le=80, allow_inf_nan=False,
+                                      description="当前开挖深度（m，不超过 H）")
+    base_slab: bool = Field(False, description="底板已浇筑")
+
+
+class StageOut(Schema):
+    id: int
+    name: str
+    started_on: datetime.date
+    excavation_depth_m: float
+    base_slab: bool
+
+
+class PointIn(In):
+    code: Text = Field(min_length=1, max_length=30, description="测点编号（基坑内唯一）")
+    item: Text = Field(max_length=30, description="监测项目：" + "、".join(Item.values))
+    x_m: float = Field(0, ge=-10_000, le=10_000, allow_inf_nan=False, description="平面 x（m）")
+    y_m: float = Field(0, ge=-10_000, le=10_000, allow_inf_nan=False, description="平面 y（m）")
+    instrument: Text = Field("", max_length=100, description="仪器")
+    automated: bool = Field(False, description="自动化监测")
+    tube_depth_m: float | None = Field(None, gt=0, le=200, allow_inf_nan=False,
+                                       description="测斜管深度（m）")
+    design_value: float | None = Field(None, gt=0, le=1e8, allow_inf_nan=False,
+                                       description="设计值（kN/kPa，内力、压力类必填）")
+    alarm_cumulative: float | None = Field(None, gt=0, le=1e6, allow_inf_nan=False,
+                                           description="设计预警值：累计（mm 或 %设计值）")
+    alarm_rate: float | None = Field(None, gt=0, le=1e5, allow_inf_nan=False,
+                                     description="设计预警值：速率（mm/d）")
+
+
+def _visible_project(request, pk: int) -> Project:
+    """The project a body names, if the user sees it; the same 422 whether it is absent or
+    out of scope."""
+    project = scoped(request.auth, Project.objects.all()).filter(pk=pk).first()
+    if project is None:
+        raise Invalid({"project": [f"未找到编号为 {pk} 的项目"]}, labels={"project": "项目"})
+    return project
+
+
+def _decimals(data: dict, *names: str) -> dict:
+    return {k: (Decimal(str(v)) if k in names and v is not None else v) for k, v in data.items()}
+
+
+@router.post("/pits", response={201: PitOut, **WRITE_ERRORS}, tags=["pits"],
+             summary="登记基坑（市、区监管部门和项目的建设、施工、监测单位）")
+def create_pit(request, payload: PitIn):
+    data = payload.model_dump()
+    project = _visible_project(request, data.pop("project"))
+    permissions.require_edit(request.auth, project)
+    with writing(Pit):
+        pit = services.register_pit(project=project, actor=request.auth,
+                                    **_decimals(data, "design_depth_m"))
+    return Status(201, _pit_out(pit))
+
+
+@router.post("/pits/{pk}/stages", response={201: StageOut, **WRITE_ERRORS}, tags=["pits"],
+             summary="登记工况（开挖深度、底板浇筑）")
+def create_stage(request, payload: StageIn, pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    permissions.require_edit(request.auth, pit.project)
+    with writing(Stage):
+        stage = services.add_stage(pit, actor=request.auth,
+                                   **_decimals(payload.model_dump(), "excavation_depth_m"))
+    return Status(201, {"id": stage.pk, "name": stage.name, "started_on": stage.started_on,
+                        "excavation_depth_m": float(stage.excavation_depth_m),
+                        "base_slab": stage.base_slab})
+
+
+@router.post("/pits/{pk}/points", response={201: PointOut, **WRITE_ERRORS}, tags=["pits"],
+             summary="登记测点")
+def create_point(request, payload: PointIn, pk: int = pk_param()):
+    pit = get_object_or_404(selectors.pits(request.auth), pk=pk)
+    permissions.require_edit(request.auth, pit.project)
+    data = _decimals(payload.model_dump(), "tube_depth_m", "design_value", "alarm_cumulative",
+                     "alarm_rate")
+    with writing(Point):
+        point = services.register_point(pit, actor=request.auth, **data)
+    return Status(201, {"id": point.pk, "code": point.code, "item": point.item,
+                        "unit": point.unit, "level": point.level, "cumulative": None,
+                        "rate": None, "last_measured_at": None})
