@@ -146,7 +146,9 @@ def _pit_context(request, pit, form=None) -> dict:
         "changes": pit.colour_changes.select_related("actor")[:30],
         "events": selectors.pit_events(request.user, pit),
         "orders": selectors.pit_orders(request.user, pit)[:30],
-        "forecasts": forecasts, "profiles": profiles,
+        # already crossed (days ≤ 0) first, then the soonest crossing
+        "forecasts": sorted(forecasts, key=lambda pf: (pf[1].days is None, pf[1].days or 0)),
+        "profiles": profiles,
         "plan": plan, "curves": curves, "stage_marks": marks,
         "first_point": worst.code if worst else None,
         "levels": _levels(), "form": form if can_judge else None,
