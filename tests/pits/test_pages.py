@@ -123,8 +123,11 @@ def test_the_dashboard_counts_by_district_and_lists_overdue_steps_and_late_parti
     # A 6 mm jump (3 × the rate 预警值) turns the pit yellow; its order's 2-day step runs out.
     record(site, rows("DB-01", [-8.0], start=NOW - datetime.timedelta(hours=1)), now=NOW)
     assert Pit.objects.get().proposed_colour == "yellow"
+    client.force_login(cast.district)
+    assert "<b>1</b><span>待研判" in client.get("/pits/").content.decode()
     services.judge_colour(Pit.objects.get(), colour="yellow", opinion="一般预警",
                           actor=site.designer_user, now=NOW)
+    assert "<b>0</b><span>待研判" in client.get("/pits/").content.decode()
     UploadGap.objects.create(pit=site.pit, item="wall_top_horizontal", due_at=NOW - DAY,
                              interval_days=1, monitoring_company=site.pit.monitoring_company)
     clock.move_to(NOW + 5 * DAY)

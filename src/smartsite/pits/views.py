@@ -9,7 +9,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -76,6 +76,7 @@ def dashboard(request):
     return render(request, "pits/dashboard.html", {
         "counts": selectors.by_colour(request.user), "districts": districts,
         "watched": watched, "total": pits.count(),
+        "pending": pits.exclude(proposed_colour=F("colour")).count(),
         "deep": pits.filter(design_depth_m__gt=DEEP_M).count(), "deep_m": DEEP_M,
         "overdue": selectors.overdue_orders(request.user, now), "now": now,
         "late_parties": selectors.late_parties(request.user, start, end)[:20],
