@@ -156,7 +156,10 @@ def watch(camera) -> Running:
     """Note that someone watches `camera` and make sure its ffmpeg runs (started if not)."""
     directory = camera_dir(camera.pk)
     with _locked(directory):
-        (directory / "watched").touch()
+        marker = directory / "watched"
+        marker.touch()
+        now = time.time()  # the process's clock, as idle_seconds reads it (not the kernel's)
+        os.utime(marker, (now, now))
         current = running(camera.pk)
         if current is not None:
             return current
