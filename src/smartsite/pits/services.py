@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -299,9 +299,11 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             ((p.code, w.baselines[p.pk]) for p in w.points.values() if p.pk in w.baselines)
             if doc.get("mean") is None}
         outcomes[w.pit.pk] = w.upload
-    assessed = [w.pit for w in ok if w.upload.readings]
+    assessed = [w for w in ok if w.upload.readings]
     if assessed:
-        assess_pits(assessed, now=now, alarm_rows=[r for rows in alarms.values() for r in rows])
+        assess_pits([w.pit for w in assessed], now=now,
+                    alarm_rows=[r for rows in alarms.values() for r in rows],
+                    points=[p for w in assessed for p in w.points.values()])
     return [(b.pit, outcomes[b.pit.pk]) for b in batches]
 
 
@@ -440,8 +442,10 @@ def _store(works: list[_Work], stored: dict, *, source, actor, now) -> None:
                         for w in works for point, at, depths in w.new_profiles for d, v in depths]
         ProfileReading.objects.bulk_create(profile_rows, batch_size=2000)
         for w in works:
+            by_pk = {p.pk: p for p in w.points.values()} if w.baselines else {}
             for point_id, doc in w.baselines.items():
                 Point.objects.filter(pk=point_id).update(baseline_profile=doc)
+                by_pk[point_id].baseline_profile = doc
             if actor is not None:
                 audit.record(actor, w.upload, AuditAction.CREATE,
                              {"readings": w.upload.readings, "source": source,
@@ -725,14 +729,16 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
 
 
 def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
-                alarm_rows=None, params=None) -> dict[int, Proposal]:
+                alarm_rows=None, params=None, points: list[Point] | None = None,
+                ) -> dict[int, Proposal]:
     """`assess_pit` for many pits in a few queries: the last readings of all their active
     points in one window query (per `CHUNK` pits), baselines for the points still without
     one, the findings that changed and the pits' proposals in one prepared UPDATE each, the
     colour changes in one insert, the open events refreshed together (`refresh_events`),
     `raise_event` only for a new colour's event, `recover_events` for the pits whose
     colour's event ended. Returns {pit id: proposal}; the given pit objects get their
-    proposed colour, reasons and assessed_at."""
+    proposed colour, reasons and assessed_at. `points`: their active points as just read
+    (by `record_surveys`), else read here."""
     now = now or timezone.now()
     params = params or selectors.params()
     alarms = _alarms_by_grade(alarm_rows if alarm_rows is not None else selectors.alarm_values())
@@ -741,7 +747,11 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
     proposals: dict[int, Proposal] = {}
     with transaction.atomic():
         fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
-        points = _active_points(fresh)
+        if points is None:
+            points = _active_points(fresh)
+        else:
+            for point in points:
+                point.pit = fresh[point.pit_id]
         before = {p.pk: _finding_of(p) for p in points}
         recent = _last_readings(sorted(fresh), keep)
         _baselines(points, params)
@@ -789,10 +799,25 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
     fields = [model._meta.get_field(name) for name in names]
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk]
-            for o in objs]
+    prepare = [_preparer(f) for f in fields]
+    rows = [[prep(getattr(o, f.attname)) for f, prep in zip(fields, prepare, strict=True)]
+            + [o.pk] for o in objs]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+
+
+def _preparer(field):
+    """A field's value as the database takes it, for values the services made themselves
+    (Decimals, aware datetimes, text): the backend's adapter without the field's
+    conversions (which `get_db_prep_save` would repeat on every row)."""
+    ops = connection.ops
+    if isinstance(field, models.DecimalField):
+        return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
+    if isinstance(field, models.DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(field, models.CharField):
+        return lambda v: v
+    return lambda v: field.get_db_prep_save(v, connection)
 
 
 def _last_readings(pit_ids: list[int], n: int) -> dict[int, list]:
