@@ -648,6 +648,7 @@ def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str
     factor = selectors.parameter("impossible_rate_factor", 10)
     baseline_n = selectors.params().baseline_surveys
     stored = _neighbours(by_point, baseline_n)
+    limits_of = _limits_memo(alarms)
     for point, rows in by_point.items():
         rows.sort(key=lambda r: r[0])
         baseline_end, before = stored.get(point.pk, (None, []))
@@ -658,7 +659,7 @@ def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str
                                             f"（{timezone.localtime(baseline_end):%Y-%m-%d %H:%M}）"))
         if point.measure not in (Measure.DEFORMATION, Measure.WATER):
             continue
-        limits = _limits(point, alarms.get(point.pit.safety_grade, []))
+        limits = limits_of(point)
         if not limits.rate:
             continue
         merged = sorted([(at, v, "") for at, v in before] + rows, key=lambda r: r[0])
@@ -676,38 +677,39 @@ def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str
 
 def _neighbours(by_point, baseline_n: int) -> dict:
     """Per point of the surveys: when its `baseline_n`-th stored reading was measured (None
-    with fewer), and the stored readings a jump check compares the new ones with — every
-    stored reading from the point's earliest new time on, and the last one before it. Three
-    queries per `CHUNK` points (the earliest time taken over the chunk: the same neighbours
-    of every new row, a few more stored readings read)."""
+    with fewer, or when nothing is stored from its earliest new time on: every new row is
+    then after it), and the stored readings a jump check compares the new ones with — every
+    stored reading from the point's earliest new time on, and the last one before it. Two
+    queries per `CHUNK` points, a third for the points with stored readings among the new
+    ones (late data). The earliest time is taken over the chunk: the same neighbours of
+    every new row, a few more stored readings read."""
     out: dict = {}
     points = list(by_point)
     for i in range(0, len(points), CHUNK):
         chunk = points[i:i + CHUNK]
         first = min(at for point in chunk for at, _, _ in by_point[point])
         ids = [point.pk for point in chunk]
-        with_baseline = {point.pk for point in chunk if point.baseline is not None}
-        readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
-        annotated = Point.objects.filter(pk__in=ids).annotate(
-            prev=Subquery(readings.filter(measured_at__lt=first).order_by("-measured_at")
-                          .values("pk")[:1]))
-        if with_baseline:  # when the baseline's surveys ended: only read where it is checked
-            annotated = annotated.annotate(
-                nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
-        previous = []
-        for pk, *rest in annotated.values_list("pk", "prev", *(["nth"] if with_baseline else [])):
-            prev, nth = rest[0], (rest[1] if with_baseline else None)
-            out[pk] = (nth, [])
-            if prev is not None:
-                previous.append(prev)
-        for point_id, at, value in (Reading.objects.filter(pk__in=previous)
-                                    .values_list("point_id", "measured_at", "value")):
-            out[point_id][1].append((at, value))
+        before = (Reading.objects.filter(point=OuterRef("pk"), measured_at__lt=first)
+                  .order_by("-measured_at"))
+        for pk, at, value in (Point.objects.filter(pk__in=ids).annotate(
+                prev_at=Subquery(before.values("measured_at")[:1]),
+                prev_value=Subquery(before.values("value")[:1]))
+                .values_list("pk", "prev_at", "prev_value")):
+            out[pk] = (None, [] if at is None else [(at, value)])
         for point_id, at, value in (Reading.objects.filter(point_id__in=ids,
                                                            measured_at__gte=first)
                                     .order_by("measured_at")
                                     .values_list("point_id", "measured_at", "value")):
             out[point_id][1].append((at, value))
+        late = [point.pk for point in chunk if point.baseline is not None
+                and out[point.pk][1] and out[point.pk][1][-1][0]
+                >= min(at for at, _, _ in by_point[point])]
+        if late:  # when the baseline's surveys ended
+            readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
+            for pk, nth in (Point.objects.filter(pk__in=late).annotate(
+                    nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
+                    .values_list("pk", "nth")):
+                out[pk] = (nth, out[pk][1])
     return out
 
 
@@ -719,6 +721,22 @@ def _limits(point: Point, rows):
     return resolve_limits(measure=point.measure, item=point.item, grade=pit.safety_grade,
                           retaining=pit.retaining, depth_m=float(pit.design_depth_m), rows=rows,
                           design_cumulative=point.alarm_cumulative, design_rate=point.alarm_rate)
+
+
+def _limits_memo(alarms: dict[int, list]):
+    """`_limits` of a point, worked out once per kind of point (item, pit grade, retaining,
+    depth, designer's values) for a batch. `alarms`: {grade: alarm rows}."""
+    memo: dict[tuple, object] = {}
+
+    def limits_of(point: Point):
+        pit = point.pit
+        key = (point.item, pit.safety_grade, pit.retaining, pit.design_depth_m,
+               point.alarm_cumulative, point.alarm_rate)
+        if key not in memo:
+            memo[key] = _limits(point, alarms.get(pit.safety_grade, []))
+        return memo[key]
+
+    return limits_of
 
 
 def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
@@ -760,11 +778,11 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
                                                                     datetime.time()))
                       if p.base_slab_on is not None else None) for pk, p in fresh.items()}
         changed = []
+        limits_of = _limits_memo(alarms)
         for point in points:
             mine = recent.get(point.pk, [])
-            series = [(at, float(v)) for at, v in mine]
-            finding = assess_point(series, _limits(point, alarms.get(point.pit.safety_grade, [])),
-                                   params, baseline=_baseline(point),
+            series = mine
+            finding = assess_point(series, limits_of(point), params, baseline=_baseline(point),
                                    design_value=point.design_value,
                                    slab_cast_at=slabs[point.pit_id])
             _set_finding(point, finding, mine)
@@ -822,19 +840,33 @@ def _preparer(field):
 
 def _last_readings(pit_ids: list[int], n: int) -> dict[int, list]:
     """{point id: the last `n` readings of each active point of the pits, as (measured_at,
-    value) in time order}, one window query per `CHUNK` pits."""
+    value as a float) in time order}, one window query per `CHUNK` pits."""
     out: dict[int, list] = defaultdict(list)
     for i in range(0, len(pit_ids), CHUNK):
-        rows = (Reading.objects.filter(point__pit_id__in=pit_ids[i:i + CHUNK],
-                                       point__active=True)
-                .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")],
-                                      order_by=F("measured_at").desc()))
-                .filter(rank__lte=n).values_list("point_id", "measured_at", "value"))
-        for point_id, at, value in rows:
-            out[point_id].append((at, value))
+        query = (Reading.objects.filter(point__pit_id__in=pit_ids[i:i + CHUNK],
+                                        point__active=True)
+                 .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")],
+                                       order_by=F("measured_at").desc()))
+                 .filter(rank__lte=n).values_list("point_id", "measured_at", "value")
+                 .order_by())
+        # The ORM's SQL run bare: its per-value converters (text to aware datetime and to a
+        # quantized Decimal on SQLite) cost more than the query; the assessment takes floats.
+        sql, sql_params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, sql_params)
+            for point_id, at, value in cursor.fetchall():
+                out[point_id].append((_aware(at), float(value)))
     for series in out.values():
         series.sort(key=lambda r: r[0])
     return out
+
+
+def _aware(at) -> datetime.datetime:
+    """A datetime column as a raw cursor gives it: aware from PostgreSQL, UTC text from
+    SQLite."""
+    if isinstance(at, datetime.datetime):
+        return at if at.tzinfo is not None else at.replace(tzinfo=datetime.UTC)
+    return datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
 
 
 def _first_readings(points: list[Point], n: int) -> dict[int, list]:
