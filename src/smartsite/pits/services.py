@@ -203,12 +203,14 @@ def register_points(pit: Pit, specs: Sequence[dict], *, actor=None) -> list[Poin
 @dataclass
 class PitSurvey:
     """One pit's survey in a `record_surveys` call (a tuple (pit, rows[, raw[, filename]])
-    is taken too)."""
+    is taken too). `now`: when the platform received it, if not the call's `now` (a replay
+    of surveys received at different times: the simulator's seed)."""
 
     pit: Pit
     rows: Sequence[SurveyRow] = ()
     raw: Sequence[RawProfile] = ()
     filename: str = ""
+    now: datetime.datetime | None = None
 
 
 def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.API, actor=None,
@@ -268,7 +270,7 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
         if not b.rows and not b.raw:
             outcomes[b.pit.pk] = SurveyRejected([("", "没有任何数据行")])
             continue
-        works.append(_validate(b, fresh[b.pit.pk], points_of[b.pit.pk], now))
+        works.append(_validate(b, fresh[b.pit.pk], points_of[b.pit.pk], b.now or now))
     stored = _stored_values([w for w in works])
     for w in works:
         for row, point, value, _ in w.singles:
@@ -291,7 +293,7 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
         else:
             ok.append(w)
     if ok:
-        _store(ok, stored, source=source, actor=actor, now=now)
+        _store(ok, stored, source=source, actor=actor)
     n = selectors.params().baseline_surveys
     for w in ok:
         w.upload.baseline_pending = {
@@ -301,7 +303,7 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
         outcomes[w.pit.pk] = w.upload
     assessed = [w for w in ok if w.upload.readings]
     if assessed:
-        assess_pits([w.pit for w in assessed], now=now,
+        assess_pits([w.pit for w in assessed], now={w.pit.pk: w.now for w in assessed},
                     alarm_rows=[r for rows in alarms.values() for r in rows],
                     points=[p for w in assessed for p in w.points.values()])
     return [(b.pit, outcomes[b.pit.pk]) for b in batches]
@@ -312,6 +314,7 @@ class _Work:
     """One pit's survey while `record_surveys` checks and stores it."""
 
     pit: Pit
+    now: datetime.datetime
     fresh: Pit
     points: dict
     filename: str
@@ -400,12 +403,13 @@ def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
     profiles, singles = _split_profiles(clean, errors)
     received = {(point, row.measured_at): row.received_at for row, point, _, depth in clean
                 if depth is not None and row.received_at is not None}
-    return _Work(pit=b.pit, fresh=fresh, points=points, filename=b.filename, errors=errors,
+    return _Work(pit=b.pit, now=now, fresh=fresh, points=points, filename=b.filename,
+                 errors=errors,
                  singles=singles, profiles=profiles, received=received, baselines=baselines,
                  dupes=raw_dupes)
 
 
-def _store(works: list[_Work], stored: dict, *, source, actor, now) -> None:
+def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
     """The checked surveys: an upload each, all their readings in one bulk insert."""
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
     with transaction.atomic():
@@ -414,16 +418,16 @@ def _store(works: list[_Work], stored: dict, *, source, actor, now) -> None:
             w.upload = Upload(
                 pit=w.pit, source=source, uploaded_by=actor if actor is not None else None,
                 enterprise_id=w.fresh.monitoring_company_id if actor is not None else None,
-                filename=w.filename[:200], received_at=now)
+                filename=w.filename[:200], received_at=w.now)
             mine = [Reading(point=point, measured_at=row.measured_at, value=value,
-                            late=(row.received_at or now) - row.measured_at > upload_within)
+                            late=(row.received_at or w.now) - row.measured_at > upload_within)
                     for row, point, value in w.new_singles]
             w.new_profiles = [(point, at, depths) for (point, at), depths in w.profiles.items()
                               if (point.pk, at) not in stored]
             w.dupes += len(w.profiles) - len(w.new_profiles)
             peaks = [Reading(point=point, measured_at=at, value=max((v for _, v in depths),
                                                                    key=abs),
-                             late=w.received.get((point, at), now) - at > upload_within)
+                             late=w.received.get((point, at), w.now) - at > upload_within)
                      for point, at, depths in w.new_profiles]
             times = [r.measured_at for r in mine + peaks]
             w.upload.readings = len(mine) + len(peaks)
@@ -746,7 +750,7 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
     return assess_pits([pit], now=now, alarm_rows=alarm_rows, params=params)[pit.pk]
 
 
-def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
+def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = None,
                 alarm_rows=None, params=None, points: list[Point] | None = None,
                 ) -> dict[int, Proposal]:
     """`assess_pit` for many pits in a few queries: the last readings of all their active
@@ -755,13 +759,14 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
     colour changes in one insert, the open events refreshed together (`refresh_events`),
     `raise_event` only for a new colour's event, `recover_events` for the pits whose
     colour's event ended. Returns {pit id: proposal}; the given pit objects get their
-    proposed colour, reasons and assessed_at. `points`: their active points as just read
-    (by `record_surveys`), else read here."""
-    now = now or timezone.now()
+    proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay);
+    `points`: their active points as just read (by `record_surveys`), else read here."""
+    pits = list(pits)
+    if not isinstance(now, dict):
+        now = dict.fromkeys((p.pk for p in pits), now or timezone.now())
     params = params or selectors.params()
     alarms = _alarms_by_grade(alarm_rows if alarm_rows is not None else selectors.alarm_values())
     keep = max(params.consecutive + 1, 2)
-    pits = list(pits)
     proposals: dict[int, Proposal] = {}
     with transaction.atomic():
         fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
@@ -795,7 +800,7 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | None = None,
         _store_proposals(fresh, proposals, now)
     for pit in pits:
         pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
-            proposals[pit.pk].colour, proposals[pit.pk].reasons, now)
+            proposals[pit.pk].colour, proposals[pit.pk].reasons, now[pit.pk])
     return proposals
 
 
@@ -926,7 +931,8 @@ def dedup_prefix(pit: Pit) -> str:
     return f"pits:{RULE}:{pit.pk}:"
 
 
-def _store_proposals(pits: dict[int, Pit], proposals: dict[int, Proposal], now) -> None:
+def _store_proposals(pits: dict[int, Pit], proposals: dict[int, Proposal],
+                     times: dict[int, datetime.datetime]) -> None:
     """The pits' proposed colours (one prepared UPDATE), a ColourChange for each that
     changed (one insert), and their warning events: the event of a colour that ended
     recovered, the open events of a colour that holds seen again, the others raised."""
@@ -936,30 +942,31 @@ def _store_proposals(pits: dict[int, Pit], proposals: dict[int, Proposal], now) 
     for pk, proposal in proposals.items():
         pit = pits[pk]
         if proposal.colour != pit.proposed_colour:
-            changes.append(ColourChange(pit=pit, at=now, colour=proposal.colour, proposed=True,
-                                        reasons=proposal.reasons))
+            changes.append(ColourChange(pit=pit, at=times[pk], colour=proposal.colour,
+                                        proposed=True, reasons=proposal.reasons))
         pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
-            proposal.colour, proposal.reasons, now)
+            proposal.colour, proposal.reasons, times[pk])
     _update_rows(Pit, [pits[pk] for pk in proposals], PROPOSAL_FIELDS)
     ColourChange.objects.bulk_create(changes)
     keys = {pk: f"{dedup_prefix(pits[pk])}{p.colour}" for pk, p in proposals.items()
             if p.colour != Colour.GREEN}
     # The pits' other colours' events have ended (red → yellow, or any → green).
-    ended = set()
+    ended: dict[datetime.datetime, set] = defaultdict(set)
     for key in (Event.objects.filter(scenario=SCENARIO, state__in=OPEN_EVENT_STATES,
                                      recovered_at__isnull=True,
                                      dedup_key__startswith=f"{SCENARIO}:{RULE}:")
                 .values_list("dedup_key", flat=True)):
         pk = int(key.split(":")[2])
         if pk in proposals and key != keys.get(pk):
-            ended.add(dedup_prefix(pits[pk]))
-    ended = sorted(ended)
-    for i in range(0, len(ended), 100):
-        orders.recover_events(scenario=SCENARIO, prefixes=ended[i:i + 100],
-                              keep=set(keys.values()), now=now)
+            ended[times[pk]].add(dedup_prefix(pits[pk]))
+    for at, prefixes in ended.items():
+        prefixes = sorted(prefixes)
+        for i in range(0, len(prefixes), 100):
+            orders.recover_events(scenario=SCENARIO, prefixes=prefixes[i:i + 100],
+                                  keep=set(keys.values()), now=at)
     evidence = {pk: {"pit": pk, "colour": proposals[pk].colour,
                      "reasons": proposals[pk].reasons[:20]} for pk in keys}
-    seen = orders.refresh_events({key: (now, evidence[pk]) for pk, key in keys.items()})
+    seen = orders.refresh_events({key: (times[pk], evidence[pk]) for pk, key in keys.items()})
     for pk, key in keys.items():
         if key in seen:
             continue
@@ -973,7 +980,7 @@ def _store_proposals(pits: dict[int, Pit], proposals: dict[int, Proposal], now) 
             title=f"基坑{label}色预警（平台建议）：{pit.name}"
                   + (f" {first.get('point', '')} {first.get('text', '')}" if first else ""),
             severity="serious" if red else "warning", subject=pit.code,
-            evidence=evidence[pk], now=now)
+            evidence=evidence[pk], now=times[pk])
 
 
 # ---------------------------------------------------------------- judgement
