@@ -684,14 +684,20 @@ def _neighbours(by_point, baseline_n: int) -> dict:
     with fewer, or when nothing is stored from its earliest new time on: every new row is
     then after it), and the stored readings a jump check compares the new ones with — every
     stored reading from the point's earliest new time on, and the last one before it. Two
-    queries per `CHUNK` points, a third for the points with stored readings among the new
-    ones (late data). The earliest time is taken over the chunk: the same neighbours of
-    every new row, a few more stored readings read."""
+    queries per `CHUNK` points with the same earliest new time (a survey's points share it),
+    a third for the points with stored readings among the new ones (late data)."""
     out: dict = {}
-    points = list(by_point)
+    by_first: dict[datetime.datetime, list] = defaultdict(list)
+    for point, rows in by_point.items():
+        by_first[min(at for at, _, _ in rows)].append(point)
+    for first, points in by_first.items():
+        _neighbours_from(first, points, by_point, baseline_n, out)
+    return out
+
+
+def _neighbours_from(first, points, by_point, baseline_n, out) -> None:
     for i in range(0, len(points), CHUNK):
         chunk = points[i:i + CHUNK]
-        first = min(at for point in chunk for at, _, _ in by_point[point])
         ids = [point.pk for point in chunk]
         before = (Reading.objects.filter(point=OuterRef("pk"), measured_at__lt=first)
                   .order_by("-measured_at"))
@@ -706,15 +712,13 @@ def _neighbours(by_point, baseline_n: int) -> dict:
                                     .values_list("point_id", "measured_at", "value")):
             out[point_id][1].append((at, value))
         late = [point.pk for point in chunk if point.baseline is not None
-                and out[point.pk][1] and out[point.pk][1][-1][0]
-                >= min(at for at, _, _ in by_point[point])]
+                and out[point.pk][1] and out[point.pk][1][-1][0] >= first]
         if late:  # when the baseline's surveys ended
             readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
             for pk, nth in (Point.objects.filter(pk__in=late).annotate(
                     nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
                     .values_list("pk", "nth")):
                 out[pk] = (nth, out[pk][1])
-    return out
 
 
 # ---------------------------------------------------------------- assessment
