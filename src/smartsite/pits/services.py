@@ -249,16 +249,16 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     / Forbidden, nothing stored)."""
     now = now or timezone.now()
     batches = [b if isinstance(b, PitSurvey) else PitSurvey(*b) for b in batches]
-    if source not in Source.values:
-        raise DomainError(f"未知的数据来源“{source}”", field="source")
-    if len({b.pit.pk for b in batches}) != len(batches):
-        raise DomainError("同一基坑在一次提交中出现多次", field="pit")
     if actor is not None:
         checked = set()
         for b in batches:
             if b.pit.project_id not in checked:
                 permissions.require_upload(actor, b.pit.project)
                 checked.add(b.pit.project_id)
+    if source not in Source.values:
+        raise DomainError(f"未知的数据来源“{source}”", field="source")
+    if len({b.pit.pk for b in batches}) != len(batches):
+        raise DomainError("同一基坑在一次提交中出现多次", field="pit")
     fresh = Pit.objects.in_bulk([b.pit.pk for b in batches])  # what the checks read
     points_of: dict[int, dict[str, Point]] = defaultdict(dict)
     for point in _active_points(fresh):
@@ -271,7 +271,7 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             outcomes[b.pit.pk] = SurveyRejected([("", "没有任何数据行")])
             continue
         works.append(_validate(b, fresh[b.pit.pk], points_of[b.pit.pk], b.now or now))
-    stored = _stored_values([w for w in works])
+    stored = _stored_values(works)
     for w in works:
         for row, point, value, _ in w.singles:
             old = stored.get((point.pk, row.measured_at))
@@ -324,7 +324,9 @@ class _Work:
     received: dict
     baselines: dict
     dupes: int
-    new_singles: list = field(default_factory=list)
+    new_singles: list = field(default_factory=list)  # (row, point, value) not yet stored
+    new_profiles: list = field(default_factory=list)  # (point, time, [(depth, value), …])
+    readings: list = field(default_factory=list)  # its Reading rows, built by `_store`
     upload: Upload | None = None
 
 
