@@ -12,10 +12,10 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -37,7 +37,7 @@ from smartsite.pits.models import (
     Upload,
 )
 from smartsite.workorders import services as orders
-from smartsite.workorders.choices import OPEN_ORDER_STATES, Action
+from smartsite.workorders.choices import OPEN_EVENT_STATES, OPEN_ORDER_STATES, Action
 
 SCENARIO = "pits"
 RULE = "warning"
@@ -211,6 +211,19 @@ def register_points(pit: Pit, specs: Sequence[dict], *, actor=None) -> list[Poin
 # ---------------------------------------------------------------- surveys in
 
 
+@dataclass
+class PitSurvey:
+    """One pit's survey in a `record_surveys` call (a tuple (pit, rows[, raw[, filename]])
+    is taken too). `now`: when the platform received it, if not the call's `now` (a replay
+    of surveys received at different times: the simulator's seed)."""
+
+    pit: Pit
+    rows: Sequence[SurveyRow] = ()
+    raw: Sequence[RawProfile] = ()
+    filename: str = ""
+    now: datetime.datetime | None = None
+
+
 def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.API, actor=None,
                   filename: str = "", now: datetime.datetime | None = None,
                   raw: Sequence[RawProfile] = ()) -> Upload:
@@ -223,23 +236,137 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
 
     `raw` inclinometer surveys (A0/A180 readings) are converted against the hole's baseline
     profile first (`_convert_raw`); the upload's `baseline_pending` ({code: (have, need)})
-    names the holes whose baseline is still being measured."""
+    names the holes whose baseline is still being measured.
+
+    One pit's case of `record_surveys`."""
+    [(_, outcome)] = record_surveys([PitSurvey(pit, rows, raw, filename)], source=source,
+                                    actor=actor, now=now)
+    if isinstance(outcome, SurveyRejected):
+        raise outcome
+    return outcome
+
+
+def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source.API,
+                   actor=None, now: datetime.datetime | None = None,
+                   ) -> list[tuple[Pit, Upload | SurveyRejected]]:
+    """Many pits' surveys at once (an automated platform pushing all its pits, the MQTT job
+    draining its messages, the simulator): each pit's survey all or nothing with the checks
+    of `record_survey`, validated in memory from a few queries for all pits, the readings in
+    one bulk insert, the stored pits assessed together (`assess_pits`).
+
+    Returns, in the order given, (pit, its Upload) or (pit, its SurveyRejected) — a refused
+    pit stores nothing, the others are stored. An unknown source, a pit given twice, or an
+    actor without the right to upload to one of the pits refuses the whole call (DomainError
+    / Forbidden, nothing stored)."""
     now = now or timezone.now()
+    batches = [b if isinstance(b, PitSurvey) else PitSurvey(*b) for b in batches]
     if actor is not None:
-        permissions.require_upload(actor, pit.project)
+        checked = set()
+        for b in batches:
+            if b.pit.project_id not in checked:
+                permissions.require_upload(actor, b.pit.project)
+                checked.add(b.pit.project_id)
     if source not in Source.values:
         raise DomainError(f"未知的数据来源“{source}”", field="source")
-    if not rows and not raw:
-        raise SurveyRejected([("", "没有任何数据行")])
-    fresh = Pit.objects.get(pk=pit.pk)  # what the checks read (grade, H, retaining)
-    points = {p.code: p for p in Point.objects.filter(pit=pit, active=True)}
-    for point in points.values():
-        point.pit = fresh
-    alarm_rows = selectors.alarm_values(fresh.safety_grade)
+    if len({b.pit.pk for b in batches}) != len(batches):
+        raise DomainError("同一基坑在一次提交中出现多次", field="pit")
+    fresh = Pit.objects.in_bulk([b.pit.pk for b in batches])  # what the checks read
+    points_of: dict[int, dict[str, Point]] = defaultdict(dict)
+    for point in _active_points(fresh):
+        points_of[point.pit_id][point.code] = point
+    alarms = _alarms_by_grade(selectors.alarm_values())
+    works: list[_Work] = []
+    outcomes: dict[int, Upload | SurveyRejected] = {}
+    for b in batches:
+        if not b.rows and not b.raw:
+            outcomes[b.pit.pk] = SurveyRejected([("", "没有任何数据行")])
+            continue
+        works.append(_validate(b, fresh[b.pit.pk], points_of[b.pit.pk], b.now or now))
+    stored = _stored_values(works)
+    for w in works:
+        for row, point, value, _ in w.singles:
+            old = stored.get((point.pk, row.measured_at))
+            if old is None:
+                w.new_singles.append((row, point, value))
+            elif old == value:
+                w.dupes += 1
+            else:
+                w.errors.append((row.where, f"测点 {point.code} 在"
+                                            f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
+                                            f" 已有观测值 {old}，与本次 {value} 不同"))
+    series = _check_series([r for w in works for r in w.new_singles], alarms)
+    ok = []
+    for w in works:
+        for point in dict.fromkeys(point for _, point, _ in w.new_singles):
+            w.errors += series.get(point.pk, [])
+        if w.errors:
+            outcomes[w.pit.pk] = SurveyRejected(w.errors)
+        else:
+            ok.append(w)
+    if ok:
+        _store(ok, stored, source=source, actor=actor)
+    n = selectors.params().baseline_surveys
+    for w in ok:
+        w.upload.baseline_pending = {
+            code: (len(doc["surveys"]), n) for code, doc in
+            ((p.code, w.baselines[p.pk]) for p in w.points.values() if p.pk in w.baselines)
+            if doc.get("mean") is None}
+        outcomes[w.pit.pk] = w.upload
+    assessed = [w for w in ok if w.upload.readings]
+    if assessed:
+        assess_pits([w.pit for w in assessed], now={w.pit.pk: w.now for w in assessed},
+                    alarm_rows=[r for rows in alarms.values() for r in rows],
+                    points=[p for w in assessed for p in w.points.values()])
+    return [(b.pit, outcomes[b.pit.pk]) for b in batches]
+
+
+@dataclass
+class _Work:
+    """One pit's survey while `record_surveys` checks and stores it."""
+
+    pit: Pit
+    now: datetime.datetime
+    fresh: Pit
+    points: dict
+    filename: str
+    errors: list
+    singles: list  # (row, point, value, None)
+    profiles: dict  # {(point, time): [(depth, value), …]}
+    received: dict
+    baselines: dict
+    dupes: int
+    new_singles: list = field(default_factory=list)  # (row, point, value) not yet stored
+    new_profiles: list = field(default_factory=list)  # (point, time, [(depth, value), …])
+    readings: list = field(default_factory=list)  # its Reading rows, built by `_store`
+    upload: Upload | None = None
+
+
+def _active_points(pits: dict[int, Pit]) -> list[Point]:
+    """The active points of `pits` ({id: pit}), each with its pit set, in pit, item, code
+    order."""
+    out = []
+    ids = sorted(pits)
+    for i in range(0, len(ids), CHUNK):
+        for point in Point.objects.filter(pit_id__in=ids[i:i + CHUNK], active=True):
+            point.pit = pits[point.pit_id]
+            out.append(point)
+    return out
+
+
+def _alarms_by_grade(rows) -> dict[int, list]:
+    out: dict[int, list] = defaultdict(list)
+    for row in rows:
+        out[row.grade].append(row)
+    return out
+
+
+def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
+    """The checks of one pit's survey that need nothing stored but its points."""
     errors: list[tuple[str, str]] = []
-    rows = list(rows)
+    rows = list(b.rows)
     direct = {id(row) for row in rows}
-    converted, baselines, raw_dupes = _convert_raw(raw, points, errors, now) if raw else ([], {}, 0)
+    converted, baselines, raw_dupes = (_convert_raw(b.raw, points, errors, now) if b.raw
+                                       else ([], {}, 0))
     rows += converted
     clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
     seen: set[tuple] = set()
@@ -289,68 +416,57 @@ def record_survey(pit: Pit, rows: Sequence[SurveyRow], *, source: str = Source.A
     profiles, singles = _split_profiles(clean, errors)
     received = {(point, row.measured_at): row.received_at for row, point, _, depth in clean
                 if depth is not None and row.received_at is not None}
-    stored = _stored_values(singles, profiles)
-    new_singles, dupes = [], raw_dupes
-    for row, point, value, _ in singles:
-        old = stored.get((point.pk, row.measured_at))
-        if old is None:
-            new_singles.append((row, point, value))
-        elif old == value:
-            dupes += 1
-        else:
-            errors.append((row.where, f"测点 {point.code} 在"
-                                      f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
-                                      f" 已有观测值 {old}，与本次 {value} 不同"))
-    errors += _check_series(new_singles, alarm_rows)
-    if errors:
-        raise SurveyRejected(errors)
+    return _Work(pit=b.pit, now=now, fresh=fresh, points=points, filename=b.filename,
+                 errors=errors,
+                 singles=singles, profiles=profiles, received=received, baselines=baselines,
+                 dupes=raw_dupes)
+
+
+def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
+    """The checked surveys: an upload each, all their readings in one bulk insert."""
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
     with transaction.atomic():
-        enterprise = None
-        if actor is not None:
-            enterprise = pit.monitoring_company_id
-        upload = Upload.objects.create(
-            pit=pit, source=source, uploaded_by=actor if actor is not None else None,
-            enterprise_id=enterprise, filename=filename[:200], received_at=now)
-        readings = [Reading(point=point, measured_at=row.measured_at, value=value, upload=upload,
-                            late=(row.received_at or now) - row.measured_at > upload_within)
-                    for row, point, value in new_singles]
-        Reading.objects.bulk_create(readings)
-        new_profiles = late_profiles = 0
-        for (point, at), depths in profiles.items():
-            if (point.pk, at) in stored:
-                dupes += 1
-                continue
-            ProfileReading.objects.bulk_create(
-                ProfileReading(point=point, measured_at=at, depth_m=d, displacement_mm=v)
-                for d, v in depths)
-            peak = max((v for _, v in depths), key=abs)
-            late = received.get((point, at), now) - at > upload_within
-            Reading.objects.create(point=point, measured_at=at, value=peak, upload=upload,
-                                   late=late)
-            new_profiles += 1
-            late_profiles += late
-        for point_id, doc in baselines.items():
-            Point.objects.filter(pk=point_id).update(baseline_profile=doc)
-        times = [r.measured_at for r in readings] + [at for _, at in profiles]
-        upload.readings = len(readings) + new_profiles
-        upload.duplicates = dupes
-        upload.late = sum(r.late for r in readings) + late_profiles
-        upload.first_measured_at = min(times, default=None)
-        upload.last_measured_at = max(times, default=None)
-        upload.save()
-        if actor is not None:
-            audit.record(actor, upload, AuditAction.CREATE,
-                         {"readings": upload.readings, "source": source, "filename": filename},
-                         project=pit.project)
-    n = selectors.params().baseline_surveys
-    upload.baseline_pending = {
-        code: (len(doc["surveys"]), n) for code, doc in
-        ((p.code, baselines[p.pk]) for p in points.values() if p.pk in baselines)
-        if doc.get("mean") is None}
-    if upload.readings:
-        assess_pit(pit, now=now, alarm_rows=alarm_rows)
-    return upload
+        readings: list[Reading] = []
+        for w in works:
+            w.upload = Upload(
+                pit=w.pit, source=source, uploaded_by=actor if actor is not None else None,
+                enterprise_id=w.fresh.monitoring_company_id if actor is not None else None,
+                filename=w.filename[:200], received_at=w.now)
+            mine = [Reading(point=point, measured_at=row.measured_at, value=value,
+                            late=(row.received_at or w.now) - row.measured_at > upload_within)
+                    for row, point, value in w.new_singles]
+            w.new_profiles = [(point, at, depths) for (point, at), depths in w.profiles.items()
+                              if (point.pk, at) not in stored]
+            w.dupes += len(w.profiles) - len(w.new_profiles)
+            peaks = [Reading(point=point, measured_at=at, value=max((v for _, v in depths),
+                                                                   key=abs),
+                             late=w.received.get((point, at), w.now) - at > upload_within)
+                     for point, at, depths in w.new_profiles]
+            times = [r.measured_at for r in mine + peaks]
+            w.upload.readings = len(mine) + len(peaks)
+            w.upload.duplicates = w.dupes
+            w.upload.late = sum(r.late for r in mine + peaks)
+            w.upload.first_measured_at = min(times, default=None)
+            w.upload.last_measured_at = max(times, default=None)
+            w.readings = mine + peaks
+        Upload.objects.bulk_create([w.upload for w in works])
+        for w in works:
+            for reading in w.readings:
+                reading.upload = w.upload
+            readings += w.readings
+        Reading.objects.bulk_create(readings, batch_size=2000)
+        profile_rows = [ProfileReading(point=point, measured_at=at, depth_m=d, displacement_mm=v)
+                        for w in works for point, at, depths in w.new_profiles for d, v in depths]
+        ProfileReading.objects.bulk_create(profile_rows, batch_size=2000)
+        for w in works:
+            by_pk = {p.pk: p for p in w.points.values()} if w.baselines else {}
+            for point_id, doc in w.baselines.items():
+                Point.objects.filter(pk=point_id).update(baseline_profile=doc)
+                by_pk[point_id].baseline_profile = doc
+            if actor is not None:
+                audit.record(actor, w.upload, AuditAction.CREATE,
+                             {"readings": w.upload.readings, "source": source,
+                              "filename": w.filename}, project=w.pit.project)
 
 
 def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
@@ -511,29 +627,36 @@ def _split_profiles(clean, errors):
     return profiles, singles
 
 
-def _stored_values(singles, profiles) -> dict:
-    """What is already stored at the times this upload brings: {(point id, time): value}
-    (one query for the whole upload)."""
+def _stored_values(works) -> dict:
+    """What is already stored at the times these surveys bring: {(point id, time): value}
+    (a query per `CHUNK` points)."""
     wanted = set()
-    for row, point, _, _ in singles:
-        wanted.add((point.pk, row.measured_at))
-    for point, at in profiles:
-        wanted.add((point.pk, at))
+    for w in works:
+        for row, point, _, _ in w.singles:
+            wanted.add((point.pk, row.measured_at))
+        for point, at in w.profiles:
+            wanted.add((point.pk, at))
     if not wanted:
         return {}
+    times: dict[int, set] = defaultdict(set)
+    for pk, at in wanted:
+        times[pk].add(at)
+    ids = sorted(times)
     stored = {}
-    rows = Reading.objects.filter(point_id__in={pk for pk, _ in wanted},
-                                  measured_at__in={at for _, at in wanted})
-    for point_id, at, value in rows.values_list("point_id", "measured_at", "value"):
-        if (point_id, at) in wanted:
-            stored[(point_id, at)] = value
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        rows = Reading.objects.filter(point_id__in=chunk,
+                                      measured_at__in=set().union(*(times[pk] for pk in chunk)))
+        for point_id, at, value in rows.values_list("point_id", "measured_at", "value"):
+            if (point_id, at) in wanted:
+                stored[(point_id, at)] = value
     return stored
 
 
-def _check_series(new_rows, alarm_rows=None) -> list[tuple[str, str]]:
+def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str, str]]]:
     """Times before a point's baseline, and jumps no instrument makes, against what is
-    stored and within the upload."""
-    errors = []
+    stored and within the surveys: {point id: its errors}. `alarms`: {grade: alarm rows}."""
+    errors: dict[int, list] = defaultdict(list)
     by_point = defaultdict(list)
     for row, point, value in new_rows:
         by_point[point].append((row.measured_at, value, row.where))
@@ -542,19 +665,18 @@ def _check_series(new_rows, alarm_rows=None) -> list[tuple[str, str]]:
     factor = selectors.parameter("impossible_rate_factor", 10)
     baseline_n = selectors.params().baseline_surveys
     stored = _neighbours(by_point, baseline_n)
+    limits_of = _limits_memo(alarms)
     for point, rows in by_point.items():
         rows.sort(key=lambda r: r[0])
         baseline_end, before = stored.get(point.pk, (None, []))
         if point.baseline is not None and baseline_end is not None:
             for at, _, where in rows:
                 if at < baseline_end:
-                    errors.append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
-                                          f"（{timezone.localtime(baseline_end):%Y-%m-%d %H:%M}）"))
+                    errors[point.pk].append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
+                                            f"（{timezone.localtime(baseline_end):%Y-%m-%d %H:%M}）"))
         if point.measure not in (Measure.DEFORMATION, Measure.WATER):
             continue
-        if alarm_rows is None:
-            alarm_rows = selectors.alarm_values()
-        limits = _limits(point, alarm_rows)
+        limits = limits_of(point)
         if not limits.rate:
             continue
         merged = sorted([(at, v, "") for at, v in before] + rows, key=lambda r: r[0])
@@ -563,38 +685,53 @@ def _check_series(new_rows, alarm_rows=None) -> list[tuple[str, str]]:
                 continue
             days = max((at1 - at0).total_seconds() / 86400, 1 / 24)
             if abs(float(v1 - v0)) / days > factor * limits.rate:
-                errors.append((where, f"测点 {point.code} 在"
-                                      f" {timezone.localtime(at1):%Y-%m-%d %H:%M} 的变化"
-                                      f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
-                                      f"超过速率预警值的 {factor:g} 倍，请核对数据"))
+                errors[point.pk].append((where, f"测点 {point.code} 在"
+                                         f" {timezone.localtime(at1):%Y-%m-%d %H:%M} 的变化"
+                                         f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
+                                         f"超过速率预警值的 {factor:g} 倍，请核对数据"))
     return errors
 
 
 def _neighbours(by_point, baseline_n: int) -> dict:
-    """Per point of an upload: when its `baseline_n`-th stored reading was measured (None
-    with fewer), and the stored readings a jump check compares the new ones with — every
-    stored reading from the upload's earliest time on, and the last one before it. Three
-    queries for the whole upload."""
-    first = min(at for rows in by_point.values() for at, _, _ in rows)
-    ids = [point.pk for point in by_point]
-    readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
-    annotated = Point.objects.filter(pk__in=ids).annotate(
-        nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]),
-        prev=Subquery(readings.filter(measured_at__lt=first).order_by("-measured_at")
-                      .values("pk")[:1]))
-    out, previous = {}, []
-    for pk, nth, prev in annotated.values_list("pk", "nth", "prev"):
-        out[pk] = (nth, [])
-        if prev is not None:
-            previous.append(prev)
-    for point_id, at, value in (Reading.objects.filter(pk__in=previous)
-                                .values_list("point_id", "measured_at", "value")):
-        out[point_id][1].append((at, value))
-    for point_id, at, value in (Reading.objects.filter(point_id__in=ids, measured_at__gte=first)
-                                .order_by("measured_at")
-                                .values_list("point_id", "measured_at", "value")):
-        out[point_id][1].append((at, value))
+    """Per point of the surveys: when its `baseline_n`-th stored reading was measured (None
+    with fewer, or when nothing is stored from its earliest new time on: every new row is
+    then after it), and the stored readings a jump check compares the new ones with — every
+    stored reading from the point's earliest new time on, and the last one before it. Two
+    queries per `CHUNK` points with the same earliest new time (a survey's points share it),
+    a third for the points with stored readings among the new ones (late data)."""
+    out: dict = {}
+    by_first: dict[datetime.datetime, list] = defaultdict(list)
+    for point, rows in by_point.items():
+        by_first[min(at for at, _, _ in rows)].append(point)
+    for first, points in by_first.items():
+        _neighbours_from(first, points, by_point, baseline_n, out)
     return out
+
+
+def _neighbours_from(first, points, by_point, baseline_n, out) -> None:
+    for i in range(0, len(points), CHUNK):
+        chunk = points[i:i + CHUNK]
+        ids = [point.pk for point in chunk]
+        before = (Reading.objects.filter(point=OuterRef("pk"), measured_at__lt=first)
+                  .order_by("-measured_at"))
+        for pk, at, value in (Point.objects.filter(pk__in=ids).annotate(
+                prev_at=Subquery(before.values("measured_at")[:1]),
+                prev_value=Subquery(before.values("value")[:1]))
+                .values_list("pk", "prev_at", "prev_value")):
+            out[pk] = (None, [] if at is None else [(at, value)])
+        for point_id, at, value in (Reading.objects.filter(point_id__in=ids,
+                                                           measured_at__gte=first)
+                                    .order_by("measured_at")
+                                    .values_list("point_id", "measured_at", "value")):
+            out[point_id][1].append((at, value))
+        late = [point.pk for point in chunk if point.baseline is not None
+                and out[point.pk][1] and out[point.pk][1][-1][0] >= first]
+        if late:  # when the baseline's surveys ended
+            readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
+            for pk, nth in (Point.objects.filter(pk__in=late).annotate(
+                    nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
+                    .values_list("pk", "nth")):
+                out[pk] = (nth, out[pk][1])
 
 
 # ---------------------------------------------------------------- assessment
@@ -607,67 +744,179 @@ def _limits(point: Point, rows):
                           design_cumulative=point.alarm_cumulative, design_rate=point.alarm_rate)
 
 
+def _limits_memo(alarms: dict[int, list]):
+    """`_limits` of a point, worked out once per kind of point (item, pit grade, retaining,
+    depth, designer's values) for a batch. `alarms`: {grade: alarm rows}."""
+    memo: dict[tuple, object] = {}
+
+    def limits_of(point: Point):
+        pit = point.pit
+        key = (point.item, pit.safety_grade, pit.retaining, pit.design_depth_m,
+               point.alarm_cumulative, point.alarm_rate)
+        if key not in memo:
+            memo[key] = _limits(point, alarms.get(pit.safety_grade, []))
+        return memo[key]
+
+    return limits_of
+
+
 def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
                alarm_rows=None, params=None) -> Proposal:
     """Assess every active point of the pit after new data, store each point's level and the
     pit's proposed colour, and raise (or recover) the pit's warning event."""
-    now = now or timezone.now()
+    return assess_pits([pit], now=now, alarm_rows=alarm_rows, params=params)[pit.pk]
+
+
+def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = None,
+                alarm_rows=None, params=None, points: list[Point] | None = None,
+                ) -> dict[int, Proposal]:
+    """`assess_pit` for many pits in a few queries: the last readings of all their active
+    points in one window query (per `CHUNK` pits), baselines for the points still without
+    one, the findings that changed and the pits' proposals in one prepared UPDATE each, the
+    colour changes in one insert, the open events refreshed together (`refresh_events`),
+    `raise_event` only for a new colour's event, `recover_events` for the pits whose
+    colour's event ended. Returns {pit id: proposal}; the given pit objects get their
+    proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay);
+    `points`: their active points as just read (by `record_surveys`), else read here."""
+    pits = list(pits)
+    if not isinstance(now, dict):
+        now = dict.fromkeys((p.pk for p in pits), now or timezone.now())
     params = params or selectors.params()
-    alarm_rows = alarm_rows if alarm_rows is not None else selectors.alarm_values(pit.safety_grade)
-    slab = None
-    if pit.base_slab_on is not None:
-        slab = timezone.make_aware(datetime.datetime.combine(pit.base_slab_on, datetime.time()))
+    alarms = _alarms_by_grade(alarm_rows if alarm_rows is not None else selectors.alarm_values())
     keep = max(params.consecutive + 1, 2)
-    findings: list[tuple[str, Finding]] = []
+    proposals: dict[int, Proposal] = {}
     with transaction.atomic():
-        fresh = Pit.objects.get(pk=pit.pk)
-        points = list(Point.objects.filter(pit=pit, active=True))
-        for point in points:
-            point.pit = fresh
-        recent = _first_readings(points, keep, latest=True)
+        fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
+        if points is None:
+            points = _active_points(fresh)
+        else:
+            for point in points:
+                point.pit = fresh[point.pit_id]
+        before = {p.pk: _finding_of(p) for p in points}
+        recent = _last_readings(sorted(fresh), keep)
         _baselines(points, params)
+        findings: dict[int, list[tuple[str, Finding]]] = {pk: [] for pk in fresh}
+        slabs = {pk: (timezone.make_aware(datetime.datetime.combine(p.base_slab_on,
+                                                                    datetime.time()))
+                      if p.base_slab_on is not None else None) for pk, p in fresh.items()}
+        changed = []
+        limits_of = _limits_memo(alarms)
         for point in points:
-            series = [(at, float(v)) for at, v in recent.get(point.pk, [])]
-            finding = assess_point(series, _limits(point, alarm_rows), params,
-                                   baseline=_baseline(point), design_value=point.design_value,
-                                   slab_cast_at=slab)
-            _set_finding(point, finding, recent.get(point.pk, []))
-            findings.append((point.code, finding))
-        _save_findings(points)
-        proposal = propose(findings)
-        _store_proposal(pit, proposal, now)
-    return proposal
+            mine = recent.get(point.pk, [])
+            series = mine
+            finding = assess_point(series, limits_of(point), params, baseline=_baseline(point),
+                                   design_value=point.design_value,
+                                   slab_cast_at=slabs[point.pit_id])
+            _set_finding(point, finding, mine)
+            if _finding_of(point) != before[point.pk]:
+                changed.append(point)
+            findings[point.pit_id].append((point.code, finding))
+        _update_rows(Point, changed, FINDING_FIELDS)
+        for pk, found in findings.items():
+            proposals[pk] = propose(found)
+        _store_proposals(fresh, proposals, now)
+    for pit in pits:
+        pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
+            proposals[pit.pk].colour, proposals[pit.pk].reasons, now[pit.pk])
+    return proposals
 
 
 FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
+PROPOSAL_FIELDS = ("proposed_colour", "proposed_reasons", "assessed_at")
+#: ids per IN list / pits per window query (SQLite's variable limit, PostgreSQL's plans)
+CHUNK = 500
 
 
-def _save_findings(points: list[Point]) -> None:
-    """Each point's finding (and baseline): one prepared UPDATE run for every point
-    (`bulk_update`'s CASE expressions cost more than the assessment itself)."""
-    if not points:
+def _finding_of(point: Point) -> tuple:
+    return tuple(getattr(point, name) for name in FINDING_FIELDS)
+
+
+def _update_rows(model, objs: list, names: Sequence[str]) -> None:
+    """The `names` fields of `objs`: one prepared UPDATE run for every row (`bulk_update`'s
+    CASE expressions cost more than the assessment itself)."""
+    if not objs:
         return
-    fields = [Point._meta.get_field(name) for name in FINDING_FIELDS]
-    table = connection.ops.quote_name(Point._meta.db_table)
+    fields = [model._meta.get_field(name) for name in names]
+    table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    rows = [[f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields] + [p.pk]
-            for p in points]
+    prepare = [_preparer(f) for f in fields]
+    rows = [[prep(getattr(o, f.attname)) for f, prep in zip(fields, prepare, strict=True)]
+            + [o.pk] for o in objs]
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+        if connection.vendor != "postgresql":  # SQLite runs a prepared statement fastest
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+            return
+        # PostgreSQL: one statement per 2,000 rows joined to their values (executemany
+        # would pay a round trip per row)
+        qn = connection.ops.quote_name
+        pk = model._meta.pk
+        types = [f.db_type(connection) for f in fields] + [pk.rel_db_type(connection)]
+        row_sql = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+        names = ", ".join([qn(f.column) for f in fields] + ["id"])
+        sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
+        for i in range(0, len(rows), 2000):
+            chunk = rows[i:i + 2000]
+            cursor.execute(f"UPDATE {table} AS t SET {sets} FROM (VALUES "
+                           f"{', '.join([row_sql] * len(chunk))}) AS v({names})"
+                           f" WHERE t.id = v.id", [x for row in chunk for x in row])
 
 
-def _first_readings(points: list[Point], n: int, *, latest: bool = False) -> dict[int, list]:
-    """{point id: its first (or, with `latest`, last) `n` readings as (measured_at, value)
-    in time order}, in one query."""
-    if not points:
-        return {}
-    order = F("measured_at").desc() if latest else F("measured_at").asc()
-    rows = (Reading.objects.filter(point__in=[p.pk for p in points])
-            .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")], order_by=order))
-            .filter(rank__lte=n).values_list("point_id", "measured_at", "value"))
+def _preparer(field):
+    """A field's value as the database takes it, for values the services made themselves
+    (Decimals, aware datetimes, text): the backend's adapter without the field's
+    conversions (which `get_db_prep_save` would repeat on every row)."""
+    ops = connection.ops
+    if isinstance(field, models.DecimalField):
+        return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
+    if isinstance(field, models.DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(field, models.CharField):
+        return lambda v: v
+    return lambda v: field.get_db_prep_save(v, connection)
+
+
+def _last_readings(pit_ids: list[int], n: int) -> dict[int, list]:
+    """{point id: the last `n` readings of each active point of the pits, as (measured_at,
+    value as a float) in time order}, one window query per `CHUNK` pits."""
     out: dict[int, list] = defaultdict(list)
-    for point_id, at, value in rows:
-        out[point_id].append((at, value))
+    for i in range(0, len(pit_ids), CHUNK):
+        query = (Reading.objects.filter(point__pit_id__in=pit_ids[i:i + CHUNK],
+                                        point__active=True)
+                 .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")],
+                                       order_by=F("measured_at").desc()))
+                 .filter(rank__lte=n).values_list("point_id", "measured_at", "value")
+                 .order_by())
+        # The ORM's SQL run bare: its per-value converters (text to aware datetime and to a
+        # quantized Decimal on SQLite) cost more than the query; the assessment takes floats.
+        sql, sql_params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, sql_params)
+            for point_id, at, value in cursor.fetchall():
+                out[point_id].append((_aware(at), float(value)))
+    for series in out.values():
+        series.sort(key=lambda r: r[0])
+    return out
+
+
+def _aware(at) -> datetime.datetime:
+    """A datetime column as a raw cursor gives it: aware from PostgreSQL, UTC text from
+    SQLite."""
+    if isinstance(at, datetime.datetime):
+        return at if at.tzinfo is not None else at.replace(tzinfo=datetime.UTC)
+    return datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
+
+
+def _first_readings(points: list[Point], n: int) -> dict[int, list]:
+    """{point id: its first `n` readings as (measured_at, value) in time order}, one query
+    per `CHUNK` points."""
+    out: dict[int, list] = defaultdict(list)
+    for i in range(0, len(points), CHUNK):
+        rows = (Reading.objects.filter(point__in=[p.pk for p in points[i:i + CHUNK]])
+                .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")],
+                                      order_by=F("measured_at").asc()))
+                .filter(rank__lte=n).values_list("point_id", "measured_at", "value"))
+        for point_id, at, value in rows:
+            out[point_id].append((at, value))
     for series in out.values():
         series.sort(key=lambda r: r[0])
     return out
@@ -714,32 +963,56 @@ def dedup_prefix(pit: Pit) -> str:
     return f"pits:{RULE}:{pit.pk}:"
 
 
-def _store_proposal(pit: Pit, proposal: Proposal, now) -> None:
-    changed = proposal.colour != pit.proposed_colour
-    pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
-        proposal.colour, proposal.reasons, now)
-    Pit.objects.filter(pk=pit.pk).update(proposed_colour=pit.proposed_colour,
-                                         proposed_reasons=pit.proposed_reasons, assessed_at=now)
-    if changed:
-        ColourChange.objects.create(pit=pit, at=now, colour=proposal.colour, proposed=True,
-                                    reasons=proposal.reasons)
-    key = f"{dedup_prefix(pit)}{proposal.colour}"
-    # The pit's other colour's event has ended (red → yellow, or any → green).
-    orders.recover_events(scenario=SCENARIO, prefixes=[dedup_prefix(pit)],
-                          keep=set() if proposal.colour == Colour.GREEN else {key}, now=now)
-    if proposal.colour == Colour.GREEN:
-        return
-    red = proposal.colour == Colour.RED
-    label = "红" if red else "黄"
-    first = proposal.reasons[0] if proposal.reasons else {}
-    orders.raise_event(
-        scenario=SCENARIO, rule=RULE, project=pit.project,
-        dedup_key=key,
-        title=f"基坑{label}色预警（平台建议）：{pit.name}"
-              + (f" {first.get('point', '')} {first.get('text', '')}" if first else ""),
-        severity="serious" if red else "warning", subject=pit.code,
-        evidence={"pit": pit.pk, "colour": proposal.colour, "reasons": proposal.reasons[:20]},
-        now=now)
+def _store_proposals(pits: dict[int, Pit], proposals: dict[int, Proposal],
+                     times: dict[int, datetime.datetime]) -> None:
+    """The pits' proposed colours (one prepared UPDATE), a ColourChange for each that
+    changed (one insert), and their warning events: the event of a colour that ended
+    recovered, the open events of a colour that holds seen again, the others raised."""
+    from smartsite.workorders.models import Event
+
+    changes = []
+    for pk, proposal in proposals.items():
+        pit = pits[pk]
+        if proposal.colour != pit.proposed_colour:
+            changes.append(ColourChange(pit=pit, at=times[pk], colour=proposal.colour,
+                                        proposed=True, reasons=proposal.reasons))
+        pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
+            proposal.colour, proposal.reasons, times[pk])
+    _update_rows(Pit, [pits[pk] for pk in proposals], PROPOSAL_FIELDS)
+    ColourChange.objects.bulk_create(changes)
+    keys = {pk: f"{dedup_prefix(pits[pk])}{p.colour}" for pk, p in proposals.items()
+            if p.colour != Colour.GREEN}
+    # The pits' other colours' events have ended (red → yellow, or any → green).
+    ended: dict[datetime.datetime, set] = defaultdict(set)
+    for key in (Event.objects.filter(scenario=SCENARIO, state__in=OPEN_EVENT_STATES,
+                                     recovered_at__isnull=True,
+                                     dedup_key__startswith=f"{SCENARIO}:{RULE}:")
+                .values_list("dedup_key", flat=True)):
+        pk = int(key.split(":")[2])
+        if pk in proposals and key != keys.get(pk):
+            ended[times[pk]].add(dedup_prefix(pits[pk]))
+    for at, prefixes in ended.items():
+        prefixes = sorted(prefixes)
+        for i in range(0, len(prefixes), 100):
+            orders.recover_events(scenario=SCENARIO, prefixes=prefixes[i:i + 100],
+                                  keep=set(keys.values()), now=at)
+    evidence = {pk: {"pit": pk, "colour": proposals[pk].colour,
+                     "reasons": proposals[pk].reasons[:20]} for pk in keys}
+    seen = orders.refresh_events({key: (times[pk], evidence[pk]) for pk, key in keys.items()})
+    for pk, key in keys.items():
+        if key in seen:
+            continue
+        pit, proposal = pits[pk], proposals[pk]
+        red = proposal.colour == Colour.RED
+        label = "红" if red else "黄"
+        first = proposal.reasons[0] if proposal.reasons else {}
+        orders.raise_event(
+            scenario=SCENARIO, rule=RULE, project=pit.project,
+            dedup_key=key,
+            title=f"基坑{label}色预警（平台建议）：{pit.name}"
+                  + (f" {first.get('point', '')} {first.get('text', '')}" if first else ""),
+            severity="serious" if red else "warning", subject=pit.code,
+            evidence=evidence[pk], now=times[pk])
 
 
 # ---------------------------------------------------------------- judgement

@@ -7,7 +7,7 @@ stays green). Surveys follow GB 50497's frequencies for the pit's stage (`Survey
 rows, `pits.schedule`), manual at ~09:00 and ~21:00, strut forces and groundwater automated
 in some grade-one pits (every four hours). The history is bulk-inserted (readings, their
 uploads, inclinometer profiles once a week); each pit's last two surveys that have arrived
-by `now` go through `services.record_survey`, so the assessment, the colours and the
+by `now` go through `services.record_surveys` (one call a round), so the assessment, the colours and the
 warning events are the real ones.
 
 Planted (`Plants`): a few pits turn yellow (a point past its 预警值), one red (a point past
@@ -171,12 +171,20 @@ def seed_pits(*, seed: int, scale: str = "demo", count: int | None = None,
             h = histories[id(p)]
             _bulk_insert(p, h.bulk, h.values, report)
             _bulk_automated(p, now, report)
-        for p in pits:
-            h = histories[id(p)]
-            for d, received in h.finals:
-                upload = services.record_survey(p.pit, _rows(p, d, h.values),
-                                                source=Source.FILE,
-                                                filename=_filename(p, p.at(d)), now=received)
+        # each pit's k-th last survey together (one record_surveys call a round, each
+        # survey at the time it was received), every pit's in time order as before
+        for k in range(max((len(histories[id(p)].finals) for p in pits), default=0)):
+            batch = []
+            for p in pits:
+                h = histories[id(p)]
+                if k < len(h.finals):
+                    d, received = h.finals[k]
+                    batch.append(services.PitSurvey(p.pit, _rows(p, d, h.values),
+                                                    filename=_filename(p, p.at(d)),
+                                                    now=received))
+            for _, upload in services.record_surveys(batch, source=Source.FILE):
+                if isinstance(upload, services.SurveyRejected):
+                    raise upload
                 report.readings += upload.readings
                 report.late += upload.late
                 report.uploads += 1
