@@ -336,6 +336,17 @@ def visible_or_404(request, qs: QuerySet, pk: int) -> models.Model:
     return get_object_or_404(scoped(request.auth, qs), pk=pk)
 
 
+def visible_project(user, pk: int):
+    """The project a request body names, if `user` sees it; otherwise the same field-level
+    422 whether it is absent or out of scope (design.md §2 rule 2)."""
+    from smartsite.core.models import Project
+
+    project = scoped(user, Project.objects.all()).filter(pk=pk).first()
+    if project is None:
+        raise Invalid({"project": [f"未找到编号为 {pk} 的项目"]}, labels={"project": "项目"})
+    return project
+
+
 def filtered(request, filterset_class: type[df.FilterSet], qs: QuerySet) -> QuerySet:
     """`qs` narrowed by the page's FilterSet from the query string; bad values → 422."""
     filterset = filterset_class(request.GET, queryset=qs, request=request)  # "mine" filters

@@ -31,13 +31,12 @@ from smartsite.core.apikit import (
     filter_params,
     filtered,
     pk_param,
+    visible_project,
     writing,
 )
 from smartsite.core.bounds import check_moment
 from smartsite.core.errors import DomainError, Forbidden
-from smartsite.core.models import Project
 from smartsite.core.permissions import is_city_admin
-from smartsite.core.scoping import scoped
 from smartsite.dust import filtersets, permissions, rules, selectors, services
 from smartsite.dust.choices import Connectivity, MonitorKind, ParticulateUnit
 from smartsite.dust.metrics import DATA_FLAGS, METRICS, PERIODS, ROLLED_UP
@@ -308,20 +307,11 @@ def _round(value: float | None) -> float | None:
 # ================================================================ writes
 
 
-def _visible_project(request, pk: int) -> Project:
-    """The project a body names, if the user can see it; otherwise the same 422 whether it
-    is absent or out of scope."""
-    project = scoped(_actor(request), Project.objects.all()).filter(pk=pk).first()
-    if project is None:
-        raise Invalid({"project": [f"未找到编号为 {pk} 的项目"]}, labels={"project": "项目"})
-    return project
-
-
 @router.post("/monitors", response={201: MonitorDetailOut, **WRITE_ERRORS}, tags=["monitors"],
              summary="登记监测设备（市、区监管部门和项目的施工单位）")
 def create_monitor(request, payload: MonitorIn):
     data = payload.model_dump()
-    data["project"] = _visible_project(request, data["project"])
+    data["project"] = visible_project(_actor(request), data["project"])
     with writing(Monitor):
         monitor = services.register_monitor(**data, actor=_actor(request))
     return Status(201, selectors.monitor_or_404(_actor(request), monitor.pk))
@@ -335,7 +325,7 @@ def update_monitor(request, payload: MonitorPatch, pk: int = pk_param()):
     permissions.require_manage(_actor(request), monitor.project)  # 403 before any 422
     data = payload.model_dump(exclude_unset=True)
     if "project" in data:
-        data["project"] = _visible_project(request, data["project"])
+        data["project"] = visible_project(_actor(request), data["project"])
     with writing(Monitor):
         services.update_monitor(Monitor.objects.get(pk=monitor.pk), **data, actor=_actor(request))
     return selectors.monitor_or_404(_actor(request), pk)

@@ -18,14 +18,12 @@ from smartsite.core.apikit import (
     ErrorOut,
     Id,
     In,
-    Invalid,
     Pagination,
     Text,
     pk_param,
+    visible_project,
     writing,
 )
-from smartsite.core.models import Project
-from smartsite.core.scoping import scoped
 from smartsite.pits import permissions, selectors, services, uploads
 from smartsite.pits.choices import Item, Retaining, Source, Support
 from smartsite.pits.models import Pit, Point, Stage
@@ -205,15 +203,6 @@ class PointIn(In):
                                      description="设计预警值：速率（mm/d）")
 
 
-def _visible_project(request, pk: int) -> Project:
-    """The project a body names, if the user sees it; the same 422 whether it is absent or
-    out of scope."""
-    project = scoped(request.auth, Project.objects.all()).filter(pk=pk).first()
-    if project is None:
-        raise Invalid({"project": [f"未找到编号为 {pk} 的项目"]}, labels={"project": "项目"})
-    return project
-
-
 def _decimals(data: dict, *names: str) -> dict:
     return {k: (Decimal(str(v)) if k in names and v is not None else v) for k, v in data.items()}
 
@@ -222,7 +211,7 @@ def _decimals(data: dict, *names: str) -> dict:
              summary="登记基坑（市、区监管部门和项目的建设、施工、监测单位）")
 def create_pit(request, payload: PitIn):
     data = payload.model_dump()
-    project = _visible_project(request, data.pop("project"))
+    project = visible_project(request.auth, data.pop("project"))
     permissions.require_edit(request.auth, project)
     with writing(Pit):
         pit = services.register_pit(project=project, actor=request.auth,
