@@ -40,13 +40,6 @@ def points(user, pit_: Pit) -> QuerySet[Point]:
     return scoped(user, Point.objects.filter(pit=pit_))
 
 
-def series(point: Point, *, since: datetime.datetime | None = None) -> list[tuple]:
-    rows = Reading.objects.filter(point=point)
-    if since is not None:
-        rows = rows.filter(measured_at__gte=since)
-    return list(rows.order_by("measured_at").values_list("measured_at", "value"))
-
-
 def by_colour(user) -> dict[str, int]:
     counts = pits(user).aggregate(
         green=Count("pk", filter=Q(colour="green")), yellow=Count("pk", filter=Q(colour="yellow")),

@@ -26,7 +26,7 @@ from smartsite.core.errors import DomainError
 from smartsite.core.models import ProjectParty
 from smartsite.pits import inclinometer, permissions, selectors
 from smartsite.pits.assessment import Finding, Proposal, assess_point, propose, resolve_limits
-from smartsite.pits.choices import COLOUR_ORDER, Colour, Item, Measure, Source, measure_of
+from smartsite.pits.choices import Colour, Item, Measure, Source, measure_of
 from smartsite.pits.models import (
     ColourChange,
     Pit,
@@ -1050,8 +1050,3 @@ def open_orders(pit: Pit) -> list:
 
     return list(WorkOrder.objects.filter(events__dedup_key__startswith=dedup_prefix(pit),
                                          state__in=OPEN_ORDER_STATES).distinct())
-
-
-def worst(colours: Iterable[str]) -> str:
-    return max(colours, key=COLOUR_ORDER.__getitem__, default=Colour.GREEN)
-

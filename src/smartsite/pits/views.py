@@ -19,7 +19,7 @@ from smartsite.core.errors import DomainError
 from smartsite.core.models import Project
 from smartsite.core.scoping import scoped
 from smartsite.pits import permissions, reports, selectors, services
-from smartsite.pits.choices import Colour, Item, Level
+from smartsite.pits.choices import LEVEL_ORDER, Colour, Item, Level
 from smartsite.pits.forecast import APPROACHING, CROSSED, forecast
 from smartsite.pits.forms import JudgeForm
 
@@ -134,8 +134,7 @@ def _pit_context(request, pit, form=None) -> dict:
     marks = [[chart_ms(timezone.make_aware(datetime.datetime.combine(s.started_on,
                                                                      datetime.time()))),
               f"{s.name}（{s.excavation_depth_m} m）"] for s in stages]
-    worst = max(points, key=lambda p: ({Level.NORMAL: 0, Level.WATCH: 1, Level.WARNING: 2,
-                                        Level.OVER: 3}[p.level], p.last_measured_at is not None),
+    worst = max(points, key=lambda p: (LEVEL_ORDER[p.level], p.last_measured_at is not None),
                 default=None)
     can_judge = permissions.judging_projects(request.user).filter(pk=pit.project_id).exists()
     if can_judge and form is None:
