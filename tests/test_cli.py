@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import time
 import urllib.request
 
 import pytest
+from django.db import connection
 from support.processes import SMARTSITE, Running, clean_env
 from support.processes import free_port as _free_port
 from support.processes import port_open as _port_open
@@ -69,7 +71,13 @@ def test_demo_reports_a_busy_port_and_exits(env):
     assert "端口" in result.stderr
 
 
-def test_serve_runs_against_postgresql(env, pg_database):
+@pytest.mark.postgres
+def test_serve_runs_against_postgresql(env, pg_database, db):
+    # `db`: the engine of the pass decides where it runs (tests/conftest.py) — in the
+    # PostgreSQL pass, which is shorter than the SQLite one
+    if connection.vendor != "postgresql":
+        pytest.skip("migrates and serves a PostgreSQL database of its own: runs in the "
+                    "PostgreSQL pass")
     port = _free_port()
     env["SMARTSITE_DATABASE_URL"] = pg_database
     server = Running([*SMARTSITE, "serve", "--migrate", "--port", str(port)], env)
@@ -100,3 +108,27 @@ def test_killing_the_demo_with_sigkill_takes_its_web_server_down_too(env, seeded
         time.sleep(0.2)
     assert not _port_open(port), "the web server outlived a kill -9 of smartsite demo"
     assert not _port_open(gateway), "the HJ 212 gateway outlived a kill -9 of smartsite demo"
+
+
+def test_static_files_are_collected_again_only_when_a_source_changed(tmp_path, settings):
+    # A demo restart skips WhiteNoise's compression of every file when nothing changed,
+    # and never serves a stale file when something did.
+    from smartsite import cli
+
+    source, root = tmp_path / "src", tmp_path / "root"
+    source.mkdir()
+    (source / "app.js").write_text("one();" * 100)
+    settings.STATICFILES_DIRS = [source]
+    settings.STATIC_ROOT = root
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    cli._collectstatic()
+    assert (root / "app.js").read_text() == "one();" * 100
+    assert (root / "app.js.gz").exists()
+    (root / "app.js.gz").unlink()
+    cli._collectstatic()  # nothing changed: nothing done
+    assert not (root / "app.js.gz").exists()
+    (source / "app.js").write_text("two();" * 100)
+    os.utime(source / "app.js", ns=(1, 1))  # a new size and time, whatever the clock says
+    cli._collectstatic()
+    assert (root / "app.js").read_text() == "two();" * 100
+    assert (root / "app.js.gz").exists()
