@@ -152,6 +152,12 @@ class Declaration:
     snapshots: bool = False
     #: the scenario's device a camera can be linked to (video.links), if any.
     camera_device: CameraDevice | None = None
+    #: dotted `fn(project_id, person_ids, start, end) -> {person id: set of dates}`: the local
+    #: (Shanghai) days each person was verified on that project's site between the dates
+    #: (inclusive), for the people it tracks (the others are left out: nothing is known of
+    #: them). Other apps' rules read it through `presence()` — pits flags surveys on days
+    #: its monitoring staff were never on site. At most one app provides it.
+    presence: str | None = None
 
 
 _DECLARATIONS: dict[str, Declaration] = {}
@@ -180,7 +186,9 @@ def _check_unique(new: Declaration) -> None:
                 ("check", set(new.checks), set(other.checks)),
                 ("indicator", {i.code for i in new.indicators},
                  {i.code for i in other.indicators}),
-                ("scenario", {new.scenario} - {None}, {other.scenario} - {None})):
+                ("scenario", {new.scenario} - {None}, {other.scenario} - {None}),
+                ("presence", {"presence"} if new.presence else set(),
+                 {"presence"} if other.presence else set())):
             if mine & theirs:
                 raise ValueError(f"{new.app} declares {kind} {sorted(mine & theirs)} that "
                                  f"{other.app} already declares")
@@ -251,6 +259,16 @@ def panel(scenario: str) -> Callable | None:
     for d in _DECLARATIONS.values():
         if d.scenario == scenario and d.panel:
             return resolve(d.panel)
+    return None
+
+
+def presence(project_id: int, person_ids, start: datetime.date,
+             end: datetime.date) -> dict[int, set[datetime.date]] | None:
+    """Who of `person_ids` was verified on the project's site on which days (`Declaration.
+    presence`); None when no installed app keeps attendance."""
+    for d in _DECLARATIONS.values():
+        if d.presence:
+            return resolve(d.presence)(project_id, list(person_ids), start, end)
     return None
 
 

@@ -4,7 +4,10 @@ regulator acts on them).
 
 Per point: the same value survey after survey, a series too smooth for its instrument; per
 pit and survey time: a survey equal to an earlier one; across points and projects: the same
-increments on two series. Each finding is one deduplicated event
+increments on two series; per pit: manual surveys on days none of the project's monitoring
+staff (the 监测单位's posts in 报建) checked in on site by face (沪建规范〔2024〕13号 第三十三条;
+asked of whichever app keeps attendance through `core.scenarios.presence`, and only of the
+staff it tracks — a project whose staff nobody enrolled says nothing). Each finding is one deduplicated event
 (`pits:fabrication:<pit id>:<kind>:<subject>`) with the detector's evidence.
 
 Stated precisions (`PRECISION`, the 中误差 a competent survey reaches with the instrument
@@ -19,8 +22,12 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 
+from django.db.models import Q
 from django.utils import timezone
 
+from smartsite.core import scenarios
+from smartsite.core.choices import PartyRole
+from smartsite.core.models import PostAssignment
 from smartsite.pits import fabrication
 from smartsite.pits.choices import Item
 from smartsite.pits.models import Pit, Reading
@@ -41,6 +48,7 @@ TITLES = {
     fabrication.TOO_SMOOTH: "数据离散度仅为仪器精度的 {ratio:.0%}，疑似人为编造",
     fabrication.COPIED_SURVEY: "{date} 的观测与 {copied_from} 完全相同（{identical} 个测点）",
     fabrication.DUPLICATE_SERIES: "与另一测点连续 {increments} 次变化量完全相同",
+    fabrication.UNCHECKED_SURVEY: "{count} 天有人工观测数据，但监测人员当天均未在现场人脸考勤（最近 {last}）",
 }
 
 
@@ -81,13 +89,46 @@ def findings(now: datetime.datetime | None = None) -> list[tuple[int, fabricatio
             everything[f"{pit_id}/{code}"] = rows
     for f in fabrication.duplicate_series(everything):
         out.append((int(f.subjects[0].split("/")[0]), f))
+    out += _unchecked_surveys(series, now)
+    return out
+
+
+def _unchecked_surveys(series, now) -> list[tuple[int, fabrication.Finding]]:
+    """Per pit: the days before today with manual surveys and none of the project's tracked
+    monitoring staff verified on site."""
+    today = timezone.localdate(now)
+    start = today - datetime.timedelta(days=WINDOW.days)
+    projects = dict(Pit.objects.filter(pk__in=list(series)).values_list("pk", "project_id"))
+    staff: dict[int, set] = defaultdict(set)
+    for project_id, person_id in (
+            PostAssignment.objects.filter(project__in=set(projects.values()),
+                                          post__party_role=PartyRole.MONITOR,
+                                          start_date__lte=today)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+            .values_list("project_id", "person_id")):
+        staff[project_id].add(person_id)
+    out = []
+    for pit_id, points in series.items():
+        people = staff.get(projects.get(pit_id), set())
+        seen = scenarios.presence(projects[pit_id], people, start, today) if people else None
+        if not seen:  # no attendance kept, or none of the staff tracked
+            continue
+        surveyed = {at.date() for rows in points.values() for at, _ in rows if at.date() < today}
+        missing = fabrication.unchecked_survey_dates(surveyed, set().union(*seen.values()))
+        if missing:
+            out.append((pit_id, fabrication.Finding(
+                fabrication.UNCHECKED_SURVEY, ("监测人员",),
+                {"dates": [d.isoformat() for d in missing], "count": len(missing),
+                 "last": missing[-1].isoformat(), "surveyed_days": len(surveyed),
+                 "staff": sorted(seen)})))
     return out
 
 
 def _title(pit: Pit, f: fabrication.Finding) -> str:
     evidence = dict(f.evidence)
     text = TITLES[f.kind].format(**{k: v for k, v in evidence.items()})
-    subject = f.subjects[0] if f.kind != fabrication.COPIED_SURVEY else ""
+    subject = (f.subjects[0] if f.kind not in (fabrication.COPIED_SURVEY, fabrication.UNCHECKED_SURVEY)
+               else "")
     if f.kind == fabrication.DUPLICATE_SERIES:
         subject = " 与 ".join(s.split("/", 1)[1] for s in f.subjects)
     return f"疑似监测数据造假：{pit.project.name} {pit.name} {subject} {text}".replace("  ", " ")
@@ -103,6 +144,8 @@ def sync(now: datetime.datetime | None = None) -> int:
         pit = pits[pit_id]
         if f.kind == fabrication.COPIED_SURVEY:
             subject = f.evidence["date"]
+        elif f.kind == fabrication.UNCHECKED_SURVEY:
+            subject = "staff"  # one event per pit, its evidence refreshed
         elif f.kind == fabrication.DUPLICATE_SERIES:
             subject = "~".join(f.subjects) + f"@{f.evidence['a_from'][:16]}"
         else:

@@ -25,6 +25,7 @@ REPEATED_VALUE = "repeated_value"  # one point: the same value survey after surv
 COPIED_SURVEY = "copied_survey"  # a whole survey equal to an earlier one
 TOO_SMOOTH = "too_smooth"  # far less scatter than the instrument can achieve
 DUPLICATE_SERIES = "duplicate_series"  # two series with the same increments (maybe offset)
+UNCHECKED_SURVEY = "unchecked_survey"  # surveys on days no monitoring staff was on site
 
 DAY = datetime.timedelta(days=1)
 TRIM = 0.9  # the share of deviations kept by `noise_estimate`
