@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "smartsite.workorders",
     "smartsite.dust",
     "smartsite.pits",
+    "smartsite.attendance",
     "smartsite.video",
 ]
 
