@@ -3,7 +3,7 @@ it)."""
 
 from __future__ import annotations
 
-from smartsite.core.access import OWNER_PARTY, POST_PARTY, SCOPED, Access
+from smartsite.core.access import OWNER_PARTY, POST_PARTY, SCOPED, SIGNED_IN, Access
 
 ROUTES = {
     "attendance:dashboard": Access(read=SCOPED),
@@ -16,4 +16,8 @@ ROUTES = {
                                          via="assignment"),
     "POST /attendance/stand-ins/{pk}/decision": Access(write=OWNER_PARTY,
                                                        object="attendance.standin"),
+    # the phone check-in (checkin_views.py, checkin_api.py): the signed-in user checks in as
+    # the person they are (checkin.person_of); anyone else is told their account has none
+    "attendance:checkin": Access(read=SIGNED_IN),
+    "POST /attendance/checkins": Access(write=SIGNED_IN),
 }

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from smartsite.attendance import permissions, rates, selectors, services
+from smartsite.attendance.checkin_api import router as checkin_router
 from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -198,3 +199,7 @@ def decide_stand_in(request, payload: DecisionIn, pk: int = pk_param()):
     stand_in = services.decide_stand_in(request.auth, stand_in, approve=payload.approve,
                                         note=payload.note)
     return _out(stand_in)
+
+
+# The phone check-in (checkin_api.py) is its own router, mounted here.
+router.add_router("", checkin_router)

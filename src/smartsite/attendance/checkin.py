@@ -38,7 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from smartsite.attendance import faces, spoofing
+from smartsite.attendance import faces, selectors, spoofing
 from smartsite.attendance.choices import (
     CaseStatus,
     Datum,
@@ -47,7 +47,7 @@ from smartsite.attendance.choices import (
     RequestStatus,
     Signal,
 )
-from smartsite.attendance.models import CheckIn, Enrolment, Parameter, ReviewCase, StandIn
+from smartsite.attendance.models import CheckIn, Enrolment, ReviewCase, StandIn
 from smartsite.core import gcj02, geo
 from smartsite.core.errors import DomainError
 from smartsite.core.models import Person, PostAssignment, Project, Qualification
@@ -56,10 +56,6 @@ from smartsite.core.validators import normalise_code
 __all__ = ["CheckInRefused", "Result", "check_in", "person_of"]
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-#: What the rules fall back to when a Parameter row is missing (the fixture's values).
-DEFAULTS = {"geofence_min_buffer_m": 30.0, "accuracy_review_m": 100.0, "face_max_distance": 0.6,
-            "face_borderline_distance": 0.5, "photo_max_bytes": 5 * 1024 * 1024,
-            "impossible_travel_kmh": 120.0}
 #: How far back the spoofing signals look at the person's check-ins.
 RECENT = datetime.timedelta(days=7)
 RECENT_COUNT = 20
@@ -85,8 +81,8 @@ class Result:
 
 
 def params() -> dict[str, float]:
-    return {**DEFAULTS, **dict(Parameter.objects.filter(code__in=list(DEFAULTS))
-                               .values_list("code", "value"))}
+    """The rules' thresholds (Parameter rows, with the fixture's values as fallback)."""
+    return selectors.params()
 
 
 def person_of(user) -> Person | None:
@@ -176,14 +172,14 @@ class Holding:
     stand_in: StandIn | None
 
 
-def _current(qs, day: datetime.date):
+def current_on(qs, day: datetime.date):
     return qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)
 
 
 def holding(person: Person, project: Project, day: datetime.date) -> Holding | None:
     """The post `person` holds on `project` on `day`: their own assignment, else an approved
     stand-in for someone else's."""
-    own = (_current(PostAssignment.objects.filter(project=project, person=person), day)
+    own = (current_on(PostAssignment.objects.filter(project=project, person=person), day)
            .select_related("post").order_by("start_date", "pk").first())
     if own is not None:
         return Holding(own, None)

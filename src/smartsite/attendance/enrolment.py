@@ -24,10 +24,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from smartsite.attendance import faces
+from smartsite.attendance import faces, selectors
 from smartsite.attendance.choices import IdentityResult
 from smartsite.attendance.identity import IdentitySource, configured_source
-from smartsite.attendance.models import Enrolment, Parameter
+from smartsite.attendance.models import Enrolment
 from smartsite.core import audit
 from smartsite.core.choices import AuditAction
 from smartsite.core.errors import Forbidden
@@ -45,8 +45,7 @@ class Enrolled:
 
 
 def photo_max_bytes() -> int:
-    value = Parameter.objects.filter(code="photo_max_bytes").values_list("value", flat=True).first()
-    return int(value) if value else 5 * 1024 * 1024
+    return int(selectors.param("photo_max_bytes"))
 
 
 def require_enrol(actor, person: Person) -> None:
