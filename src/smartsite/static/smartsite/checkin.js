@@ -120,9 +120,9 @@
     var badge = document.createElement("span");
     badge.className = "badge outcome-" + d.outcome; badge.textContent = d.outcome_display;
     li.appendChild(badge);
-    var t = new Date(d.at);
-    li.appendChild(document.createTextNode(" " + ("0" + t.getHours()).slice(-2) + ":" +
-      ("0" + t.getMinutes()).slice(-2) + " " + (d.direction === "entry" ? "进场" : "离场")));
+    var time = new Date(d.at).toLocaleTimeString("zh-CN", {timeZone: "Asia/Shanghai", hour12: false,
+                                                           hour: "2-digit", minute: "2-digit"});
+    li.appendChild(document.createTextNode(" " + time + " " + (d.direction === "entry" ? "进场" : "离场")));
     list.insertBefore(li, list.firstChild);
   }
 
