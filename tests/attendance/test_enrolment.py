@@ -139,3 +139,29 @@ def test_the_api_refuses_a_photo_with_two_faces_on_the_photo_field(cast, identit
 def test_a_contractor_may_not_enrol_over_the_api(cast, identity_settings, login):
     response = _enrol_over_api(login(cast.contractor_a), cast.person_a, "obama.jpg")
     assert response.status_code == 403 and not Enrolment.objects.exists()
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_a_district_officer_enrols_on_the_page(cast, identity_settings, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(cast.district)
+    url = f"/attendance/people/{cast.person_a.pk}/enrol/"
+    assert "尚未录入" in client.get(url).content.decode()
+    response = client.post(url, {"photo": SimpleUploadedFile("p.jpg", photo("obama3.jpg"),
+                                                             "image/jpeg")}, follow=True)
+    text = response.content.decode()
+    assert "与公安人脸库照片一致" in text and "启用" in text
+    assert Enrolment.objects.get().active
+
+
+def test_the_page_says_why_a_photo_is_refused(cast, identity_settings, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = login(cast.district).post(
+        f"/attendance/people/{cast.person_a.pk}/enrol/",
+        {"photo": SimpleUploadedFile("p.jpg", photo("no_face.jpg"), "image/jpeg")})
+    assert response.status_code == 400 and "未检测到人脸" in response.content.decode()
+    assert not Enrolment.objects.exists()

@@ -30,4 +30,6 @@ ROUTES = {
     # enrolment of reference faces (enrolment_api.py): city and the district's regulators
     "POST /attendance/enrolments": Access(write=REGISTRY_EDITORS, object="core.person",
                                           via="person"),
+    "attendance:enrol": Access(read=REGISTRY_EDITORS, write=REGISTRY_EDITORS,
+                               object="core.person"),
 }
