@@ -40,4 +40,5 @@ DECLARATION = Declaration(
     urls=("attendance/", "smartsite.attendance.urls"),
     api_router="smartsite.attendance.api.router",
     access="smartsite.attendance.access",
+    presence="smartsite.attendance.presence.days_on_site",
 )
