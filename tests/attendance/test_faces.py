@@ -114,3 +114,16 @@ def test_a_small_file_of_huge_dimensions_is_refused_before_it_is_decoded():
     Image.new("1", (10_000, 5_000)).save(out, format="PNG")  # 50 Mpx in a few kB
     error = rejection(out.getvalue())
     assert error.code == "photo.too_many_pixels" and "10000×5000" in error.message
+
+
+def test_a_truncated_jpeg_is_refused_even_after_weasyprint_loosened_pillow():
+    # WeasyPrint (the pits' PDF report, in the same web process) sets Pillow's
+    # LOAD_TRUNCATED_IMAGES when imported; a cut-off photo must still be refused.
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    data = photo("obama.jpg")
+    assert rejection(data[: len(data) // 3]).code == "photo.corrupt"
+    assert rejection(data[:-2]).code == "photo.corrupt"  # only the end marker missing
+    assert faces.encode(data + b"\x00" * 16 + b"trailer", max_bytes=LIMIT).encoding

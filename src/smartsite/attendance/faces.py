@@ -120,6 +120,28 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def _truncated(data: bytes, kind: str) -> bool:
+    """Whether the file stops before its image ends. Pillow decodes a truncated file without
+    a word once any library in the process sets `ImageFile.LOAD_TRUNCATED_IMAGES` (WeasyPrint
+    does when imported, for the pits' PDF reports), so this does not rest on Pillow's check.
+    JPEG: an end-of-image marker after the main scan (the scan's data never holds one; what
+    a phone appends after it, such as a motion photo's video, is fine); PNG: the IEND chunk;
+    WebP: the RIFF size."""
+    if kind == "JPEG":
+        at = 2  # after SOI: walk the segments to the first scan (an EXIF thumbnail is inside APP1)
+        while at + 4 <= len(data) and data[at] == 0xFF:
+            marker = data[at + 1]
+            if marker == 0xDA:
+                return data.find(b"\xff\xd9", at) == -1
+            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        return True
+    if kind == "PNG":
+        return data.find(b"IEND") == -1
+    if kind == "WEBP":
+        return len(data) < 12 or int.from_bytes(data[4:8], "little") + 8 > len(data)
+    return False
+
+
 def load_image(data: bytes, *, max_bytes: int) -> np.ndarray:
     """Decode photo bytes into an RGB array whose long side is at most WORK_SIDE.
 
@@ -142,6 +164,8 @@ def load_image(data: bytes, *, max_bytes: int) -> np.ndarray:
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoRejected(f"照片像素过多（{image.width}×{image.height}）",
                                     code="photo.too_many_pixels")
+            if _truncated(data, image.format):
+                raise OSError("truncated")
             image.draft("RGB", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at a reduced scale
             image = ImageOps.exif_transpose(image).convert("RGB")
     except PhotoRejected:
