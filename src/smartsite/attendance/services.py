@@ -117,17 +117,24 @@ def close_day(day: datetime.date, at: datetime.datetime | None = None, *,
             post_class=classes[a.post_id], date=day, first_in=span.first_in,
             last_out=span.last_out, hours=span.hours, status=status, stand_in=stand_in,
             closed_at=at))
-    fields = ["person", "project", "post_class", "first_in", "last_out", "hours", "status",
-              "stand_in", "closed_at"]
+    fields = ["person_id", "project_id", "post_class", "first_in", "last_out", "hours",
+              "status", "stand_in_id"]
     with transaction.atomic():
-        existing = dict(AttendanceDay.objects.filter(date=day, assignment__in=ids)
-                        .values_list("assignment", "pk"))
-        update = []
+        existing = {r[0]: r[1:] for r in AttendanceDay.objects.filter(
+            date=day, assignment__in=ids).values_list("assignment", "pk", *fields)}
+        changed, same = [], []
         for row in rows:
             if row.assignment_id in existing:
-                row.pk = existing[row.assignment_id]
-                update.append(row)
-        AttendanceDay.objects.bulk_update(update, fields, batch_size=1000)
+                pk, *old = existing[row.assignment_id]
+                row.pk = pk
+                new = [getattr(row, f) for f in fields]
+                (same if new == old else changed).append(row)
+        # a re-close mostly finds the rows as they were: only the changed ones are rewritten
+        AttendanceDay.objects.bulk_update(changed, [f.removesuffix("_id") for f in fields]
+                                          + ["closed_at"], batch_size=1000)
+        for i in range(0, len(same), 5000):
+            AttendanceDay.objects.filter(pk__in=[r.pk for r in same[i:i + 5000]]).update(
+                closed_at=at)
         AttendanceDay.objects.bulk_create([r for r in rows if r.pk is None], batch_size=1000)
     return len(rows)
 
