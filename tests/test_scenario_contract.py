@@ -24,8 +24,9 @@ NOW = datetime.datetime(2026, 12, 7, 2, 0, tzinfo=datetime.UTC)
 
 def test_every_app_declares_itself_and_every_name_it_declares_exists():
     apps = [d.app for d in scenarios.declarations()]
-    assert apps == ["core", "exchange", "workorders", "dust", "pits", "video"]
-    assert scenarios.scenario_names() == {"dust": "扬尘监测", "pits": "深基坑监测"}
+    assert apps == ["core", "exchange", "workorders", "dust", "pits", "attendance", "video"]
+    assert scenarios.scenario_names() == {"dust": "扬尘监测", "pits": "深基坑监测",
+                                         "attendance": "关键岗位到岗履职"}
     for d in scenarios.declarations():
         paths = [job.run for job in d.jobs] + list(d.checks.values()) + \
             [path for _key, path in d.reference] + [i.compute for i in d.indicators] + \
@@ -47,7 +48,7 @@ def test_reference_data_is_loaded_from_every_declaration_in_order(db):
     loaded = load_all()
     keys = list(loaded)
     assert keys[:3] == ["regions", "agencies", "posts"]  # the registry first: others need it
-    assert {"loop_policies", "dust_legal_bases", "dust_loop_policies", "dust_limits",
+    assert {"attendance_loop_policies", "dust_legal_bases", "dust_loop_policies", "dust_limits",
             "dust_rules"} <= set(keys)
     assert all(n > 0 for n in loaded.values()), loaded
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "smartsite.workorders",
     "smartsite.dust",
     "smartsite.pits",
+    "smartsite.attendance",
     "smartsite.video",
 ]
 
@@ -244,6 +245,12 @@ VIDEO_CREDENTIALS_KEY = env("VIDEO_CREDENTIALS_KEY", "")  # Fernet key(s); defau
 # Cameras may be reached at public addresses only; list the private networks (CIDRs, comma
 # separated) that a deployment's cameras live on, e.g. "10.20.0.0/16,192.168.8.0/24".
 CAMERA_ALLOWED_NETWORKS = camera_networks()
+
+# Key-post attendance: the identity source (公安人脸库) that enrolment photos are compared with,
+# over HTTP (docs/attendance-identity.md). Empty: not configured, enrolments say "无法比对".
+IDENTITY_URL = env("IDENTITY_URL", "") or ""
+IDENTITY_TOKEN = env("IDENTITY_TOKEN", "") or ""  # sent as "Authorization: Bearer …" if set
+IDENTITY_TIMEOUT_SECONDS = env_int("IDENTITY_TIMEOUT_SECONDS", 10)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

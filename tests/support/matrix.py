@@ -63,6 +63,9 @@ WHO = {
     # the cast has no 建设 or 监测 user: its 施工单位 users and the regulators
     "site_record_editors": _MANAGERS,  # the cast has no 监测单位
     "design_unit": {"A": frozenset(), "B": frozenset()},  # nor a 设计单位
+    "owner_party": {"A": frozenset(), "B": frozenset()},  # nor a 建设单位 user
+    # the cast's key post is each project's 项目经理 (施工单位)
+    "post_party": {"A": frozenset({"contractor_a", "manager_a"}), "B": frozenset({"contractor_b"})},
 }
 
 DAY = datetime.date(2020, 1, 1)  # every date below is in the past whatever the clock says
@@ -107,6 +110,7 @@ def build_world(cast) -> World:
     """The cast's projects with one object of every kind on each, plus the global rows."""
     from django.utils import timezone
 
+    from smartsite.attendance.models import Leave, StandIn
     from smartsite.core import models as m
     from smartsite.core import services as core
     from smartsite.core.choices import AgencyKind, QualificationKind
@@ -167,6 +171,13 @@ def build_world(cast) -> World:
             number=f"沪建安B（2025）{ord(letter):04d}", issuer="上海市住房和城乡建设管理委员会",
             expires_on=datetime.date(2028, 1, 1))
         w.add("core.qualification", letter, qualification, SEES[letter])
+        assignment = project.assignments.get()
+        w.add("attendance.leave", letter, Leave.objects.create(
+            assignment=assignment, start_date=datetime.date(2025, 6, 2),
+            end_date=datetime.date(2025, 6, 2), reason="病假"), SEES[letter], letter)
+        w.add("attendance.standin", letter, StandIn.objects.create(
+            assignment=assignment, person=people[letter], start_date=datetime.date(2025, 6, 3),
+            end_date=datetime.date(2025, 6, 3), reason="外出培训"), SEES[letter], letter)
     w.add("core.enterprise", "A", cast.enterprise_a, SEES_ENTERPRISE["A"])
     w.add("core.enterprise", "B", cast.enterprise_b, SEES_ENTERPRISE["B"])
 
@@ -327,6 +338,13 @@ BODIES = {
                                                  "amount": "1", "decision_number": "x",
                                                  "decided_on": "2020-01-01"},
     "POST /events/{pk}/ignore": lambda w, t: {"reason": "误报"},
+    "POST /attendance/leaves": lambda w, t: {"start_date": "2025-06-09", "end_date": "2025-06-09",
+                                             "reason": "事假"},
+    "POST /attendance/leaves/{pk}/decision": lambda w, t: {"approve": False, "note": "矩阵"},
+    "POST /attendance/stand-ins": lambda w, t: {"person": w.cast.person_a.pk,
+                                                "start_date": "2025-06-10",
+                                                "end_date": "2025-06-10"},
+    "POST /attendance/stand-ins/{pk}/decision": lambda w, t: {"approve": False, "note": "矩阵"},
     "POST /pits": lambda w, t: {"code": "MATRIX-NEW", "name": "矩阵基坑",
                                 "safety_grade": 2, "environment_grade": 2, "design_depth_m": 9,
                                 "retaining": "smw", "support": "steel_strut"},

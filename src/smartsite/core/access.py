@@ -34,7 +34,8 @@ from importlib import import_module
 
 __all__ = [
     "AUDITORS", "CAMERA_OPERATORS", "CITY_ADMIN", "DESIGN_UNIT", "DEVICE_MANAGERS", "IMPORTERS",
-    "INSPECTORS", "MAINTAINERS", "MONITORING_COMPANY", "PENALISERS", "PROJECT_MANAGER", "PUBLIC",
+    "INSPECTORS", "MAINTAINERS", "MONITORING_COMPANY", "OWNER_PARTY", "PENALISERS", "POST_PARTY",
+    "PROJECT_MANAGER", "PUBLIC",
     "REGISTRY_EDITORS", "REGULATORS", "RULES", "SCOPED", "SIGNED_IN", "SITE_RECORD_EDITORS",
     "SUPERVISING_REGULATORS",
     "Access", "Rule", "declarations",
@@ -89,6 +90,11 @@ SITE_RECORD_EDITORS = Rule("site_record_editors", "city regulators, the project'
                           "regulator and the project's 建设、施工、监测单位: a pit's registry")
 DESIGN_UNIT = Rule("design_unit", "the project's 设计单位 (its enterprise users and project-role "
                                   "users): judging a pit's colour (研判)")
+OWNER_PARTY = Rule("owner_party", "the project's 建设单位 (its enterprise users and project-role "
+                                  "users): deciding key-post leave and stand-in requests")
+POST_PARTY = Rule("post_party", "the project's party that fills the key post (施工单位 or "
+                                "监理单位; enterprise and project-role users): key-post leave "
+                                "and stand-in requests")
 REGULATORS = Rule("regulators", "city, district and street regulators", before_object=True)
 AUDITORS = Rule("auditors", "city and district regulators: the audit trail", before_object=True)
 IMPORTERS = Rule("importers", "registry editors (city and district regulators): Excel import",
@@ -97,7 +103,8 @@ IMPORTERS = Rule("importers", "registry editors (city and district regulators): 
 RULES = {rule.name: rule for rule in (
     PUBLIC, SIGNED_IN, SCOPED, REGISTRY_EDITORS, DEVICE_MANAGERS, INSPECTORS, MAINTAINERS,
     PROJECT_MANAGER, CAMERA_OPERATORS, SUPERVISING_REGULATORS, PENALISERS, CITY_ADMIN,
-    MONITORING_COMPANY, DESIGN_UNIT, SITE_RECORD_EDITORS, REGULATORS, AUDITORS, IMPORTERS)}
+    MONITORING_COMPANY, DESIGN_UNIT, SITE_RECORD_EDITORS, OWNER_PARTY, POST_PARTY, REGULATORS,
+    AUDITORS, IMPORTERS)}
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Key-post attendance (关键岗位到岗履职) in the simulated city: findings of absence and what
 people do about them, for the work-order history and the live findings
-(`smartsite.simulator.orders`). The scenario's app does not exist yet ([8/10]); its events
-stand for what its rules will raise, on the people the city put on key posts (`staff`).
+(`smartsite.simulator.orders`). The scenario's app (`smartsite.attendance`) raises the real
+events from closed attendance days; until the simulator checks people in through its API,
+these events stand for what its Class I 考勤不足 rule raises (rule `absence`), on the people
+the city put on key posts (`staff`).
 
-What the history shows (`workorders/fixtures/loop_policies.json`, attendance/absence): the
+What the history shows (`attendance/fixtures/loop_policies.json`, attendance/absence): the
 总监理工程师 verifies; two rejections → medium loop (the 区监督站); some orders are suspended
 (a stand-in approved by the 建设单位) and resumed. Absences are found when the day's
-attendance closes (18:00).
+attendance closes.
 """
 
 from __future__ import annotations

@@ -1,15 +1,11 @@
-"""What the loop engine brings to the platform (core.scenarios): its timers job, the event
-and disposal centers in the header, and the loop policies of the scenario that has not landed yet
-(attendance: its app will ship its own)."""
+"""What the loop engine brings to the platform (core.scenarios): its timers job and the event
+and disposal centers in the header. Every scenario ships its own loop policies."""
 
 from smartsite.core.scenarios import Declaration, Job, Link, NavEntry
 
 DECLARATION = Declaration(
     app="workorders",
     name="事件与工单",
-    reference=(
-        ("loop_policies", "smartsite.workorders.reference.load_policies"),
-    ),
     jobs=(
         Job("workorders.timers", run="smartsite.workorders.jobs.fire_timers", exclusive=False,
             drain=True, description="到期的工单定时器（期限、提醒、自动核查、升级）"),

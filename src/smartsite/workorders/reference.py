@@ -16,7 +16,7 @@ from smartsite.workorders.models import LegalBasis, LoopPolicy
 
 
 @transaction.atomic
-def load_policies(package: str = "smartsite.workorders") -> int:
+def load_policies(package: str) -> int:
     rows = fixture_rows(package, "loop_policies.json")
     for row in rows:
         current = LoopPolicy.objects.filter(scenario=row["scenario"], kind=row["kind"],

@@ -7,7 +7,7 @@ key format so that a later assessment of the pit recovers or repeats them. Where
 pit already has that warning open, the story's event gets the day as a suffix (a separate
 event of the same pit) rather than disappearing into the open one.
 
-What the history shows (`workorders/fixtures/loop_policies.json`, pits/warning): the warning
+What the history shows (`pits/fixtures/loop_policies.json`, pits/warning): the warning
 waits for the 建设单位 to dispatch; overdue steps → medium loop (the 区监督站 dispatches);
 the 监理 verifies; some are suspended while experts review the plan.
 """
