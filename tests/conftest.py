@@ -228,8 +228,10 @@ def _worker_without_dust_rules(settings):
     """`smartsite worker` run inside a test fires timers and delivers the outbox only: the
     dust rules would find every test project without monitors (不装少装). tests/dust runs the
     rules itself; a test of the worker running them sets WORKER_JOBS back. The pit MQTT
-    job is left out too (tests/pits/test_mqtt.py drains its own topics)."""
-    settings.WORKER_JOBS = "*,-dust.rules,-pits.mqtt_surveys"
+    job is left out too (tests/pits/test_mqtt.py drains its own topics), and so are the
+    attendance rules (they would find the test projects' Class I posts unfilled; tests/attendance
+    runs them itself)."""
+    settings.WORKER_JOBS = "*,-dust.rules,-pits.mqtt_surveys,-attendance.rules"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ finding, and a generator that acts on a `Case` at the fake clock and yields how 
 its next step — how often they are picked, how they tend to end, and the cases timed so
 that each demo login finds work. This module runs them and knows no scenario: see
 `simulator/dust/stories.py`, `attendance.py`, `pits/stories.py` for what the history shows per
-shipped loop policy (`workorders/fixtures/loop_policies.json`).
+shipped loop policy (each scenario's `fixtures/loop_policies.json`).
 
 Who finds what on logging in: `pm` an exceedance to dispose, `chief` an absence and a pit
 warning to verify, `jingan` orders to verify (one overdue), the `squad_*` login large-loop

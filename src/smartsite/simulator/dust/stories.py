@@ -1,7 +1,7 @@
 """The dust scenario's part of the work-order history and of the live findings
 (`smartsite.simulator.orders`): its findings, what people do about them, and what they write.
 
-What the history shows, per shipped loop policy (`workorders/fixtures/loop_policies.json`)
+What the history shows, per shipped loop policy (`dust/fixtures/loop_policies.json`)
     扬尘超标 (dust/exceedance): the small loop is verified automatically by the dust
     scenario's check "dust.valid_data_24h" (a day of valid data after the order was opened).
     The monitors' readings cover the last day only, so the check does not confirm the
