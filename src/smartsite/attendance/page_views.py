@@ -139,7 +139,7 @@ def _assignment(request, pk):
 
 def _request_page(request, pk, form_class, title, file):
     a = _assignment(request, pk)
-    form = form_class(request.POST or None) if request.method == "POST" else form_class()
+    form = form_class(request.POST) if request.method == "POST" else form_class()
     if request.method == "POST" and form.is_valid():
         try:
             file(a, form)
@@ -216,7 +216,7 @@ def stoppage_add(request, pk):
     """停工报备: the 建设单位 or 施工单位 files it; the district approves it."""
     project = get_object_or_404(selectors.projects(request.user), pk=pk)
     permissions.require_file_stoppage(request.user, project)
-    form = forms.StoppageForm(request.POST or None) if request.method == "POST" \
+    form = forms.StoppageForm(request.POST) if request.method == "POST" \
         else forms.StoppageForm()
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -359,8 +359,8 @@ def enrol(request, pk):
     answer."""
     person = get_object_or_404(scoped(request.user, Person.objects.all()), pk=pk)
     enrolment.require_enrol(request.user, person)
-    form = forms.EnrolForm(request.POST or None, request.FILES or None) \
-        if request.method == "POST" else forms.EnrolForm()
+    form = forms.EnrolForm(request.POST, request.FILES) if request.method == "POST" \
+        else forms.EnrolForm()
     result = None
     status = 200
     if request.method == "POST":
