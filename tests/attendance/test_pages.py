@@ -8,13 +8,13 @@ The world: project B (陆家嘴乙项目, 浦东新区) with 李四 its 项目�
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 
 import pytest
+from support.attendance_pages import build_case, build_month, d
 from support.faces import photo
-from support.keyposts import assign, clock_in, day_at_work, local, person, qualify
+from support.keyposts import qualify
 from support.orders import Site
 
 from smartsite.attendance import services
@@ -31,12 +31,6 @@ from smartsite.attendance.models import (
 from smartsite.core.choices import QualificationKind
 
 pytestmark = pytest.mark.django_db
-NOV = datetime.date(2026, 11, 1)
-TODAY = datetime.date(2026, 11, 25)
-
-
-def d(day):
-    return NOV.replace(day=day)
 
 
 def main(response) -> str:
@@ -46,24 +40,7 @@ def main(response) -> str:
 
 @pytest.fixture
 def world(clock, cast, django_user_model):
-    site = Site(cast, django_user_model)
-    pm = cast.project_b.assignments.get(post__code="project_manager")
-    wang = person("王五", "310101199001011234", employer=cast.enterprise_b)
-    qi = assign(cast.project_b, wang, "quality_inspector", NOV)
-    qualify(cast.person_b, QualificationKind.CONSTRUCTOR_1)
-    # 李四: 2nd valid, 3rd short (3 h), 4th absent, 5th on leave, 6th valid, the rest absent
-    day_at_work(pm, d(2), hours=9)
-    day_at_work(pm, d(3), hours=3)
-    day_at_work(pm, d(6), hours=5)
-    services.decide_leave(None, services.request_leave(
-        None, pm, start_date=d(5), end_date=d(5), reason="参加公司安全例会",
-        now=local(d(1), 9)), approve=True, now=local(d(1), 10))
-    for n in range(1, 25):  # 王五 comes every day
-        day_at_work(qi, d(n), hours=8)
-    for n in range(1, 25):
-        services.close_day(d(n), local(d(n), 23, 30))
-    clock_in(pm, "entry", local(TODAY, 8, 5))
-    return {"site": site, "cast": cast, "pm": pm, "qi": qi, "wang": wang}
+    return {"site": Site(cast, django_user_model), "cast": cast, **build_month(cast)}
 
 
 # ---------------------------------------------------------------- the project's board
@@ -276,26 +253,8 @@ def test_rankings_rank_projects_districts_and_classes_in_scope(world, login):
 
 @pytest.fixture
 def case(world, settings, tmp_path):
-    """李四's entry on B today 10 minutes after one on A, 3.5 km away, with its photo; his
-    enrolled photo."""
-    from django.core.files.base import ContentFile
-
     settings.MEDIA_ROOT = tmp_path
-    cast, pm = world["cast"], world["pm"]
-    enrolled = Enrolment(person=cast.person_b, encoding=[0.0] * 128, photo_sha256="e" * 64,
-                         enrolled_at=local(d(1), 9), identity_result="matched")
-    enrolled.photo.save("ref.jpg", ContentFile(photo("obama.jpg")), save=True)
-    earlier = CheckIn.objects.create(
-        project=cast.project_a, person=cast.person_b, client_id="a-1", direction="entry",
-        at=local(TODAY, 8, 50), lng_raw=121.469, lat_raw=31.232, datum="wgs84", lng=121.469,
-        lat=31.232, outcome=Outcome.REJECTED, reasons=[])
-    checkin = clock_in(pm, "entry", local(TODAY, 9), outcome=Outcome.REVIEW)
-    checkin.photo.save("c.jpg", ContentFile(photo("obama2.jpg")), save=True)
-    return ReviewCase.objects.create(
-        checkin=checkin, signal="impossible_travel", created=local(TODAY, 9),
-        evidence={"message": "10 分钟内从另一项目移动 3.5 km（约 21 km/h）",
-                  "previous_checkin": earlier.pk, "previous_project": cast.project_a.pk,
-                  "distance_km": 3.5})
+    return build_case(world["cast"], world["pm"])
 
 
 def test_the_district_sees_the_case_with_both_photos_and_both_sites(world, case, client,

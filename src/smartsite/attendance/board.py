@@ -126,7 +126,7 @@ def calendar(user, person: Person, month: datetime.date) -> dict:
             week.append(Cell(first - rates.DAY * (lead - i), in_month=False))
         for day in rates.days(first, last):
             row = own.get(day)
-            cell = Cell(day, checkins=[c for c in by_day[day] if c.project_id == a.project_id])
+            cell = Cell(day, checkins=[c for c in by_day.get(day, ()) if c.project_id == a.project_id])
             if row is not None:
                 cell.status, cell.label = row.status, row.get_status_display()
                 cell.colour, cell.hours = STATUS_COLOURS.get(row.status, ""), row.hours
@@ -320,6 +320,14 @@ def _pct(r: Rate):
 # ---------------------------------------------------------------- the review queue
 
 
+#: Evidence keys (spoofing.py) as the review page labels them.
+EVIDENCE_LABELS = {"distance_km": "距离（km）", "minutes": "间隔（分钟）", "speed_kmh": "速度（km/h）",
+                   "limit_kmh": "速度上限（km/h）", "lng_raw": "原始经度", "lat_raw": "原始纬度",
+                   "checkins": "相关打卡", "times": "时间", "sha256": "照片 SHA-256",
+                   "people": "相关人员", "enrolments": "相关录入", "distance": "人脸距离",
+                   "limit": "阈值", "accuracy_m": "定位精度（m）", "limit_m": "精度上限（m）"}
+
+
 def review_queue(user, *, status: str = CaseStatus.OPEN, limit: int = 100) -> dict:
     """Review cases (open ones by default) with their evidence: the check-in and its photo,
     the person's active enrolment (the photo compared with), and for impossible travel the
@@ -340,7 +348,7 @@ def review_queue(user, *, status: str = CaseStatus.OPEN, limit: int = 100) -> di
         c.message = ev.get("message", "")
         c.previous = previous.get(ev.get("previous_checkin"))
         c.previous_hidden = ev.get("previous_checkin") in hidden
-        c.details = [(k, v) for k, v in ev.items()
+        c.details = [(EVIDENCE_LABELS.get(k, k), v) for k, v in ev.items()
                      if k not in ("message", "previous_checkin", "previous_project",
                                   "previous_at")]
     counts = dict(selectors.review_cases(user).values_list("status").annotate(n=Count("pk"))

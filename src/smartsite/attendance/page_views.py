@@ -87,6 +87,7 @@ def _post_rows(user, month) -> dict:
         t = board.rates.tally(statuses)
         if aid in assignments and t.rate is not None:
             rows.append({"a": assignments[aid], "t": t, "rate": float(t.rate),
+                         "pct": board.Rate(t, min_rate, 0).pct,
                          "below": not t.meets(min_rate)})
     rows.sort(key=lambda r: (r["rate"], r["a"].pk))
     return {"rows": rows[:SHOWN], "more": max(0, len(rows) - SHOWN),
