@@ -15,7 +15,7 @@ from smartsite.attendance.models import Leave, StandIn
 from smartsite.core.choices import QualificationKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # decisions lock rows (FOR UPDATE OF)
 NOV = datetime.date(2026, 11, 1)
 NOW = local(NOV, 9)
 

@@ -30,11 +30,17 @@ ROUTES = {
     # the person they are (checkin.person_of); anyone else is told their account has none
     "attendance:checkin": Access(read=SIGNED_IN),
     "POST /attendance/checkins": Access(write=SIGNED_IN),
+    # enrolment of reference faces (enrolment_api.py): city and the district's regulators
+    "POST /attendance/enrolments": Access(write=REGISTRY_EDITORS, object="core.person",
+                                          via="person"),
+    "attendance:enrol": Access(read=REGISTRY_EDITORS, write=REGISTRY_EDITORS,
+                               object="core.person"),
     # the pages (page_views.py): a project's board and a person's month for whoever sees
     # them; requests by the post's party, decided by the 建设单位; stoppages filed by the
     # 建设单位 or 施工单位 and approved by the district; spoofing reviews and the photos
     # (personal data) for regulators, decided by the project's district (or the city);
-    # enrolment by the registry's editors (the district 监督站, the city)
+    # the list of key-post holders to enrol for the registry's editors (the district 监督站,
+    # the city)
     "attendance:project": Access(read=SCOPED, object="core.project"),
     "attendance:person": Access(read=SCOPED, object="core.person"),
     "attendance:leave_add": Access(read=POST_PARTY, write=POST_PARTY,
@@ -52,7 +58,5 @@ ROUTES = {
                                        object="attendance.reviewcase"),
     "attendance:checkin_photo": Access(read=REGULATORS, object="attendance.checkin"),
     "attendance:enrolments": Access(read=REGISTRY_EDITORS),
-    "attendance:enrol": Access(read=REGISTRY_EDITORS, write=REGISTRY_EDITORS,
-                               object="core.person"),
     "attendance:enrolment_photo": Access(read=REGULATORS, object="attendance.enrolment"),
 }

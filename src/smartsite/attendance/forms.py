@@ -92,10 +92,3 @@ class ReviewForm(forms.Form):
                                                  "invalid_choice": "请选择确认作假或排除"})
     note = forms.CharField(label="复核意见", max_length=200, required=False,
                            error_messages={"max_length": "意见不超过 200 字"})
-
-
-class EnrolForm(forms.Form):
-    photo = forms.FileField(label="人脸照片", error_messages={
-        "required": "请选择一张本人正面照片", "empty": "照片文件是空的，请重新选择"},
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp",
-                                               "capture": "user"}))

@@ -1,7 +1,8 @@
 """The attendance pages: the rankings (the scenario's dashboard), a project's board, a
-person's month calendar, the review queue with its photos, enrolment by the 监督站, and the
-forms for leave, stand-ins and stoppages. Thin callers of `board` / `selectors` (reads) and
-`services` / `enrolment` (writes); an object the user cannot see is a 404, one they see but
+person's month calendar, the review queue with its photos, the list of key-post holders to
+enrol (the enrolment page itself is checkin_views.enrol_page), and the forms for leave,
+stand-ins and stoppages. Thin callers of `board` / `selectors` (reads) and `services`
+(writes); an object the user cannot see is a 404, one they see but
 may not act on a 403 (the services' `Forbidden`), bad input the form again with a Chinese
 message and nothing changed.
 
@@ -18,9 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from smartsite.attendance import board, enrolment, forms, permissions, selectors, services
-from smartsite.attendance.choices import CaseStatus, IdentityResult
-from smartsite.attendance.faces import PhotoRejected
+from smartsite.attendance import board, forms, permissions, selectors, services
+from smartsite.attendance.choices import CaseStatus
 from smartsite.attendance.models import CheckIn, Enrolment
 from smartsite.core.choices import PartyRole
 from smartsite.core.errors import DomainError, Forbidden
@@ -28,8 +28,6 @@ from smartsite.core.models import Person
 from smartsite.core.permissions import can_edit_registry, party_projects
 from smartsite.core.scoping import grant_for, scoped
 
-IDENTITY_COLOURS = {IdentityResult.MATCHED: "#16a34a", IdentityResult.MISMATCH: "#dc2626",
-                    IdentityResult.UNAVAILABLE: "#f59e0b"}
 POST_PARTIES = (PartyRole.CONTRACTOR, PartyRole.SUPERVISOR)
 
 
@@ -66,6 +64,7 @@ def dashboard(request):
     return render(request, "attendance/rankings.html", {
         **data, "month": month, "prev": prev, "next": nxt, **posts,
         "is_regulator": grant_for(request.user).is_regulator,
+        "can_enrol": can_edit_registry(request.user),
         "open_reviews": selectors.review_cases(request.user)
         .filter(status=CaseStatus.OPEN).count() if grant_for(request.user).is_regulator else 0,
         "min_pct": round(data["params"]["min_monthly_rate"] * 100)})
@@ -350,42 +349,4 @@ def enrolments(request):
     rows = [{"p": p, "active": active.get(p.pk), "latest": latest.get(p.pk)} for p in people]
     rows.sort(key=lambda r: (r["active"] is not None, r["p"].name))
     return render(request, "attendance/enrolments.html", {
-        "rows": rows, "missing": sum(r["active"] is None for r in rows),
-        "colours": IDENTITY_COLOURS})
-
-
-@login_required
-def enrol(request, pk):
-    """Upload a person's reference photo (enrolment.enrol) and show the identity source's
-    answer."""
-    person = get_object_or_404(scoped(request.user, Person.objects.all()), pk=pk)
-    enrolment.require_enrol(request.user, person)
-    form = forms.EnrolForm(request.POST, request.FILES) if request.method == "POST" \
-        else forms.EnrolForm()
-    result = None
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            upload = form.cleaned_data["photo"]
-            limit = enrolment.photo_max_bytes()
-            try:
-                if upload.size > limit:
-                    raise PhotoRejected(f"照片过大（{upload.size / 1048576:.1f} MB），"
-                                        f"不能超过 {limit / 1048576:.0f} MB", code="photo.too_large")
-                result = enrolment.enrol(person=person, photo=upload.read(), actor=request.user)
-            except DomainError as error:
-                _form_error(form, error)
-            except PhotoRejected as error:
-                form.add_error("photo", error.message)
-            else:
-                status = 200
-                form = forms.EnrolForm()
-    history = list(Enrolment.objects.filter(person=person).select_related("enrolled_by")
-                   .order_by("-enrolled_at", "-pk")[:20])
-    return render(request, "attendance/enrol.html", {
-        "person": person, "form": form, "result": result, "history": history,
-        "colours": IDENTITY_COLOURS,
-        "posts": selectors.assignments(request.user).filter(person=person)
-        .order_by("project__name")}, status=status)
-
+        "rows": rows, "missing": sum(r["active"] is None for r in rows)})

@@ -238,7 +238,7 @@ def decide_leave(actor, leave: Leave, *, approve: bool, note: str = "", now=None
     """The 建设单位 approves or rejects; an approval re-checks the 20 % cap (another leave may
     have been approved since) and closes the leave's already closed days again."""
     now = _now(now)
-    leave = Leave.objects.select_for_update().select_related(
+    leave = Leave.objects.select_for_update(of=("self",)).select_related(
         "assignment__post__key_post", "assignment__project").get(pk=leave.pk)
     if actor is not None:
         permissions.require_owner(actor, leave.assignment.project)
@@ -292,7 +292,7 @@ def request_stand_in(actor, assignment: PostAssignment, *, person: Person, start
 def decide_stand_in(actor, stand_in: StandIn, *, approve: bool, note: str = "",
                     now=None) -> StandIn:
     now = _now(now)
-    stand_in = StandIn.objects.select_for_update().select_related(
+    stand_in = StandIn.objects.select_for_update(of=("self",)).select_related(
         "assignment__project", "person").get(pk=stand_in.pk)
     if actor is not None:
         permissions.require_owner(actor, stand_in.assignment.project)
@@ -340,7 +340,7 @@ def file_stoppage(actor, project: Project, *, start_date, end_date=None, reason:
 def decide_stoppage(actor, stoppage: Stoppage, *, approve: bool, now=None) -> Stoppage:
     """The district approves (counting pauses over its days) or rejects a filed stoppage."""
     now = _now(now)
-    stoppage = Stoppage.objects.select_for_update().select_related("project").get(
+    stoppage = Stoppage.objects.select_for_update(of=("self",)).select_related("project").get(
         pk=stoppage.pk)
     if actor is not None:
         permissions.require_regulator(actor, stoppage.project)
@@ -371,7 +371,7 @@ def decide_review(actor, case: ReviewCase, *, confirmed: bool, note: str = "",
     from smartsite.attendance import detectors
 
     now = _now(now)
-    case = ReviewCase.objects.select_for_update().select_related(
+    case = ReviewCase.objects.select_for_update(of=("self",)).select_related(
         "checkin__project", "checkin__person").get(pk=case.pk)
     if actor is not None:
         permissions.require_regulator(actor, case.checkin.project)
