@@ -345,3 +345,16 @@ def test_enrolment_is_for_the_persons_district_and_the_city(world, login):
     assert login(cast.contractor_b).get("/attendance/enrolments/").status_code == 403
     assert login(cast.district).get(url).status_code == 404  # 静安 does not see 李四
     assert login(cast.city).get(url).status_code == 200
+
+
+def test_the_dashboard_lists_what_waits_for_the_users_decision(world, login):
+    cast, site, pm = world["cast"], world["site"], world["pm"]
+    services.request_leave(None, pm, start_date=d(27), end_date=d(27), reason="事假")
+    services.file_stoppage(None, cast.project_b, start_date=d(28), reason="区域停电检修")
+    owner = main(login(site.owner).get("/attendance/"))
+    assert 'id="pending"' in owner
+    assert f'href="/attendance/projects/{cast.project_b.pk}/#requests"' in owner
+    station = main(login(site.station).get("/attendance/"))
+    assert 'id="pending"' in station and "陆家嘴乙项目" in station
+    assert 'id="pending"' not in main(login(cast.contractor_b).get("/attendance/"))
+    assert 'id="pending"' not in main(login(cast.district).get("/attendance/"))  # 静安

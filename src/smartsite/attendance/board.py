@@ -13,7 +13,13 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
 
 from smartsite.attendance import rates, selectors
-from smartsite.attendance.choices import CaseStatus, DayStatus, Outcome, RequestStatus
+from smartsite.attendance.choices import (
+    CaseStatus,
+    DayStatus,
+    Outcome,
+    RequestStatus,
+    StoppageStatus,
+)
 from smartsite.attendance.models import Enrolment
 from smartsite.core.models import Person, Project, ProjectParty
 
@@ -229,6 +235,32 @@ def _decided(user, project) -> list:
         x.kind = "顶岗"
     return sorted(leaves + stand_ins, key=lambda x: (x.decided_at is None, x.decided_at),
                   reverse=True)[:10]
+
+
+# ---------------------------------------------------------------- what waits for the user
+
+
+def pending_for(user, *, owned, regulated) -> list[dict]:
+    """Projects with requests waiting for this user's decision: leave and stand-ins on the
+    projects `owned` (a Project queryset: where the user is the 建设单位), stoppages filed on
+    the projects `regulated` (the district's); one row per project, the most waiting first."""
+    rows: dict = defaultdict(lambda: {"leaves": 0, "stand_ins": 0, "stoppages": 0})
+    for pid, n in (selectors.leaves(user).filter(status=RequestStatus.REQUESTED,
+                                                 assignment__project__in=owned)
+                   .values_list("assignment__project").annotate(n=Count("pk")).order_by()):
+        rows[pid]["leaves"] = n
+    for pid, n in (selectors.stand_ins(user).filter(status=RequestStatus.REQUESTED,
+                                                    assignment__project__in=owned)
+                   .values_list("assignment__project").annotate(n=Count("pk")).order_by()):
+        rows[pid]["stand_ins"] = n
+    for pid, n in (selectors.stoppages(user).filter(status=StoppageStatus.FILED,
+                                                     project__in=regulated)
+                   .values_list("project").annotate(n=Count("pk")).order_by()):
+        rows[pid]["stoppages"] = n
+    names = dict(Project.objects.filter(pk__in=list(rows)).values_list("pk", "name"))
+    out = [{"pk": pid, "name": names.get(pid, ""), **c, "total": sum(c.values())}
+           for pid, c in rows.items()]
+    return sorted(out, key=lambda r: (-r["total"], r["name"]))[:50]
 
 
 # ---------------------------------------------------------------- rankings

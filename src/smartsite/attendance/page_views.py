@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -65,6 +66,9 @@ def dashboard(request):
         **data, "month": month, "prev": prev, "next": nxt, **posts,
         "is_regulator": grant_for(request.user).is_regulator,
         "can_enrol": can_edit_registry(request.user),
+        "pending": board.pending_for(
+            request.user, owned=_acts_for(request.user, (PartyRole.OWNER,)),
+            regulated=permissions.regulated_projects(request.user)),
         "open_reviews": selectors.review_cases(request.user)
         .filter(status=CaseStatus.OPEN).count() if grant_for(request.user).is_regulator else 0,
         "min_pct": round(data["params"]["min_monthly_rate"] * 100)})
@@ -74,23 +78,30 @@ SHOWN = 200
 
 
 def _post_rows(user, month) -> dict:
+    """Every key post's rate over the month's closed days, the lowest first (counted in the
+    database; only the posts shown are loaded)."""
     first, last = board.rates.month_bounds(month)
     min_rate = selectors.param("min_monthly_rate")
-    by: dict[int, list[str]] = {}
-    for aid, status in selectors.days(user).filter(
-            date__gte=first, date__lte=last).values_list("assignment", "status"):
-        by.setdefault(aid, []).append(status)
-    assignments = {a.pk: a for a in selectors.assignments(user).filter(pk__in=list(by))}
-    rows = []
-    for aid, statuses in by.items():
-        t = board.rates.tally(statuses)
-        if aid in assignments and t.rate is not None:
-            rows.append({"a": assignments[aid], "t": t, "rate": float(t.rate),
-                         "pct": board.Rate(t, min_rate, 0).pct,
-                         "below": not t.meets(min_rate)})
-    rows.sort(key=lambda r: (r["rate"], r["a"].pk))
-    return {"rows": rows[:SHOWN], "more": max(0, len(rows) - SHOWN),
-            "below": sum(r["below"] for r in rows), "posts": len(rows)}
+    counts: dict[int, dict[str, int]] = {}
+    for aid, status, n in (selectors.days(user).filter(date__gte=first, date__lte=last)
+                           .values_list("assignment", "status").annotate(n=Count("pk"))
+                           .order_by()):
+        counts.setdefault(aid, {})[status] = n
+    tallies = []
+    for aid, c in counts.items():
+        t = board.rates.tally(s for s, n in c.items() for _ in range(n))
+        if t.rate is not None:
+            tallies.append((t.rate, aid, t))
+    tallies.sort(key=lambda x: (x[0], x[1]))
+    shown = tallies[:SHOWN]
+    assignments = {a.pk: a for a in selectors.assignments(user).filter(
+        pk__in=[aid for _r, aid, _t in shown])}
+    rows = [{"a": assignments[aid], "t": t, "rate": float(r),
+             "pct": board.Rate(t, min_rate, 0).pct, "below": not t.meets(min_rate)}
+            for r, aid, t in shown if aid in assignments]
+    return {"rows": rows, "more": max(0, len(tallies) - SHOWN),
+            "below": sum(not t.meets(min_rate) for _r, _a, t in tallies),
+            "posts": len(tallies)}
 
 
 # ---------------------------------------------------------------- a project's board
