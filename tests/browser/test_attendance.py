@@ -95,3 +95,29 @@ def test_the_review_queue_shows_both_photos_and_decides(page, cast, month, passw
     page.goto("/attendance/enrolments/")
     assert "王五" in page.locator("main table").inner_text()
     shot(page, "attendance-enrolments")
+
+
+def test_the_owner_approves_a_leave_on_a_phone(phone, cast, month, django_user_model, shot):
+    from support.attendance_pages import d
+    from support.orders import Site
+
+    from smartsite.attendance import services
+    from smartsite.attendance.models import Leave
+
+    owner = Site(cast, django_user_model).owner
+    owner.set_password("Owner-Pa55!")
+    owner.save()
+    leave = services.request_leave(cast.contractor_b, month["pm"], start_date=d(27),
+                                   end_date=d(27), reason="参加公司安全例会")
+    sign_in(phone, owner.username, "Owner-Pa55!")
+    phone.goto("/attendance/")
+    phone.click("#pending >> text=陆家嘴乙项目")
+    phone.wait_for_url(f"**/attendance/projects/{cast.project_b.pk}/**")
+    row = phone.locator("#requests tr", has_text="参加公司安全例会")
+    _no_sideways_scroll(phone)
+    shot(phone, "attendance-owner-phone")
+    row.locator("input[name=note]").fill("同意")
+    row.locator("button[value=approve]").click()
+    phone.wait_for_selector(".messages")
+    assert "已批准" in phone.locator(".messages").inner_text()
+    assert Leave.objects.get(pk=leave.pk).status == "approved"
