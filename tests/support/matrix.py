@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -66,6 +67,9 @@ WHO = {
     "owner_party": {"A": frozenset(), "B": frozenset()},  # nor a 建设单位 user
     # the cast's key post is each project's 项目经理 (施工单位)
     "post_party": {"A": frozenset({"contractor_a", "manager_a"}), "B": frozenset({"contractor_b"})},
+    # 建设单位 or 施工单位: the cast's 施工单位 users
+    "stoppage_filers": {"A": frozenset({"contractor_a", "manager_a"}),
+                        "B": frozenset({"contractor_b"})},
 }
 
 DAY = datetime.date(2020, 1, 1)  # every date below is in the past whatever the clock says
@@ -108,9 +112,10 @@ class World:
 
 def build_world(cast) -> World:
     """The cast's projects with one object of every kind on each, plus the global rows."""
+    from django.conf import settings
     from django.utils import timezone
 
-    from smartsite.attendance.models import Leave, StandIn
+    from smartsite.attendance.models import CheckIn, Enrolment, Leave, ReviewCase, StandIn, Stoppage
     from smartsite.core import models as m
     from smartsite.core import services as core
     from smartsite.core.choices import AgencyKind, QualificationKind
@@ -178,6 +183,24 @@ def build_world(cast) -> World:
         w.add("attendance.standin", letter, StandIn.objects.create(
             assignment=assignment, person=people[letter], start_date=datetime.date(2025, 6, 3),
             end_date=datetime.date(2025, 6, 3), reason="外出培训"), SEES[letter], letter)
+        w.add("attendance.stoppage", letter, Stoppage.objects.create(
+            project=project, start_date=datetime.date(2025, 6, 5), reason="台风停工"),
+            SEES[letter], letter)
+        checkin = CheckIn.objects.create(
+            project=project, person=people[letter], assignment=assignment,
+            client_id=f"matrix-{letter}", direction="entry", at=now, lng_raw=121.47,
+            lat_raw=31.23, datum="wgs84", lng=121.47, lat=31.23, outcome="review",
+            photo=f"attendance/checkins/matrix-{letter}.jpg")
+        w.add("attendance.checkin", letter, checkin, SEES[letter], letter)
+        w.add("attendance.reviewcase", letter, ReviewCase.objects.create(
+            checkin=checkin, signal="no_jitter", evidence={"message": "矩阵"}, created=now),
+            SEES[letter], letter)
+        w.add("attendance.enrolment", letter, Enrolment.objects.create(
+            person=people[letter], photo=f"attendance/enrolments/matrix-{letter}.jpg",
+            photo_sha256=f"{ord(letter):064x}", enrolled_at=now, identity_result="matched"),
+            SEES[letter])
+        w.files += [(Path(settings.MEDIA_ROOT) / f"attendance/checkins/matrix-{letter}.jpg", JPEG),
+                    (Path(settings.MEDIA_ROOT) / f"attendance/enrolments/matrix-{letter}.jpg", JPEG)]
     w.add("core.enterprise", "A", cast.enterprise_a, SEES_ENTERPRISE["A"])
     w.add("core.enterprise", "B", cast.enterprise_b, SEES_ENTERPRISE["B"])
 

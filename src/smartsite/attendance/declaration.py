@@ -3,7 +3,7 @@ platform sees it (core.scenarios). docs/attendance.md describes the scenario its
 
 import datetime
 
-from smartsite.core.scenarios import Declaration, Indicator, Job, NavEntry
+from smartsite.core.scenarios import Declaration, Indicator, Job, Link, NavEntry
 
 DECLARATION = Declaration(
     app="attendance",
@@ -29,6 +29,7 @@ DECLARATION = Declaration(
             description="关键岗位规则：考勤不足、考勤预警、资质过期、配备不足、身兼多岗、冒名顶替"),
     ),
     nav=(NavEntry("关键岗位", "attendance:dashboard", order=32),),
+    links=(Link("project", "关键岗位考勤", "attendance:project", order=32),),
     indicators=(
         Indicator("attendance.day_rate", "关键岗位到岗率", "%",
                   "smartsite.attendance.indicators.day_rate", period="day"),

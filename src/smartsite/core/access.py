@@ -33,12 +33,31 @@ from dataclasses import dataclass
 from importlib import import_module
 
 __all__ = [
-    "AUDITORS", "CAMERA_OPERATORS", "CITY_ADMIN", "DESIGN_UNIT", "DEVICE_MANAGERS", "IMPORTERS",
-    "INSPECTORS", "MAINTAINERS", "MONITORING_COMPANY", "OWNER_PARTY", "PENALISERS", "POST_PARTY",
-    "PROJECT_MANAGER", "PUBLIC",
-    "REGISTRY_EDITORS", "REGULATORS", "RULES", "SCOPED", "SIGNED_IN", "SITE_RECORD_EDITORS",
+    "AUDITORS",
+    "CAMERA_OPERATORS",
+    "CITY_ADMIN",
+    "DESIGN_UNIT",
+    "DEVICE_MANAGERS",
+    "IMPORTERS",
+    "INSPECTORS",
+    "MAINTAINERS",
+    "MONITORING_COMPANY",
+    "OWNER_PARTY",
+    "PENALISERS",
+    "POST_PARTY",
+    "PROJECT_MANAGER",
+    "PUBLIC",
+    "REGISTRY_EDITORS",
+    "REGULATORS",
+    "RULES",
+    "SCOPED",
+    "SIGNED_IN",
+    "SITE_RECORD_EDITORS",
+    "STOPPAGE_FILERS",
     "SUPERVISING_REGULATORS",
-    "Access", "Rule", "declarations",
+    "Access",
+    "Rule",
+    "declarations",
 ]
 
 
@@ -95,6 +114,8 @@ OWNER_PARTY = Rule("owner_party", "the project's 建设单位 (its enterprise us
 POST_PARTY = Rule("post_party", "the project's party that fills the key post (施工单位 or "
                                 "监理单位; enterprise and project-role users): key-post leave "
                                 "and stand-in requests")
+STOPPAGE_FILERS = Rule("stoppage_filers", "the project's 建设单位 or 施工单位 (enterprise and "
+                                          "project-role users): filing a 停工 (停工报备)")
 REGULATORS = Rule("regulators", "city, district and street regulators", before_object=True)
 AUDITORS = Rule("auditors", "city and district regulators: the audit trail", before_object=True)
 IMPORTERS = Rule("importers", "registry editors (city and district regulators): Excel import",
@@ -103,7 +124,8 @@ IMPORTERS = Rule("importers", "registry editors (city and district regulators): 
 RULES = {rule.name: rule for rule in (
     PUBLIC, SIGNED_IN, SCOPED, REGISTRY_EDITORS, DEVICE_MANAGERS, INSPECTORS, MAINTAINERS,
     PROJECT_MANAGER, CAMERA_OPERATORS, SUPERVISING_REGULATORS, PENALISERS, CITY_ADMIN,
-    MONITORING_COMPANY, DESIGN_UNIT, SITE_RECORD_EDITORS, OWNER_PARTY, POST_PARTY, REGULATORS,
+    MONITORING_COMPANY, DESIGN_UNIT, SITE_RECORD_EDITORS, OWNER_PARTY, POST_PARTY,
+    STOPPAGE_FILERS, REGULATORS,
     AUDITORS, IMPORTERS)}
 
 
