@@ -35,27 +35,25 @@ def _y4m(image: str, target: Path) -> Path:
 
 
 @pytest.fixture
-def camera_phone(tmp_path, live_server):
-    """A phone page whose browser's camera shows obama2.jpg."""
+def camera_phone(tmp_path, live_server, browser):
+    """A phone page whose browser's camera shows obama2.jpg: a second Chromium with the fake
+    camera's flags, launched by the session's Playwright (one per thread is allowed)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
     clip = _y4m("obama2.jpg", tmp_path / "camera.y4m")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}"])
-        lng, lat = SQUARE_WGS
-        context, page, problems = _open(
-            browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-            has_touch=True, device_scale_factor=2, permissions=["geolocation", "camera"],
-            geolocation={"longitude": lng, "latitude": lat, "accuracy": 15})
-        yield page
-        context.close()
-        browser.close()
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}"])
+    lng, lat = SQUARE_WGS
+    context, page, problems = _open(
+        camera, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+        has_touch=True, device_scale_factor=2, permissions=["geolocation", "camera"],
+        geolocation={"longitude": lng, "latitude": lat, "accuracy": 15})
+    yield page
+    context.close()
+    camera.close()
     assert not problems, problems
 
 
