@@ -52,14 +52,14 @@ def build_case(cast, pm) -> ReviewCase:
     enrolled.photo.save("ref.jpg", ContentFile(photo("obama.jpg")), save=True)
     earlier = CheckIn.objects.create(
         project=cast.project_a, person=cast.person_b, client_id="a-1", direction="entry",
-        at=local(TODAY, 8, 50), lng_raw=121.469, lat_raw=31.232, datum="wgs84", lng=121.469,
+        at=local(TODAY, 8, 59), lng_raw=121.469, lat_raw=31.232, datum="wgs84", lng=121.469,
         lat=31.232, outcome=Outcome.REJECTED, reasons=[])
     checkin = clock_in(pm, "entry", local(TODAY, 9), outcome=Outcome.REVIEW)
     checkin.reasons = [{"code": "impossible_travel",
-                        "message": "10 分钟内从另一项目移动 3.5 km（约 21 km/h）"}]
+                        "message": "1 分钟内从另一项目移动 3.5 km（约 210 km/h，超过 120 km/h）"}]
     checkin.photo.save("c.jpg", ContentFile(photo("obama2.jpg")), save=True)
     return ReviewCase.objects.create(
         checkin=checkin, signal="impossible_travel", created=local(TODAY, 9),
-        evidence={"message": "10 分钟内从另一项目移动 3.5 km（约 21 km/h）",
+        evidence={"message": "1 分钟内从另一项目移动 3.5 km（约 210 km/h，超过 120 km/h）",
                   "previous_checkin": earlier.pk, "previous_project": cast.project_a.pk,
                   "distance_km": 3.5})
