@@ -273,7 +273,7 @@ def test_the_district_sees_the_case_with_both_photos_and_both_sites(world, case,
     assert f'action="/attendance/reviews/{case.pk}/decide/"' in html
 
     city = main(login(world["cast"].city).get("/attendance/reviews/"))
-    assert "静安甲项目" in city and "08:50" in city
+    assert "静安甲项目" in city and "08:59" in city
 
 
 def test_photos_and_the_queue_are_for_regulators_only(world, case, login):
