@@ -17,10 +17,10 @@ from smartsite.core.choices import PartyRole
 from smartsite.core.models import PostAssignment
 from smartsite.simulator import names
 from smartsite.simulator.orders import Case, D, local
-from smartsite.simulator.scenarios import DemoCase, Finding, Scenario, Story
+from smartsite.simulator.scenarios import DemoCase, Finding, Story
 from smartsite.workorders.choices import Action
 
-__all__ = ["SCENARIO", "attendance_absence"]
+__all__ = ["DEMO_CASES", "FINDINGS", "STORIES", "TEXT", "attendance_absence"]
 
 KEY_POSTS = ["project_manager", "project_manager", "safety_officer", "technical_lead",
              "construction_worker_lead"]
@@ -119,21 +119,16 @@ def attendance_story(c: Case):
     c.do(Action.VERIFY_PASS, "att.station_pass")
 
 
-SCENARIO = Scenario(
-    code="attendance",
-    name="关键岗位到岗履职",
-    stories=(
-        Story("attendance", attendance_story, weight=0.26,
-              fates={"small_closed": 5, "redo_closed": 2, "medium_closed": 1.2,
-                     "dispose_overdue": 1, "medium_overdue": 0.3, "suspended_resumed": 0.4,
-                     "suspended": 0.2},
-              parties=frozenset({PartyRole.CONTRACTOR, PartyRole.SUPERVISOR}), at_hour=18),
-    ),
-    demo_cases=(
-        DemoCase("pm", "attendance", "awaiting_chief", 46),  # chief: to verify
-        DemoCase("district", "attendance", "medium_closed", 12 * 24),
-        DemoCase("any", "attendance", "small_closed", 12 * 24),
-    ),
-    findings=(Finding("attendance", 0.1, attendance_absence),),
-    texts=TEXT,
+STORIES = (
+    Story("attendance", attendance_story, weight=0.26,
+          fates={"small_closed": 5, "redo_closed": 2, "medium_closed": 1.2,
+                 "dispose_overdue": 1, "medium_overdue": 0.3, "suspended_resumed": 0.4,
+                 "suspended": 0.2},
+          parties=frozenset({PartyRole.CONTRACTOR, PartyRole.SUPERVISOR}), at_hour=18),
 )
+DEMO_CASES = (
+    DemoCase("pm", "attendance", "awaiting_chief", 46),  # chief: to verify
+    DemoCase("district", "attendance", "medium_closed", 12 * 24),
+    DemoCase("any", "attendance", "small_closed", 12 * 24),
+)
+FINDINGS = (Finding("attendance", 0.1, attendance_absence),)
