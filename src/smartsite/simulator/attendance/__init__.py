@@ -16,7 +16,17 @@ from smartsite.simulator.attendance import live, stories
 from smartsite.simulator.attendance.seed import SeedReport, seed_attendance, seeded
 from smartsite.simulator.scenarios import Scenario
 
-__all__ = ["SCENARIO"]
+__all__ = ["SCENARIO", "identity_records"]
+
+
+def identity_records() -> list[str]:
+    """`身份证号=photo path` of every active enrolment: what the demo's local 公安人脸库
+    (`simulator.identity_service`) holds on record (the simulated people's reference photos)."""
+    from smartsite.attendance.models import Enrolment
+
+    return [f"{e.person.resident_id}={e.photo.path}"
+            for e in Enrolment.objects.filter(active=True).select_related("person")
+            .order_by("person__resident_id") if e.photo]
 
 
 def _seed(*, seed: int, scale: str) -> SeedReport:
@@ -30,7 +40,6 @@ SCENARIO = Scenario(
     seeded=seeded,
     stories=stories.STORIES,
     demo_cases=stories.DEMO_CASES,
-    findings=stories.FINDINGS,
     texts=stories.TEXT,
     live=live.check_ins,
 )

@@ -124,6 +124,9 @@ def position(rng: random.Random, project: Project, spread_m: float = 25.0
     """(GCJ-02 lng, lat as a phone reports them; WGS-84 lng, lat) a few metres around the
     site's centre."""
     lng, lat = centre(project)
+    coords = project.geofence["coordinates"][0]
+    half = (max(c[1] for c in coords) - min(c[1] for c in coords)) / 2 * 111_320
+    spread_m = min(spread_m, half / 4)  # inside even a small site's fence
     dy, dx = rng.gauss(0, spread_m), rng.gauss(0, spread_m)
     lat += dy / 111_320
     lng += dx / (111_320 * math.cos(math.radians(lat)))
@@ -420,6 +423,7 @@ def seed_attendance(*, seed: int, scale: str = "demo", now: datetime.datetime | 
                 rows.append(_bulk_row(rng, p, project, "entry", entry, fixed=fixed))
                 if exit_ is not None:
                     rows.append(_bulk_row(rng, p, project, "exit", exit_, fixed=fixed))
+        _judge_qualifications(rows)
         CheckIn.objects.bulk_create(rows, batch_size=2000)
         report.checkins_bulk = len(rows)
 
@@ -483,6 +487,28 @@ def seed_attendance(*, seed: int, scale: str = "demo", now: datetime.datetime | 
     report.planted = planted
     report.seconds = time.monotonic() - started
     return report
+
+
+def _judge_qualifications(rows: list[CheckIn]) -> None:
+    """What the check-in decides about qualifications (`checkin.qualification_reason`), for
+    the bulk rows of the holders themselves: no certificate valid that day → rejected. (The
+    city registers some 施工员/质量员/技术负责人 with no certificate at all: they cannot
+    clock in, and their month shows it.)"""
+    people = {r.person_id for r in rows if r.stand_in is None}
+    held: dict[int, list] = {p: [] for p in people}
+    for person, expires in Qualification.objects.filter(person__in=people).values_list(
+            "person", "expires_on"):
+        held[person].append(expires)
+    for r in rows:
+        if r.stand_in is not None:
+            continue
+        day = timezone.localtime(r.at).date()
+        expiries = held[r.person_id]
+        if any(e is None or e >= day for e in expiries):
+            continue
+        r.outcome = Outcome.REJECTED
+        r.reasons = [{"code": "no_qualification",
+                      "message": "资格证书已过期，不能履职打卡" if expiries else "未登记有效的资格证书"}]
 
 
 def rates_days(first: datetime.date, last: datetime.date) -> list[datetime.date]:
