@@ -69,7 +69,11 @@ def test_everyone_simulated_is_enrolled_and_checked_by_the_identity_source(seede
     assert seeded.projects >= 3
     enrolments = Enrolment.objects.filter(active=True)
     assert enrolments.count() == seeded.people
-    assert set(enrolments.values_list("identity_result", flat=True)) == {"matched"}
+    assert set(enrolments.values_list("identity_result", flat=True)) == {"matched",
+                                                                          "unavailable"}
+    demo = Person.objects.get(resident_id=seeded.planted["demo_login"][0])
+    team = enrolments.filter(person__assignments__project__in=demo.assignments.values("project"))
+    assert set(team.values_list("identity_result", flat=True)) == {"matched"}
     assert len(set(enrolments.values_list("photo_sha256", flat=True))) == seeded.people
 
 

@@ -4,9 +4,12 @@ stand-ins, a stoppage and the spoofers, closed day by day and judged by the real
 Who: the key-post people of a few projects (`pick_projects`): the demo `pm`/`chief` login's
 project, the two projects of the city's planted 身兼多岗 项目经理, the project of a 项目经理
 whose 建造师 registration has expired, and a few more live projects, within `MAX_PEOPLE`.
-Each is enrolled through `attendance.enrolment.enrol` — the real face model on a photo of his
-identity (`photos.py`: only two real identities, in augmented variants), compared with a local
-公安人脸库 (`simulator.identity_service`, started in this process for the seed).
+Each is enrolled through `attendance.enrolment.enrol` by the city's regulator login — the real
+face model on a photo of his identity (`photos.py`: only two real identities, in augmented
+variants) — and, for the `pm` project's team, compared with a local 公安人脸库
+(`simulator.identity_service`, started in this process for the seed; the others' comparison
+answers "no record": 无法比对, enrolled all the same, as the product does when the source has
+no photo). The demo (`smartsite demo`) then runs that service with every enrolment on record.
 
 When: from the first day of last month (so the rules have a complete month to judge) to `now`.
 
@@ -91,8 +94,8 @@ class SeedReport:
 
     def summary(self) -> str:
         ev = "、".join(f"{k} {v}" for k, v in sorted(self.events.items()))
-        return (f"关键岗位考勤：{self.projects} 个项目 {self.people} 人（人脸录入 {self.enrolled}），"
-                f"打卡 {self.checkins_bulk + self.checkins_real:,} 次（经真实打卡接口与人脸模型 "
+        return (f"{self.projects} 个项目 {self.people} 名关键岗位人员的考勤（人脸录入 {self.enrolled}），"
+                f"打卡 {self.checkins_bulk + self.checkins_real:,} 次（经打卡服务与人脸模型 "
                 f"{self.checkins_real} 次），请假 {self.leaves}、顶岗 {self.stand_ins}、停工 "
                 f"{self.stoppages}，待复核 {self.review_cases}；规则事件：{ev or '无'}")
 
@@ -262,14 +265,18 @@ class _Real:
         return result.checkin
 
 
-def _enrol(people: list[_Person], rng: random.Random, now, report: SeedReport) -> None:
-    """Each person's reference photo through the real enrolment, the 公安人脸库 holding the
-    identity's original photo."""
+def _enrol(people: list[_Person], rng: random.Random, now, report: SeedReport,
+           checked: set[int]) -> None:
+    """Each person's reference photo through the real enrolment. The 公安人脸库 (a local
+    service in this process) holds the identity's original photo for the people of the
+    `checked` projects only — each comparison costs the model once more — and answers "no
+    record" (无法比对, still enrolled) for the others."""
     service = IdentityService()
     originals = {i: faces.encode(photos.original(i).read_bytes(), max_bytes=5 << 20).encoding
                  for i in photos.IDENTITIES}
     for p in people:
-        service.encodings[p.person.resident_id] = originals[p.identity]
+        if p.assignment.project_id in checked:
+            service.encodings[p.person.resident_id] = originals[p.identity]
     # the city's regulator login enrols (a district 监督站 may only enrol its district's people)
     officer = get_user_model().objects.filter(username="city",
                                               email__endswith=DEMO_DOMAIN).first()
@@ -351,7 +358,7 @@ def seed_attendance(*, seed: int, scale: str = "demo", now: datetime.datetime | 
         _demo_checkin_login(next((p for p in people if p.person.resident_id
                                   in planted.get("demo_login", [])), None))
         _users(people)
-        _enrol(people, photo_rng, now, report)
+        _enrol(people, photo_rng, now, report, set(picked["pm"]))
 
         # -- leave, stand-ins, a stoppage: through the services, before the days close --
         month_start = first
