@@ -145,7 +145,6 @@ def check_ins(rng: random.Random, now: datetime.datetime | None = None, *,
         is_active=True, username__in=list(Enrolment.objects.filter(active=True)
                                           .values_list("person__resident_id", flat=True)))}
     spoofer = _spoofer()
-    fixes: dict[int, tuple] = {}
     stored = 0
     for a, direction in due(now)[:limit]:
         user = users.get(a.person.resident_id)
@@ -158,7 +157,7 @@ def check_ins(rng: random.Random, now: datetime.datetime | None = None, *,
             last = CheckIn.objects.filter(person=a.person_id).order_by("-at").first()
             fix = (last.lng_raw, last.lat_raw) if last else position(rng, a.project)[:2]
         else:
-            fix = fixes.get(a.pk) or position(rng, a.project)[:2]
+            fix = position(rng, a.project)[:2]
         fields = {"project": a.project_id, "client_id": str(uuid.uuid4()),
                   "direction": direction, "lng": fix[0], "lat": fix[1], "datum": "gcj02",
                   "accuracy_m": round(rng.uniform(5, 35), 1),
