@@ -22,11 +22,13 @@ __all__ = ["SCENARIO", "identity_records"]
 def identity_records() -> list[str]:
     """`身份证号=photo path` of every active enrolment: what the demo's local 公安人脸库
     (`simulator.identity_service`) holds on record (the simulated people's reference photos)."""
+    import os
+
     from smartsite.attendance.models import Enrolment
 
     return [f"{e.person.resident_id}={e.photo.path}"
             for e in Enrolment.objects.filter(active=True).select_related("person")
-            .order_by("person__resident_id") if e.photo]
+            .order_by("person__resident_id") if e.photo and os.path.exists(e.photo.path)]
 
 
 def _seed(*, seed: int, scale: str) -> SeedReport:
