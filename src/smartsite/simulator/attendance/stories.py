@@ -1,9 +1,11 @@
-"""Key-post attendance (关键岗位到岗履职) in the simulated city: findings of absence and what
-people do about them, for the work-order history and the live findings
-(`smartsite.simulator.orders`). The scenario's app (`smartsite.attendance`) raises the real
-events from closed attendance days; until the simulator checks people in through its API,
-these events stand for what its Class I 考勤不足 rule raises (rule `absence`), on the people
-the city put on key posts (`staff`).
+"""Key-post attendance in the two weeks of work-order history (`smartsite.simulator.orders`):
+absence findings and what people do about them.
+
+The seed (`seed.py`) makes the scenario's real events — closed days judged by its rules — but
+they are raised at `now` and have no handling yet. These stories give the order machinery two
+weeks of handled absence orders of the same kind (rule `absence`, the Class I policy) on the
+people the city put on key posts (`staff`); their events are made here (`attendance_absence`),
+not derived from closed days.
 
 What the history shows (`attendance/fixtures/loop_policies.json`, attendance/absence): the
 总监理工程师 verifies; two rejections → medium loop (the 区监督站); some orders are suspended
