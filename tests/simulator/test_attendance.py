@@ -182,3 +182,4 @@ def test_every_attendance_order_has_an_intact_chain(seeded, db):
     assert orders.count() >= 10
     for order in orders:
         assert verify_chain(order) == [], order.number
+

@@ -173,6 +173,8 @@ def check_ins(rng: random.Random, now: datetime.datetime | None = None, *,
             log.info("check-in %s %s %s: %s", a.person.name, direction, a.project.permit_no,
                      answer.get("outcome"))
         else:
+            if status == 401:  # the token was revoked (or the database replaced): a new one
+                _tokens.pop(user.username, None)
             log.warning("check-in %s refused (%s): %s", a.person.name, status,
                         answer.get("title") or answer)
     return stored
