@@ -13,7 +13,7 @@ from smartsite.attendance import services
 from smartsite.attendance.models import AttendanceDay, ReviewCase
 from smartsite.core.choices import QualificationKind
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # decisions lock rows (FOR UPDATE OF)
 DAY = datetime.date(2026, 11, 2)  # a Monday
 NOW = local(DAY, 23, 30)
 

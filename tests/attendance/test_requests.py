@@ -15,7 +15,7 @@ from smartsite.attendance.models import Leave, StandIn
 from smartsite.core.choices import QualificationKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # decisions lock rows (FOR UPDATE OF)
 NOV = datetime.date(2026, 11, 1)
 NOW = local(NOV, 9)
 
@@ -145,6 +145,8 @@ def test_the_month_rates_per_post(client, cast, pm):
     rows = api.call("get", "/attendance/months?month=2026-11").json()["items"]
     assert [(r["person_name"], r["construction_days"], r["attended_days"], r["short_days"],
              r["rate"], r["meets"]) for r in rows] == [("李四", 4, 3, 1, 0.75, False)]
-    assert api.refused("get", "/attendance/months?month=2026-13", None, "month")
+    assert api.refused("get", "/attendance/months?month=2026-13", None, "month") == [
+        "“2026-13”不是有效的月份，应为 YYYY-MM，如 2026-11"]
+    assert api.refused("get", f"/attendance/months?project={10**20}", None, "project")
     assert Api(client, cast.contractor_a).call(
         "get", "/attendance/months?month=2026-11").json()["items"] == []

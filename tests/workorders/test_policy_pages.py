@@ -60,7 +60,7 @@ def edit_url(policy):
 @pytest.mark.parametrize("role", ["city", "district", "street", "contractor_a", "manager_a"])
 def test_every_signed_in_role_sees_the_active_policies(cast, login, role):
     html = login(cast.users()[role]).get(reverse("workorders:policy_list")).content.decode()
-    assert "扬尘超标" in html and "基坑监测预警" in html and "关键岗位不到岗" in html
+    assert "扬尘超标" in html and "基坑监测预警" in html and "第一类关键岗位考勤不足" in html
     assert "处置 1 天 · 核查 1 天" in html  # PT24H, PT24H
     assert "派单 2 天 · 处置 15 天 · 核查 2 天" in html  # pits: the guideline's 2/15/2 days
 

@@ -22,6 +22,7 @@ from smartsite.core.apikit import (
     Text,
     pk_param,
 )
+from smartsite.core.bounds import MAX_ID
 from smartsite.core.models import Person
 from smartsite.core.scoping import scoped
 
@@ -29,12 +30,6 @@ __all__ = ["router"]
 
 router = Router()
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class MonthQuery(Schema):
-    month: str | None = Field(None, description="月份 YYYY-MM，默认本月")
-    project: int | None = Field(None, ge=1, description="项目编号")
-    person: int | None = Field(None, ge=1, description="人员编号")
 
 
 class MonthRateOut(Schema):
@@ -73,14 +68,18 @@ def _month(value: str | None) -> datetime.date:
 @router.get("/attendance/months", response={200: list[MonthRateOut], **READ_ERRORS},
             tags=["attendance"], summary="关键岗位月度到岗率（已结算的施工日）")
 @paginate(Pagination)
-def month_rates(request, filters: Query[MonthQuery]):
-    month = _month(filters.month)
+def month_rates(request,
+                month: str | None = Query(None, max_length=20,
+                                          description="月份 YYYY-MM，默认本月"),
+                project: int | None = Query(None, ge=1, le=MAX_ID, description="项目编号"),
+                person: int | None = Query(None, ge=1, le=MAX_ID, description="人员编号")):
+    month = _month(month)
     first, last = rates.month_bounds(month)
     days = selectors.days(request.auth).filter(date__gte=first, date__lte=last)
-    if filters.project:
-        days = days.filter(project=filters.project)
-    if filters.person:
-        days = days.filter(person=filters.person)
+    if project:
+        days = days.filter(project=project)
+    if person:
+        days = days.filter(person=person)
     by: dict[int, list[str]] = {}
     for aid, status in days.values_list("assignment", "status"):
         by.setdefault(aid, []).append(status)

@@ -44,7 +44,7 @@ def rate_recovered(order, at: datetime.datetime) -> bool:
 
 def qualification_valid(order, at: datetime.datetime) -> bool:
     """Each expired certificate of the order is replaced by a valid one of the same kind."""
-    pairs = {(e.get("person"), e.get("kind")) for e in _evidence(order)} - {(None, None)}
+    pairs = {(e.get("person_id"), e.get("kind")) for e in _evidence(order)} - {(None, None)}
     today = timezone.localtime(at).date()
     return bool(pairs) and all(
         Qualification.objects.filter(person=person, kind=kind).filter(
@@ -65,7 +65,7 @@ def post_filled(order, at: datetime.datetime) -> bool:
 
 def single_post(order, at: datetime.datetime) -> bool:
     """The person of the order holds Class I posts on no more projects than allowed."""
-    people = {e.get("person") for e in _evidence(order)} - {None}
+    people = {e.get("person_id") for e in _evidence(order)} - {None}
     today = timezone.localtime(at).date()
     limit = int(selectors.param("max_concurrent_class_i"))
     return bool(people) and all(

@@ -96,7 +96,7 @@ def monthly(now: datetime.datetime) -> tuple[list[Finding], list[str]]:
             rule, f"attendance:{rule}:{_month(month)}:{a.pk}", a.project, a.person.name,
             f"关键岗位考勤不足：{_label(a)} {month:%Y年%m月}到岗率 {float(t.rate):.0%}"
             f"（{t.attended}/{t.construction} 天，不足 {min_rate:.0%}）",
-            {"assignment": a.pk, "person": a.person_id, "person_name": a.person.name,
+            {"assignment": a.pk, "person_id": a.person_id, "person": a.person.name,
              "post": a.post.code, "post_class": cls, "month": _month(month),
              "construction_days": t.construction, "attended_days": t.attended,
              "leave_days": t.leave, "short_days": t.short, "absent_days": t.absent,
@@ -137,7 +137,8 @@ def warnings(now: datetime.datetime) -> list[Finding]:
             WARNING, f"attendance:{WARNING}:{_month(today)}:{a.pk}", a.project, a.person.name,
             f"关键岗位考勤预警：{_label(a)} {text}（已到岗 {closed.attended} 天，"
             f"本月需 {need} 天，余 {remaining} 个施工日）",
-            {"assignment": a.pk, "person": a.person_id, "post": a.post.code,
+            {"assignment": a.pk, "person_id": a.person_id, "person": a.person.name,
+             "post": a.post.code,
              "post_class": classes[a.post_id], "month": _month(today), "outlook": state,
              "attended_days": closed.attended, "closed_days": closed.construction,
              "remaining_days": remaining, "required_days": need},
@@ -171,7 +172,7 @@ def expired(now: datetime.datetime) -> list[Finding]:
             found.append(Finding(
                 EXPIRED, f"attendance:{EXPIRED}:{a.pk}:{kind}", a.project, a.person.name,
                 f"关键岗位资格证书过期：{_label(a)} {label}（{number}）{expires} 到期",
-                {"assignment": a.pk, "person": a.person_id, "person_name": a.person.name,
+                {"assignment": a.pk, "person_id": a.person_id, "person": a.person.name,
                  "post": a.post.code, "kind": kind, "number": number,
                  "expires_on": expires.isoformat()}))
     return found
@@ -222,7 +223,7 @@ def multiple(now: datetime.datetime) -> list[Finding]:
                 MULTIPLE, f"attendance:{MULTIPLE}:{person.pk}:{project.pk}", project,
                 person.name,
                 f"身兼多岗：{person.name}同时在 {len(projects)} 个在建项目担任第一类关键岗位（{names}）",
-                {"person": person.pk, "person_name": person.name, "assignments": listing,
+                {"person_id": person.pk, "person": person.name, "assignments": listing,
                  "limit": limit}))
     return found
 
@@ -240,7 +241,7 @@ def _impersonation(case: ReviewCase) -> Finding:
         f"{what}：{checkin.person.name} {day:%m月%d日}{checkin.get_direction_display()}打卡"
         f"经复核确认作假（{case.get_signal_display()}）",
         {"checkin": checkin.pk, "case": case.pk, "signal": case.signal,
-         "person": checkin.person_id, "person_name": checkin.person.name,
+         "person_id": checkin.person_id, "person": checkin.person.name,
          "date": day.isoformat(), "note": case.note, "evidence": case.evidence},
         severity="serious")
 

@@ -117,17 +117,24 @@ def close_day(day: datetime.date, at: datetime.datetime | None = None, *,
             post_class=classes[a.post_id], date=day, first_in=span.first_in,
             last_out=span.last_out, hours=span.hours, status=status, stand_in=stand_in,
             closed_at=at))
-    fields = ["person", "project", "post_class", "first_in", "last_out", "hours", "status",
-              "stand_in", "closed_at"]
+    fields = ["person_id", "project_id", "post_class", "first_in", "last_out", "hours",
+              "status", "stand_in_id"]
     with transaction.atomic():
-        existing = dict(AttendanceDay.objects.filter(date=day, assignment__in=ids)
-                        .values_list("assignment", "pk"))
-        update = []
+        existing = {r[0]: r[1:] for r in AttendanceDay.objects.filter(
+            date=day, assignment__in=ids).values_list("assignment", "pk", *fields)}
+        changed, same = [], []
         for row in rows:
             if row.assignment_id in existing:
-                row.pk = existing[row.assignment_id]
-                update.append(row)
-        AttendanceDay.objects.bulk_update(update, fields, batch_size=1000)
+                pk, *old = existing[row.assignment_id]
+                row.pk = pk
+                new = [getattr(row, f) for f in fields]
+                (same if new == old else changed).append(row)
+        # a re-close mostly finds the rows as they were: only the changed ones are rewritten
+        AttendanceDay.objects.bulk_update(changed, [f.removesuffix("_id") for f in fields]
+                                          + ["closed_at"], batch_size=1000)
+        for i in range(0, len(same), 5000):
+            AttendanceDay.objects.filter(pk__in=[r.pk for r in same[i:i + 5000]]).update(
+                closed_at=at)
         AttendanceDay.objects.bulk_create([r for r in rows if r.pk is None], batch_size=1000)
     return len(rows)
 
@@ -238,7 +245,7 @@ def decide_leave(actor, leave: Leave, *, approve: bool, note: str = "", now=None
     """The 建设单位 approves or rejects; an approval re-checks the 20 % cap (another leave may
     have been approved since) and closes the leave's already closed days again."""
     now = _now(now)
-    leave = Leave.objects.select_for_update().select_related(
+    leave = Leave.objects.select_for_update(of=("self",)).select_related(
         "assignment__post__key_post", "assignment__project").get(pk=leave.pk)
     if actor is not None:
         permissions.require_owner(actor, leave.assignment.project)
@@ -292,7 +299,7 @@ def request_stand_in(actor, assignment: PostAssignment, *, person: Person, start
 def decide_stand_in(actor, stand_in: StandIn, *, approve: bool, note: str = "",
                     now=None) -> StandIn:
     now = _now(now)
-    stand_in = StandIn.objects.select_for_update().select_related(
+    stand_in = StandIn.objects.select_for_update(of=("self",)).select_related(
         "assignment__project", "person").get(pk=stand_in.pk)
     if actor is not None:
         permissions.require_owner(actor, stand_in.assignment.project)
@@ -340,7 +347,7 @@ def file_stoppage(actor, project: Project, *, start_date, end_date=None, reason:
 def decide_stoppage(actor, stoppage: Stoppage, *, approve: bool, now=None) -> Stoppage:
     """The district approves (counting pauses over its days) or rejects a filed stoppage."""
     now = _now(now)
-    stoppage = Stoppage.objects.select_for_update().select_related("project").get(
+    stoppage = Stoppage.objects.select_for_update(of=("self",)).select_related("project").get(
         pk=stoppage.pk)
     if actor is not None:
         permissions.require_regulator(actor, stoppage.project)
@@ -371,7 +378,7 @@ def decide_review(actor, case: ReviewCase, *, confirmed: bool, note: str = "",
     from smartsite.attendance import detectors
 
     now = _now(now)
-    case = ReviewCase.objects.select_for_update().select_related(
+    case = ReviewCase.objects.select_for_update(of=("self",)).select_related(
         "checkin__project", "checkin__person").get(pk=case.pk)
     if actor is not None:
         permissions.require_regulator(actor, case.checkin.project)

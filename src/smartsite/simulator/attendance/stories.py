@@ -24,8 +24,10 @@ from smartsite.workorders.choices import Action
 
 __all__ = ["DEMO_CASES", "FINDINGS", "STORIES", "TEXT", "attendance_absence"]
 
-KEY_POSTS = ["project_manager", "project_manager", "safety_officer", "technical_lead",
-             "construction_worker_lead"]
+#: Class I posts only: the story's small loop is the Class I policy's (the 总监 verifies); a
+#: Class II absence is verified automatically from the data (attendance/fixtures).
+KEY_POSTS = ["project_manager", "project_manager", "safety_officer", "safety_officer",
+             "project_manager"]
 
 
 TEXT = {
@@ -61,18 +63,28 @@ def _holder(project, post_code: str):
 
 
 def attendance_absence(rng, project, at) -> dict:
+    """An event shaped as the Class I 考勤不足 rule raises it (attendance/detectors.py), with
+    a key of its own per day (the story needs a fresh event each time)."""
     post_code = rng.choice(KEY_POSTS)
     row = _holder(project, post_code) or _holder(project, "project_manager")
     name = row.person.name if row else names.person_name(rng)
     post = row.post.name if row else "项目经理"
     subject = row.person.resident_id if row else name
     present = rng.randint(6, 14)
+    construction = present + rng.randint(4, 9)
+    month = local(at).strftime("%Y-%m")
+    rate = present / construction
     return dict(scenario="attendance", rule="absence", project=project, severity="warning",
                 dedup_key=f"attendance:absence:{project.permit_no}:{subject}:{local(at):%Y%m%d}",
-                subject=name, title=f"关键岗位未到岗：{post}{name}",
-                evidence={"person": name, "post": post, "present_days": present,
-                          "working_days": present + rng.randint(4, 9),
-                          "month": local(at).strftime("%Y-%m")})
+                subject=name,
+                title=f"关键岗位考勤不足：{post}{name} {local(at):%Y年%m月}到岗率 {rate:.0%}"
+                      f"（{present}/{construction} 天，不足 80%）",
+                evidence={"assignment": row.pk if row else None,
+                          "person_id": row.person_id if row else None, "person": name,
+                          "post": row.post.code if row else "project_manager",
+                          "post_class": "I", "month": month,
+                          "construction_days": construction, "attended_days": present,
+                          "rate": round(rate, 4), "min_rate": 0.8})
 
 
 

@@ -21,6 +21,12 @@ EVIDENCE_LABELS = {
     "present_days": "到岗天数", "working_days": "应到天数", "month": "月份", "point": "监测点",
     "item": "监测项目", "value": "监测值", "colour": "预警等级",
     "limit_status": "限值状态", "standard": "依据标准", "criterion": "判定依据",
+    "post_class": "岗位类别", "construction_days": "施工天数", "attended_days": "到岗天数",
+    "leave_days": "请假天数", "short_days": "不足5小时天数", "absent_days": "缺勤天数",
+    "rate": "到岗率", "min_rate": "到岗率下限", "outlook": "本月预判", "closed_days": "已结算施工日",
+    "remaining_days": "剩余施工日", "required_days": "需到岗天数", "kind": "证书类别",
+    "number": "证书编号", "expires_on": "有效期至", "post_name": "岗位名称", "signal": "作假信号",
+    "note": "复核意见", "date": "日期",
 }
 
 
