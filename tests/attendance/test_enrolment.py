@@ -111,3 +111,57 @@ def test_only_regulators_enrol(cast, identity_settings, who):
 def test_a_district_officer_cannot_enrol_people_of_another_district(cast, identity_settings):
     with pytest.raises(Forbidden):  # person_b works on project B in 浦东新区; the officer is 静安
         enrolment.enrol(person=cast.person_b, photo=photo("biden.jpg"), actor=cast.district)
+
+
+# ---------------------------------------------------------------- the API
+
+
+def _enrol_over_api(client, person, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/v1/attendance/enrolments", {
+        "person": person.pk, "photo": SimpleUploadedFile("p.jpg", photo(name), "image/jpeg")})
+
+
+def test_a_district_officer_enrols_over_the_api(cast, identity_settings, login):
+    response = _enrol_over_api(login(cast.district), cast.person_a, "obama2.jpg")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["identity_result"] == "matched" and body["active"] and "一致" in body["message"]
+
+
+def test_the_api_refuses_a_photo_with_two_faces_on_the_photo_field(cast, identity_settings, login):
+    response = _enrol_over_api(login(cast.district), cast.person_a, "two_faces.jpg")
+    assert response.status_code == 422 and "photo" in response.json()["errors"]
+    assert not Enrolment.objects.exists()
+
+
+def test_a_contractor_may_not_enrol_over_the_api(cast, identity_settings, login):
+    response = _enrol_over_api(login(cast.contractor_a), cast.person_a, "obama.jpg")
+    assert response.status_code == 403 and not Enrolment.objects.exists()
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_a_district_officer_enrols_on_the_page(cast, identity_settings, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(cast.district)
+    url = f"/attendance/people/{cast.person_a.pk}/enrol/"
+    assert "尚未录入" in client.get(url).content.decode()
+    response = client.post(url, {"photo": SimpleUploadedFile("p.jpg", photo("obama3.jpg"),
+                                                             "image/jpeg")}, follow=True)
+    text = response.content.decode()
+    assert "与公安人脸库照片一致" in text and "启用" in text
+    assert Enrolment.objects.get().active
+
+
+def test_the_page_says_why_a_photo_is_refused(cast, identity_settings, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = login(cast.district).post(
+        f"/attendance/people/{cast.person_a.pk}/enrol/",
+        {"photo": SimpleUploadedFile("p.jpg", photo("no_face.jpg"), "image/jpeg")})
+    assert response.status_code == 400 and "未检测到人脸" in response.content.decode()
+    assert not Enrolment.objects.exists()

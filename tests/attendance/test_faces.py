@@ -107,3 +107,10 @@ def test_the_model_files_are_the_5_point_and_resnet_models():
     assert (folder / faces.LANDMARKS_FILE).is_file()
     assert (folder / faces.ENCODER_FILE).is_file()
     assert "68" not in faces.LANDMARKS_FILE
+
+
+def test_a_small_file_of_huge_dimensions_is_refused_before_it_is_decoded():
+    out = io.BytesIO()
+    Image.new("1", (10_000, 5_000)).save(out, format="PNG")  # 50 Mpx in a few kB
+    error = rejection(out.getvalue())
+    assert error.code == "photo.too_many_pixels" and "10000×5000" in error.message

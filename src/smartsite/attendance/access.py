@@ -3,7 +3,14 @@ it)."""
 
 from __future__ import annotations
 
-from smartsite.core.access import OWNER_PARTY, POST_PARTY, SCOPED, SIGNED_IN, Access
+from smartsite.core.access import (
+    OWNER_PARTY,
+    POST_PARTY,
+    REGISTRY_EDITORS,
+    SCOPED,
+    SIGNED_IN,
+    Access,
+)
 
 ROUTES = {
     "attendance:dashboard": Access(read=SCOPED),
@@ -20,4 +27,9 @@ ROUTES = {
     # the person they are (checkin.person_of); anyone else is told their account has none
     "attendance:checkin": Access(read=SIGNED_IN),
     "POST /attendance/checkins": Access(write=SIGNED_IN),
+    # enrolment of reference faces (enrolment_api.py): city and the district's regulators
+    "POST /attendance/enrolments": Access(write=REGISTRY_EDITORS, object="core.person",
+                                          via="person"),
+    "attendance:enrol": Access(read=REGISTRY_EDITORS, write=REGISTRY_EDITORS,
+                               object="core.person"),
 }

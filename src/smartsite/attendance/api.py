@@ -12,6 +12,7 @@ from ninja.pagination import paginate
 
 from smartsite.attendance import permissions, rates, selectors, services
 from smartsite.attendance.checkin_api import router as checkin_router
+from smartsite.attendance.enrolment_api import router as enrolment_router
 from smartsite.core.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -200,5 +201,6 @@ def decide_stand_in(request, payload: DecisionIn, pk: int = pk_param()):
     return _out(stand_in)
 
 
-# The phone check-in (checkin_api.py) is its own router, mounted here.
+# The phone check-in (checkin_api.py) and enrolment (enrolment_api.py): routers of their own.
 router.add_router("", checkin_router)
+router.add_router("", enrolment_router)

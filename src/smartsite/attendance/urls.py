@@ -7,4 +7,5 @@ app_name = "attendance"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("checkin/", checkin_views.checkin_page, name="checkin"),
+    path("people/<int:pk>/enrol/", checkin_views.enrol_page, name="enrol"),
 ]
