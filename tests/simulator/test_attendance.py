@@ -120,7 +120,7 @@ def test_the_registry_rules_raise_expired_registration_and_two_projects(seeded, 
                                 order__isnull=False).exists()
     dasher = seeded.planted["multiple_posts"][0]
     person = Person.objects.get(resident_id=dasher)
-    assert Event.objects.filter(rule="multiple_posts", evidence__person=person.pk).count() == 2
+    assert Event.objects.filter(rule="multiple_posts", evidence__person_id=person.pk).count() == 2
     travel = ReviewCase.objects.get(checkin__person=person, signal="impossible_travel")
     assert travel.evidence["speed_kmh"] > 120
 
