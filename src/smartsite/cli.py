@@ -214,6 +214,17 @@ def cmd_demo(args) -> int:
     # leaves the MQTT jobs alone (SMARTSITE_MQTT_ENABLED, inherited by the processes below).
     os.environ["SMARTSITE_MQTT_ENABLED"] = "0"
     sup = Supervisor()
+    # The simulated 公安人脸库 (the identity source enrolments are compared with), unless a
+    # real one is configured; the key-post people's live check-ins go to the web's API.
+    if not os.environ.get("SMARTSITE_IDENTITY_URL"):
+        from smartsite.simulator.attendance import identity_records
+
+        identity_port = _hj212_port(args.host, None, 8731)
+        sup.start("identity", [sys.executable, "-m", "smartsite.simulator.identity_service",
+                               "--host", args.host, "--port", str(identity_port),
+                               *identity_records()])
+        os.environ["SMARTSITE_IDENTITY_URL"] = f"http://{args.host}:{identity_port}"
+    os.environ["SMARTSITE_DEMO_URL"] = f"http://{args.host}:{args.port}"
     sup.start("web", _web_argv(args.host, args.port, args.workers))
     sup.start("worker", [sys.executable, "-m", "smartsite.cli", "worker"])
     if args.live_every > 0:

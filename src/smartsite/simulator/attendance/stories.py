@@ -1,9 +1,11 @@
-"""Key-post attendance (关键岗位到岗履职) in the simulated city: findings of absence and what
-people do about them, for the work-order history and the live findings
-(`smartsite.simulator.orders`). The scenario's app (`smartsite.attendance`) raises the real
-events from closed attendance days; until the simulator checks people in through its API,
-these events stand for what its Class I 考勤不足 rule raises (rule `absence`), on the people
-the city put on key posts (`staff`).
+"""Key-post attendance in the two weeks of work-order history (`smartsite.simulator.orders`):
+absence findings and what people do about them.
+
+The seed (`seed.py`) makes the scenario's real events — closed days judged by its rules — but
+they are raised at `now` and have no handling yet. These stories give the order machinery two
+weeks of handled absence orders of the same kind (rule `absence`, the Class I policy) on the
+people the city put on key posts (`staff`); their events are made here (`attendance_absence`),
+not derived from closed days.
 
 What the history shows (`attendance/fixtures/loop_policies.json`, attendance/absence): the
 总监理工程师 verifies; two rejections → medium loop (the 区监督站); some orders are suspended
@@ -17,10 +19,10 @@ from smartsite.core.choices import PartyRole
 from smartsite.core.models import PostAssignment
 from smartsite.simulator import names
 from smartsite.simulator.orders import Case, D, local
-from smartsite.simulator.scenarios import DemoCase, Finding, Scenario, Story
+from smartsite.simulator.scenarios import DemoCase, Finding, Story
 from smartsite.workorders.choices import Action
 
-__all__ = ["SCENARIO", "attendance_absence"]
+__all__ = ["DEMO_CASES", "FINDINGS", "STORIES", "TEXT", "attendance_absence"]
 
 #: Class I posts only: the story's small loop is the Class I policy's (the 总监 verifies); a
 #: Class II absence is verified automatically from the data (attendance/fixtures).
@@ -131,21 +133,16 @@ def attendance_story(c: Case):
     c.do(Action.VERIFY_PASS, "att.station_pass")
 
 
-SCENARIO = Scenario(
-    code="attendance",
-    name="关键岗位到岗履职",
-    stories=(
-        Story("attendance", attendance_story, weight=0.26,
-              fates={"small_closed": 5, "redo_closed": 2, "medium_closed": 1.2,
-                     "dispose_overdue": 1, "medium_overdue": 0.3, "suspended_resumed": 0.4,
-                     "suspended": 0.2},
-              parties=frozenset({PartyRole.CONTRACTOR, PartyRole.SUPERVISOR}), at_hour=18),
-    ),
-    demo_cases=(
-        DemoCase("pm", "attendance", "awaiting_chief", 46),  # chief: to verify
-        DemoCase("district", "attendance", "medium_closed", 12 * 24),
-        DemoCase("any", "attendance", "small_closed", 12 * 24),
-    ),
-    findings=(Finding("attendance", 0.1, attendance_absence),),
-    texts=TEXT,
+STORIES = (
+    Story("attendance", attendance_story, weight=0.26,
+          fates={"small_closed": 5, "redo_closed": 2, "medium_closed": 1.2,
+                 "dispose_overdue": 1, "medium_overdue": 0.3, "suspended_resumed": 0.4,
+                 "suspended": 0.2},
+          parties=frozenset({PartyRole.CONTRACTOR, PartyRole.SUPERVISOR}), at_hour=18),
 )
+DEMO_CASES = (
+    DemoCase("pm", "attendance", "awaiting_chief", 46),  # chief: to verify
+    DemoCase("district", "attendance", "medium_closed", 12 * 24),
+    DemoCase("any", "attendance", "small_closed", 12 * 24),
+)
+FINDINGS = (Finding("attendance", 0.1, attendance_absence),)
