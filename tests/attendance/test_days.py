@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from support.keyposts import assign, clock_in, day_at_work, local, person, qualify
+from support.keyposts import assign, clock_in, day_at_work, enrol_cast, local, person, qualify
 from support.orders import Site
 
 from smartsite.attendance import services
@@ -25,7 +25,24 @@ def site(cast, django_user_model):
 
 @pytest.fixture
 def pm(cast):
+    enrol_cast(cast)
     return cast.project_b.assignments.get(post__code="project_manager")
+
+
+def test_a_holder_never_enrolled_is_not_counted_and_counts_from_the_day_after_enrolment(cast):
+    # nobody can clock in before their face is registered (人脸登记): no absence is counted
+    # before it, and Class I counts from the day after it (selectors.window_of)
+    from support.keyposts import enrol
+
+    pm = cast.project_b.assignments.get(post__code="project_manager")
+    services.close_day(DAY, NOW)
+    assert not AttendanceDay.objects.filter(assignment=pm).exists()
+    enrol(cast.person_b, at=local(DAY, 10))
+    services.close_day(DAY, NOW)
+    assert not AttendanceDay.objects.filter(assignment=pm).exists()
+    following = DAY + datetime.timedelta(days=1)
+    services.close_day(following, local(following, 23, 30))
+    assert status(pm, following) == "absent"
 
 
 def status(assignment, day=DAY):
@@ -71,6 +88,7 @@ def test_class_one_counts_from_the_day_after_registration(cast):
 
 
 def test_a_post_that_is_not_key_is_not_closed(cast):
+    enrol_cast(cast)
     assign(cast.project_b, person("孙设计", "110101198001010033"), "design_lead",
            datetime.date(2026, 1, 1))
     assert services.close_day(DAY, NOW, project_ids=[cast.project_b.pk]) == 1  # the 项目经理

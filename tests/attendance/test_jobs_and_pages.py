@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from support.keyposts import clock_in, day_at_work, local
+from support.keyposts import clock_in, day_at_work, enrol_cast, local
 
 from smartsite.attendance import indicators, jobs
 from smartsite.attendance.models import AttendanceDay
@@ -16,6 +16,7 @@ DAY = datetime.date(2026, 11, 2)
 
 @pytest.fixture
 def pm(cast):
+    enrol_cast(cast)
     return cast.project_b.assignments.get(post__code="project_manager")
 
 

@@ -319,6 +319,7 @@ def test_the_station_lists_who_to_enrol_and_enrols_on_the_page(world, client, lo
     settings.MEDIA_ROOT = tmp_path
     settings.IDENTITY_URL = ""
     cast, station = world["cast"], world["site"].station
+    Enrolment.objects.all().delete()  # a station that has enrolled nobody yet
     login(station)
     listing = main(client.get("/attendance/enrolments/"))
     assert "李四" in listing and "王五" in listing and "张三" not in listing

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from support.api import Api
-from support.keyposts import local, person, qualify
+from support.keyposts import enrol_cast, local, person, qualify
 from support.orders import Site
 
 from smartsite.attendance import services
@@ -31,6 +31,7 @@ def site(cast, django_user_model):
 
 @pytest.fixture
 def pm(cast):
+    enrol_cast(cast)
     return cast.project_b.assignments.get(post__code="project_manager")
 
 

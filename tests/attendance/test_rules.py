@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from support.keyposts import assign, day_at_work, local, person, qualify
+from support.keyposts import assign, day_at_work, enrol_cast, local, person, qualify
 from support.orders import Site, act
 
 from smartsite.attendance import detectors, services
@@ -31,6 +31,7 @@ def site(cast, django_user_model):
 @pytest.fixture
 def pm(cast):
     qualify(cast.person_b, QualificationKind.CONSTRUCTOR_1)
+    enrol_cast(cast)
     return cast.project_b.assignments.get(post__code="project_manager")
 
 

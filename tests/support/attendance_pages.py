@@ -16,7 +16,7 @@ from smartsite.attendance.choices import Outcome
 from smartsite.attendance.models import CheckIn, Enrolment, ReviewCase
 from smartsite.core.choices import QualificationKind
 from support.faces import photo
-from support.keyposts import assign, clock_in, day_at_work, local, person, qualify
+from support.keyposts import assign, clock_in, day_at_work, enrol_cast, local, person, qualify
 
 NOV = datetime.date(2026, 11, 1)
 TODAY = datetime.date(2026, 11, 25)
@@ -27,6 +27,7 @@ def d(day: int) -> datetime.date:
 
 
 def build_month(cast) -> dict:
+    enrol_cast(cast)
     pm = cast.project_b.assignments.get(post__code="project_manager")
     wang = person("王五", "310101199001011234", employer=cast.enterprise_b)
     qi = assign(cast.project_b, wang, "quality_inspector", NOV)
@@ -47,8 +48,9 @@ def build_month(cast) -> dict:
 
 def build_case(cast, pm) -> ReviewCase:
     """Files go to the MEDIA_ROOT in force: set it to a temporary directory first."""
-    enrolled = Enrolment(person=cast.person_b, encoding=[0.0] * 128, photo_sha256="e" * 64,
-                         enrolled_at=local(d(1), 9), identity_result="matched")
+    enrolled = (Enrolment.objects.filter(person=cast.person_b, active=True).first()
+                or Enrolment(person=cast.person_b, encoding=[0.0] * 128, photo_sha256="e" * 64,
+                             enrolled_at=local(d(1), 9), identity_result="matched"))
     enrolled.photo.save("ref.jpg", ContentFile(photo("obama.jpg")), save=True)
     earlier = CheckIn.objects.create(
         project=cast.project_a, person=cast.person_b, client_id="a-1", direction="entry",

@@ -7,13 +7,15 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
 
 from smartsite.attendance import rates
-from smartsite.attendance.choices import RequestStatus, StoppageStatus
+from smartsite.attendance.choices import IdentityResult, RequestStatus, StoppageStatus
 from smartsite.attendance.models import (
     AttendanceDay,
     CheckIn,
+    Enrolment,
     KeyPost,
     Leave,
     Parameter,
@@ -51,10 +53,12 @@ def post_classes() -> dict[int, str]:
 
 def key_assignments(day: datetime.date | None = None, *, project_ids=None
                     ) -> QuerySet[PostAssignment]:
-    """Assignments to key posts on projects not completed (that cover `day`, if given)."""
+    """Assignments to key posts on projects not completed (that cover `day`, if given), each
+    with `first_enrolled` (`window_of`)."""
     qs = (PostAssignment.objects.filter(post__key_post__isnull=False)
           .exclude(project__status=ProjectStatus.COMPLETED)
-          .select_related("person", "post", "post__key_post", "project"))
+          .select_related("person", "post", "post__key_post", "project")
+          .annotate(first_enrolled=_FIRST_ENROLLED))
     if day is not None:
         qs = qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)
     if project_ids is not None:
@@ -71,8 +75,30 @@ def approved_stoppages(project_ids) -> dict[int, list[tuple]]:
     return out
 
 
+#: when the holder was first registered for face check-in (人脸登记): the earliest enrolment
+#: the identity source did not refuse
+_FIRST_ENROLLED = Min("person__enrolments__enrolled_at",
+                      filter=~Q(person__enrolments__identity_result=IdentityResult.MISMATCH))
+_UNSET = object()
+#: a window no day is in (`rates.in_window`)
+NEVER = (datetime.date.max, datetime.date.min)
+
+
 def window_of(assignment: PostAssignment, post_class: str):
-    return rates.counting_window(post_class, assignment.start_date, assignment.end_date)
+    """The days the post's attendance counts (`rates.counting_window`), registration being
+    the later of the post's (报建) and the holder's face registration (人脸登记): nobody can
+    clock in before their face is enrolled, so a holder never enrolled is not counted yet —
+    the board shows them as 未录入人脸, for the district 监督站 to enrol. (A demo city whose
+    simulated people are a few projects' then raises no absence for the rest.)"""
+    enrolled = getattr(assignment, "first_enrolled", _UNSET)
+    if enrolled is _UNSET:
+        enrolled = (Enrolment.objects.filter(person=assignment.person_id)
+                    .exclude(identity_result=IdentityResult.MISMATCH)
+                    .aggregate(first=Min("enrolled_at"))["first"])
+    if enrolled is None:
+        return NEVER
+    registered = max(assignment.start_date, timezone.localdate(enrolled))
+    return rates.counting_window(post_class, registered, assignment.end_date)
 
 
 def month_tallies(month: datetime.date, *, through: datetime.date | None = None,

@@ -182,7 +182,7 @@ def _check_leave_cap(leave: Leave, post_class: str) -> None:
     a = leave.assignment
     share = selectors.param("max_leave_share")
     stoppages = selectors.approved_stoppages([a.project_id])[a.project_id]
-    window = rates.counting_window(post_class, a.start_date, a.end_date)
+    window = selectors.window_of(a, post_class)
     month = leave.start_date.replace(day=1)
     while month <= leave.end_date:
         first, last = rates.month_bounds(month)
