@@ -44,6 +44,10 @@ ABSENCE_I, ABSENCE_II = "absence", "absence_ii"
 WARNING, EXPIRED, UNDERSTAFFED, MULTIPLE, IMPERSONATION = (
     "warning", "qualification_expired", "understaffed", "multiple_posts", "impersonation")
 RULES = (ABSENCE_I, ABSENCE_II, WARNING, EXPIRED, UNDERSTAFFED, MULTIPLE, IMPERSONATION)
+#: the rules as the seed names its checks (场景二)
+RULE_NAMES = {ABSENCE_I: "考勤不足（第一类）", ABSENCE_II: "考勤不足（第二类）", WARNING: "考勤预警",
+              EXPIRED: "资质过期", UNDERSTAFFED: "配备不足", MULTIPLE: "身兼多岗",
+              IMPERSONATION: "冒名顶替"}
 
 
 def absence_rule(post_class: str) -> str:

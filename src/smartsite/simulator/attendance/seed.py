@@ -94,7 +94,8 @@ class SeedReport:
     rules_seconds: float = 0.0  # detectors.sync over the whole city
 
     def summary(self) -> str:
-        ev = "、".join(f"{k} {v}" for k, v in sorted(self.events.items()))
+        ev = "、".join(f"{detectors.RULE_NAMES.get(k, k)} {v}"
+                      for k, v in sorted(self.events.items()))
         return (f"{self.projects} 个项目 {self.people} 名关键岗位人员的考勤（人脸录入 {self.enrolled}），"
                 f"打卡 {self.checkins_bulk + self.checkins_real:,} 次（经打卡服务与人脸模型 "
                 f"{self.checkins_real} 次），请假 {self.leaves}、顶岗 {self.stand_ins}、停工 "
