@@ -119,19 +119,14 @@ class Enrolment(models.Model):
         return Q(person__in=Person.objects.filter(Person.scope_filter(grant)).values("pk"))
 
 
-class StandIn(ScopedModel):
-    """A stand-in (顶岗) for a key-post holder over some days, holding a valid qualification of
-    the same kind as the holder's; approved by the 建设单位."""
+class _Request(ScopedModel):
+    """What a leave and a stand-in share: whole days, requested by the post's party and
+    decided by the 建设单位."""
 
     project_path = "assignment__project"
 
-    assignment = models.ForeignKey(PostAssignment, verbose_name="被顶岗任职",
-                                   on_delete=models.CASCADE, related_name="stand_ins")
-    person = models.ForeignKey(Person, verbose_name="顶岗人员", on_delete=models.PROTECT,
-                               related_name="stand_ins")
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期")
-    reason = models.CharField("事由", max_length=200, blank=True)
     status = models.CharField("状态", max_length=20, choices=RequestStatus.choices,
                               default=RequestStatus.REQUESTED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", null=True,
@@ -143,15 +138,30 @@ class StandIn(ScopedModel):
     note = models.CharField("审批意见", max_length=200, blank=True)
 
     class Meta:
+        abstract = True
+
+    def clean(self):
+        if not _dates_ok(self.start_date, self.end_date):
+            raise ValidationError({"end_date": "结束日期不能早于开始日期"})
+
+
+class StandIn(_Request):
+    """A stand-in (顶岗) for a key-post holder over some days, holding a valid qualification of
+    the same kind as the holder's; approved by the 建设单位."""
+
+    assignment = models.ForeignKey(PostAssignment, verbose_name="被顶岗任职",
+                                   on_delete=models.CASCADE, related_name="stand_ins")
+    person = models.ForeignKey(Person, verbose_name="顶岗人员", on_delete=models.PROTECT,
+                               related_name="stand_ins")
+    reason = models.CharField("事由", max_length=200, blank=True)
+
+    class Meta:
         ordering = ["-start_date", "-pk"]
         verbose_name = verbose_name_plural = "顶岗"
 
     def __str__(self) -> str:
         return f"{self.person} 顶岗 {self.assignment} {self.start_date}～{self.end_date}"
 
-    def clean(self):
-        if not _dates_ok(self.start_date, self.end_date):
-            raise ValidationError({"end_date": "结束日期不能早于开始日期"})
 
 
 class CheckIn(ScopedModel):
@@ -226,25 +236,12 @@ class ReviewCase(ScopedModel):
         return f"{self.get_signal_display()} · {self.checkin}"
 
 
-class Leave(ScopedModel):
+class Leave(_Request):
     """A key-post holder's leave (请假) over whole days, approved by the 建设单位."""
-
-    project_path = "assignment__project"
 
     assignment = models.ForeignKey(PostAssignment, verbose_name="任职", on_delete=models.CASCADE,
                                    related_name="leaves")
-    start_date = models.DateField("开始日期")
-    end_date = models.DateField("结束日期")
     reason = models.CharField("事由", max_length=200)
-    status = models.CharField("状态", max_length=20, choices=RequestStatus.choices,
-                              default=RequestStatus.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+")
-    requested_at = models.DateTimeField("申请时间", null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审批人", null=True,
-                                   blank=True, on_delete=models.SET_NULL, related_name="+")
-    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
-    note = models.CharField("审批意见", max_length=200, blank=True)
 
     class Meta:
         ordering = ["-start_date", "-pk"]
@@ -253,9 +250,6 @@ class Leave(ScopedModel):
     def __str__(self) -> str:
         return f"{self.assignment} 请假 {self.start_date}～{self.end_date}"
 
-    def clean(self):
-        if not _dates_ok(self.start_date, self.end_date):
-            raise ValidationError({"end_date": "结束日期不能早于开始日期"})
 
 
 class Stoppage(ScopedModel):
