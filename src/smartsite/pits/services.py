@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import decimal
 import itertools
 import math
 import operator
@@ -765,7 +766,8 @@ class _History:
     """The stored readings of the points of some pits, as `_history` read them: one flat
     list of (measured_at, value as the driver gives it) in point, time order, and each
     point's slice of it (one list, not a list per point: the survey path keeps 55,000
-    points' readings in memory, and the garbage collector walks every container)."""
+    points' readings in memory, and the garbage collector walks every container). Values
+    are floats (SQLite's REAL; PostgreSQL's numeric read as float8)."""
 
     __slots__ = ("entries", "span")
 
@@ -799,8 +801,8 @@ def _time(entry):
 def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History:
     """The stored readings of every active point of the pits `firsts` names ({pit id: the
     earliest time its survey brings, or None}): every reading from that time on and the
-    last `keep` before it (the last `keep` when None). Values as the driver gives them
-    (`_stored_decimal` makes them what the ORM gives). One query per `CHUNK` pits, each
+    last `keep` before it (the last `keep` when None). Values as floats (`_stored_decimal`
+    makes them what the ORM gives). One query per `CHUNK` pits, each
     point's readings found through the (point, measured_at) index whatever the length of
     its history."""
     out = _History()
@@ -815,8 +817,10 @@ def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History
             chunk = ids[i:i + CHUNK]
             times = [firsts[pk] or never for pk in chunk]
             if connection.vendor == "postgresql":
+                # the value as a float8 (psycopg builds a float faster than a Decimal;
+                # `_stored_decimal` gives back the stored numeric exactly)
                 cursor.execute(
-                    f"SELECT p.id, x.measured_at, x.value"
+                    f"SELECT p.id, x.measured_at, x.value::float8"
                     f" FROM unnest(%s::bigint[], %s::timestamptz[]) AS f(pit_id, first)"
                     f" JOIN {points} p ON p.pit_id = f.pit_id AND p.active"
                     f" CROSS JOIN LATERAL ("
@@ -843,15 +847,12 @@ def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History
                     [x for pk, at in zip(chunk, times, strict=True) for x in (pk, adapt(at))])
             rows += cursor.fetchall()
     aware = _AwareTimes()
-    entries = out.entries = [(aware[at], value) for _, at, value in rows]
-    span = out.span
+    out.entries = [(aware[at], value) for _, at, value in rows]
     start = 0
-    for i, (pk, _, _) in enumerate(rows):
-        if i and pk != rows[i - 1][0]:
-            span[rows[i - 1][0]] = (start, i)
-            start = i
-    if rows:
-        span[rows[-1][0]] = (start, len(entries))
+    for pk, same in itertools.groupby(row[0] for row in rows):
+        end = start + len(list(same))
+        out.span[pk] = (start, end)
+        start = end
     return out
 
 
@@ -864,8 +865,16 @@ class _AwareTimes(dict):
 
 
 def _stored_decimal(value) -> Decimal:
-    """A stored reading's value from a raw cursor as the ORM gives it."""
-    return _reader(Reading, "value")(value)
+    """A stored reading's value as `_history` read it (a float) → the Decimal the ORM
+    gives: SQLite's converter (15 significant digits, then the field's places), which
+    gives back PostgreSQL's numeric(12, 3) exactly too (at most 12 digits survive the
+    float)."""
+    return _FROM_FLOAT(value).quantize(_THOUSANDTHS, context=_VALUE_CONTEXT)
+
+
+_FROM_FLOAT = decimal.Context(prec=15).create_decimal_from_float
+_THOUSANDTHS = Decimal(1).scaleb(-Reading._meta.get_field("value").decimal_places)
+_VALUE_CONTEXT = decimal.Context(prec=Reading._meta.get_field("value").max_digits)
 
 
 def _stored_values(works, history: _History) -> dict:
@@ -905,13 +914,13 @@ def _check_series(new_rows, alarms: dict[int, list], history: _History,
         if i == len(new_rows) or new_rows[i][1] is not new_rows[start][1]:
             groups.append((start, i))
             start = i
-    stored = _neighbours([(new_rows[a][1], new_rows[a][0].measured_at) for a, _ in groups],
-                         history, baseline_n)
+    ended = _baselines_ended([(new_rows[a][1], new_rows[a][0].measured_at) for a, _ in groups],
+                             history, baseline_n)
     deforming = (Measure.DEFORMATION, Measure.WATER)
     for a, b in groups:
         point = new_rows[a][1]
         rows = [(row.measured_at, value, row.where) for row, _, value, _ in new_rows[a:b]]
-        baseline_end, before = stored[point.pk]
+        baseline_end = ended.get(point.pk)
         if point.baseline is not None and baseline_end is not None:
             for at, _, where in rows:
                 if at < baseline_end:
@@ -922,9 +931,13 @@ def _check_series(new_rows, alarms: dict[int, list], history: _History,
         limits = limits_of(point)
         if not limits.rate:
             continue
-        # stored readings are marked None (a new row's `where` may be empty)
-        before = [(at, _stored_decimal(v), None) for at, v in before]
-        merged = sorted(before + rows, key=_time) if len(before) > 1 else before + rows
+        # the stored readings a jump check compares the new ones with: every one from the
+        # point's earliest new time on, and the last one before it; marked None (a new
+        # row's `where` may be empty)
+        before = [(at, _stored_decimal(v), None) for at, v in history.after(point.pk, rows[0][0])]
+        merged = before + rows
+        if before and before[-1][0] > rows[0][0]:  # stored readings among the new ones
+            merged.sort(key=_time)
         most = factor * limits.rate
         for (at0, v0, _), (at1, v1, where) in itertools.pairwise(merged):
             if where is None:
@@ -938,26 +951,22 @@ def _check_series(new_rows, alarms: dict[int, list], history: _History,
     return errors
 
 
-def _neighbours(firsts, history: _History, baseline_n: int) -> dict:
-    """Per point of the surveys ((point, its earliest new time) pairs): when its
-    `baseline_n`-th stored reading was measured (None with fewer, or when nothing is stored
-    from its earliest new time on: every new row is then after it), and the stored readings
-    a jump check compares the new ones with — every stored reading from the point's
-    earliest new time on, and the last one before it (from `history`; one query for the
-    points with stored readings among the new ones: late data)."""
-    out: dict = {}
+def _baselines_ended(firsts, history: _History, baseline_n: int) -> dict:
+    """{point id: when its `baseline_n`-th stored reading was measured} for the points of
+    the surveys ((point, its earliest new time) pairs) with a baseline and stored readings
+    from that time on (late data; for the others every new row is after it): one query
+    per `CHUNK` of them."""
     late = []
     for point, first in firsts:
-        before = history.after(point.pk, first)
-        out[point.pk] = (None, before)
-        if point.baseline is not None and before and before[-1][0] >= first:
+        start, end = history.span.get(point.pk, (0, 0))
+        if point.baseline is not None and end > start and history.entries[end - 1][0] >= first:
             late.append(point.pk)
-    for i in range(0, len(late), CHUNK):  # when the baseline's surveys ended
+    out = {}
+    for i in range(0, len(late), CHUNK):
         readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
-        for pk, nth in (Point.objects.filter(pk__in=late[i:i + CHUNK]).annotate(
-                nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
-                .values_list("pk", "nth")):
-            out[pk] = (nth, out[pk][1])
+        out.update(Point.objects.filter(pk__in=late[i:i + CHUNK]).annotate(
+            nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
+            .values_list("pk", "nth"))
     return out
 
 
