@@ -11,6 +11,7 @@ import bisect
 import datetime
 import decimal
 import itertools
+import json
 import math
 import operator
 from collections import defaultdict
@@ -407,9 +408,9 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
     would (`_reader`)."""
     out = []
     ids = sorted(pits)
-    read = {name: _reader(Point, name) for name in POINT_COLUMNS[4:] + FINDING_FIELDS}
-    dec = [read[name] for name in POINT_COLUMNS[4:8]]
-    read_baseline, read_profile = read["baseline"], read["baseline_profile"]
+    r_tube, r_design, r_cum, r_rate, r_base, r_profile = (
+        _reader(Point, name) for name in POINT_COLUMNS[4:])
+    kinds = {item: (measure_of(item), unit_of(item)) for item in Item.values}
     table = Point._meta.db_table
     columns = ", ".join(connection.ops.quote_name(c) for c in POINT_COLUMNS + FINDING_FIELDS)
     with connection.cursor() as cursor:
@@ -419,20 +420,24 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
                            f" ({', '.join(['%s'] * len(chunk))}) ORDER BY pit_id, item, code",
                            chunk)
             for row in cursor.fetchall():
-                pk, pit_id, code, item, tube, design, alarm_cum, alarm_rate = row[:8]
+                pk, pit_id, code, item, tube, design, cum, rate, base, profile = row[:10]
+                measure, unit = kinds.get(item) or (measure_of(item), unit_of(item))
                 out.append(_PointRow(
-                    pk, pit_id, code, item, measure_of(item), unit_of(item),
-                    *(None if v is None else conv(v) for v, conv in
-                      zip((tube, design, alarm_cum, alarm_rate), dec, strict=True)),
-                    None if row[8] is None else read_baseline(row[8]),
-                    None if row[9] is None else read_profile(row[9]),
+                    pk, pit_id, code, item, measure, unit,
+                    tube if tube is None or r_tube is _same else r_tube(tube),
+                    design if design is None or r_design is _same else r_design(design),
+                    cum if cum is None or r_cum is _same else r_cum(cum),
+                    rate if rate is None or r_rate is _same else r_rate(rate),
+                    base if base is None or r_base is _same else r_base(base),
+                    profile if profile is None else r_profile(profile),
                     row[10:], pits[pit_id]))
     return out
 
 
 def _reader(model, name):
     """A column's value as a raw cursor gives it → as the ORM gives it (the backend's and
-    the field's converters, as the SQL compiler applies them)."""
+    the field's converters, as the SQL compiler applies them); `_same` when there are
+    none."""
     key = (connection.vendor, model, name)
     read = _READERS.get(key)
     if read is None:
@@ -444,8 +449,12 @@ def _reader(model, name):
                 value = converter(value, col, connection)
             return value
 
-        _READERS[key] = read
+        _READERS[key] = read = read if converters else _same
     return read
+
+
+def _same(value):
+    return value
 
 
 _READERS: dict = {}
@@ -1116,11 +1125,13 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
         # round trip per row, a VALUES list a cast per value)
         qn = connection.ops.quote_name
         pk = model._meta.pk
+        # JSON goes as text, parsed by the server (psycopg's Jsonb dumps each in Python)
         types = [f.db_type(connection).split("(")[0] for f in fields] + [
             pk.rel_db_type(connection)]
         names = ", ".join([qn(f.column) for f in fields] + ["id"])
-        sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" + ("::jsonb" if t == "jsonb" else "")
+                         for f, t in zip(fields, types, strict=False))
+        arrays = ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names})"
                        f" WHERE t.id = v.id", [list(column) for column in zip(*rows, strict=True)])
 
@@ -1139,6 +1150,8 @@ def _preparer(field):
     if isinstance(field, models.CharField):
         return lambda v: v
     if isinstance(field, models.JSONField):
+        if connection.vendor == "postgresql":  # text, cast by `_update_rows`
+            return lambda v: json.dumps(v, cls=field.encoder) if v else "[]"
         empty = field.get_db_prep_save([], connection)
         return lambda v: field.get_db_prep_save(v, connection) if v else empty
     return lambda v: field.get_db_prep_save(v, connection)
