@@ -412,7 +412,9 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
         _reader(Point, name) for name in POINT_COLUMNS[4:])
     kinds = {item: (measure_of(item), unit_of(item)) for item in Item.values}
     table = Point._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in POINT_COLUMNS + FINDING_FIELDS)
+    qn = connection.ops.quote_name
+    columns = ", ".join(_raw_time(qn(c)) if c == "last_measured_at" else qn(c)
+                        for c in POINT_COLUMNS + FINDING_FIELDS)
     with connection.cursor() as cursor:
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
@@ -462,7 +464,8 @@ _READERS: dict = {}
 
 def _stored_finding(point: _PointRow) -> tuple:
     """What the last assessment stored for the point (FINDING_FIELDS), as the ORM reads it."""
-    return tuple(None if v is None else _reader(Point, name)(v)
+    return tuple(None if v is None else _aware(v) if name == "last_measured_at"
+                 else _reader(Point, name)(v)
                  for name, v in zip(FINDING_FIELDS, point.stored, strict=True))
 
 
@@ -827,9 +830,10 @@ def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History
             times = [firsts[pk] or never for pk in chunk]
             if connection.vendor == "postgresql":
                 # the value as a float8 (psycopg builds a float faster than a Decimal;
-                # `_stored_decimal` gives back the stored numeric exactly)
+                # `_stored_decimal` gives back the stored numeric exactly), the time as
+                # microseconds (`_raw_time`)
                 cursor.execute(
-                    f"SELECT p.id, x.measured_at, x.value::float8"
+                    f"SELECT p.id, {_raw_time('x.measured_at')}, x.value::float8"
                     f" FROM unnest(%s::bigint[], %s::timestamptz[]) AS f(pit_id, first)"
                     f" JOIN {points} p ON p.pit_id = f.pit_id AND p.active"
                     f" CROSS JOIN LATERAL ("
@@ -842,11 +846,11 @@ def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History
                 adapt = connection.ops.adapt_datetimefield_value
                 # the k-th last reading before the first time is the lower end of the
                 # point's index range (SQLite evaluates it once per point); the time as
-                # text, parsed once per distinct time below
+                # text (`_raw_time`)
                 cursor.execute(
                     f"WITH f(pit_id, first) AS (VALUES"
                     f" {', '.join(['(%s, %s)'] * len(chunk))})"
-                    f" SELECT p.id, CAST(r.measured_at AS TEXT), r.value"
+                    f" SELECT p.id, {_raw_time('r.measured_at')}, r.value"
                     f" FROM f CROSS JOIN {points} p CROSS JOIN {table} r"
                     f" WHERE p.pit_id = f.pit_id AND p.active AND r.point_id = p.id"
                     f" AND r.measured_at >= COALESCE((SELECT measured_at FROM {table}"
@@ -1173,11 +1177,26 @@ class _Memo(dict):
 
 
 def _aware(at) -> datetime.datetime:
-    """A datetime column as a raw cursor gives it: aware from PostgreSQL, UTC text from
-    SQLite."""
+    """A datetime column as a raw cursor gives it (`_raw_time`): microseconds since the
+    epoch from PostgreSQL, UTC text from SQLite (or a datetime)."""
+    if isinstance(at, int):
+        return EPOCH + datetime.timedelta(microseconds=at)
     if isinstance(at, datetime.datetime):
         return at if at.tzinfo is not None else at.replace(tzinfo=datetime.UTC)
     return datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _raw_time(column: str) -> str:
+    """SQL reading a datetime column for `_aware`: as an exact count of microseconds on
+    PostgreSQL (psycopg builds a timezone-aware datetime several times slower), as text on
+    SQLite (its declared-type converter parses every value; `_aware` parses each distinct
+    one once when memoized)."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+    return f"CAST({column} AS TEXT)"
 
 
 def _first_readings(points: list[Point], n: int) -> dict[int, list]:
