@@ -1118,12 +1118,12 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     prepare = [_preparer(f) for f in fields]
-    getters = [operator.attrgetter(f.attname) for f in fields]
-    rows = [(*(prep(get(o)) for get, prep in zip(getters, prepare, strict=True)), o.pk)
-            for o in objs]
+    columns = [[prep(value) for value in map(operator.attrgetter(f.attname), objs)]
+               for f, prep in zip(fields, prepare, strict=True)] + [[o.pk for o in objs]]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":  # SQLite runs a prepared statement fastest
-            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s",
+                               list(zip(*columns, strict=True)))
             return
         # PostgreSQL: one statement joined to the values as arrays (executemany would pay a
         # round trip per row, a VALUES list a cast per value)
@@ -1137,7 +1137,7 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
                          for f, t in zip(fields, types, strict=False))
         arrays = ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names})"
-                       f" WHERE t.id = v.id", [list(column) for column in zip(*rows, strict=True)])
+                       f" WHERE t.id = v.id", columns)
 
 
 def _preparer(field):
