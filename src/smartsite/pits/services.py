@@ -75,7 +75,7 @@ class SurveyRejected(DomainError):
                 "errors": [{"where": w, "message": m} for w, m in self.errors]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SurveyRow:
     """One value of a survey as a source gives it. `where` names it in messages ("第 5 行").
     An inclinometer survey is several rows with `depth_m`: the cumulative displacement (mm,
