@@ -408,12 +408,15 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
     would (`_reader`)."""
     out = []
     ids = sorted(pits)
-    r_tube, r_design, r_cum, r_rate, r_base, r_profile = (
+    pg = connection.vendor == "postgresql"
+    r_tube, r_design, r_cum, r_rate, _, r_profile = (
         _reader(Point, name) for name in POINT_COLUMNS[4:])
+    r_base = _decimal_from_float(Point, "baseline")
     kinds = {item: (measure_of(item), unit_of(item)) for item in Item.values}
     table = Point._meta.db_table
     qn = connection.ops.quote_name
-    columns = ", ".join(_raw_time(qn(c)) if c == "last_measured_at" else qn(c)
+    columns = ", ".join(_raw_time(qn(c)) if c == "last_measured_at"
+                        else f"{qn(c)}::float8" if c in FLOAT_READ and pg else qn(c)
                         for c in POINT_COLUMNS + FINDING_FIELDS)
     with connection.cursor() as cursor:
         for i in range(0, len(ids), CHUNK):
@@ -430,7 +433,7 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
                     design if design is None or r_design is _same else r_design(design),
                     cum if cum is None or r_cum is _same else r_cum(cum),
                     rate if rate is None or r_rate is _same else r_rate(rate),
-                    base if base is None or r_base is _same else r_base(base),
+                    None if base is None else r_base(base),
                     profile if profile is None else r_profile(profile),
                     row[10:], pits[pit_id]))
     return out
@@ -465,8 +468,32 @@ _READERS: dict = {}
 def _stored_finding(point: _PointRow) -> tuple:
     """What the last assessment stored for the point (FINDING_FIELDS), as the ORM reads it."""
     return tuple(None if v is None else _aware(v) if name == "last_measured_at"
+                 else _decimal_from_float(Point, name)(v) if name in FLOAT_READ
                  else _reader(Point, name)(v)
                  for name, v in zip(FINDING_FIELDS, point.stored, strict=True))
+
+
+#: Point's decimals `_active_points` reads as floats (float8 on PostgreSQL: psycopg builds a
+#: float faster than a Decimal), made the ORM's Decimal by `_decimal_from_float`
+FLOAT_READ = frozenset({"baseline", "cumulative", "rate"})
+
+
+def _decimal_from_float(model, name):
+    """A decimal column read as a float → the ORM's Decimal: SQLite's converter (15
+    significant digits, then the field's places and digits), which gives back a
+    PostgreSQL numeric of at most 15 digits exactly too."""
+    key = ("float", model, name)
+    read = _READERS.get(key)
+    if read is None:
+        field_ = model._meta.get_field(name)
+        places = Decimal(1).scaleb(-field_.decimal_places)
+        context = decimal.Context(prec=field_.max_digits)
+
+        def read(value):
+            return _FROM_FLOAT(value).quantize(places, context=context)
+
+        _READERS[key] = read
+    return read
 
 
 def _alarms_by_grade(rows) -> dict[int, list]:
