@@ -803,7 +803,7 @@ def _keep(params) -> int:
 
 class _History:
     """The stored readings of the points of some pits, as `_history` read them: one flat
-    list of (measured_at, value as the driver gives it) in point, time order, and each
+    list of (measured_at, value) in point, time order, and each
     point's slice of it (one list, not a list per point: the survey path keeps 55,000
     points' readings in memory, and the garbage collector walks every container). Values
     are floats (SQLite's REAL; PostgreSQL's numeric read as float8)."""
@@ -813,10 +813,6 @@ class _History:
     def __init__(self):
         self.entries: list[tuple] = []
         self.span: dict[int, tuple[int, int]] = {}
-
-    def of(self, pk: int) -> list[tuple]:
-        start, end = self.span.get(pk, (0, 0))
-        return self.entries[start:end]
 
     def last(self, pk: int, n: int) -> list[tuple]:
         start, end = self.span.get(pk, (0, 0))
