@@ -74,6 +74,17 @@ def test_a_stored_time_with_another_value_and_an_impossible_jump_are_refused(sit
     assert Reading.objects.count() == 3
 
 
+def test_an_impossible_jump_is_refused_from_a_source_that_names_no_row(site):
+    # the simulator's and the benchmark's rows have no `where`: checked all the same
+    record(site, rows("WY-01", [0.0, 0.1, 0.2]))
+    with pytest.raises(services.SurveyRejected) as caught:
+        services.record_survey(site.pit, [services.SurveyRow("WY-01", T0 + 3 * DAY, "200")],
+                               now=NOW)
+    [(where, message)] = caught.value.errors
+    assert where == "" and "不可能" in message
+    assert Reading.objects.count() == 3
+
+
 def test_only_the_projects_monitoring_company_uploads(site, cast):
     for user in (cast.contractor_a, site.designer_user, cast.district):
         with pytest.raises(Forbidden):

@@ -48,7 +48,7 @@ class Limits:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     level: str
     cumulative: float | None  # mm, or % of the design value for a force

@@ -7,9 +7,13 @@ With an `actor` the permission is checked and the change audited; the simulator 
 
 from __future__ import annotations
 
+import bisect
 import datetime
+import decimal
 import itertools
+import json
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +30,16 @@ from smartsite.core.errors import DomainError
 from smartsite.core.models import ProjectParty
 from smartsite.pits import inclinometer, permissions, selectors
 from smartsite.pits.assessment import Finding, Proposal, assess_point, propose, resolve_limits
-from smartsite.pits.choices import Colour, Item, Measure, Source, measure_of
+from smartsite.pits.choices import (
+    LEVEL_ORDER,
+    Colour,
+    Item,
+    Level,
+    Measure,
+    Source,
+    measure_of,
+    unit_of,
+)
 from smartsite.pits.models import (
     ColourChange,
     Pit,
@@ -62,7 +75,7 @@ class SurveyRejected(DomainError):
                 "errors": [{"where": w, "message": m} for w, m in self.errors]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SurveyRow:
     """One value of a survey as a source gives it. `where` names it in messages ("第 5 行").
     An inclinometer survey is several rows with `depth_m`: the cumulative displacement (mm,
@@ -254,6 +267,10 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     of `record_survey`, validated in memory from a few queries for all pits, the readings in
     one bulk insert, the stored pits assessed together (`assess_pits`).
 
+    The stored readings the checks and the assessment need are read once, before the
+    insert (`_history`: per point, everything from its pit's earliest new time on and the
+    last few before it); the assessment's series are those with the new rows merged in.
+
     Returns, in the order given, (pit, its Upload) or (pit, its SurveyRejected) — a refused
     pit stores nothing, the others are stored. An unknown source, a pit given twice, or an
     actor without the right to upload to one of the pits refuses the whole call (DomainError
@@ -271,10 +288,11 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     if len({b.pit.pk for b in batches}) != len(batches):
         raise DomainError("同一基坑在一次提交中出现多次", field="pit")
     fresh = Pit.objects.in_bulk([b.pit.pk for b in batches])  # what the checks read
-    points_of: dict[int, dict[str, Point]] = defaultdict(dict)
+    points_of: dict[int, dict[str, _PointRow]] = defaultdict(dict)
     for point in _active_points(fresh):
         points_of[point.pit_id][point.code] = point
     alarms = _alarms_by_grade(selectors.alarm_values())
+    params = selectors.params()
     works: list[_Work] = []
     outcomes: dict[int, Upload | SurveyRejected] = {}
     for b in batches:
@@ -282,22 +300,26 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             outcomes[b.pit.pk] = SurveyRejected([("", "没有任何数据行")])
             continue
         works.append(_validate(b, fresh[b.pit.pk], points_of[b.pit.pk], b.now or now))
-    stored = _stored_values(works)
+    keep = _keep(params)
+    history = _history({w.pit.pk: w.first for w in works if w.first is not None}, keep)
+    stored = _stored_values(works, history)
     for w in works:
-        for row, point, value, _ in w.singles:
+        for single in w.singles:
+            row, point, value, _ = single
             old = stored.get((point.pk, row.measured_at))
             if old is None:
-                w.new_singles.append((row, point, value))
+                w.new_singles.append(single)
             elif old == value:
                 w.dupes += 1
             else:
                 w.errors.append((row.where, f"测点 {point.code} 在"
                                             f" {timezone.localtime(row.measured_at):%Y-%m-%d %H:%M}"
                                             f" 已有观测值 {old}，与本次 {value} 不同"))
-    series = _check_series([r for w in works for r in w.new_singles], alarms)
+    series = _check_series([r for w in works for r in w.new_singles], alarms, history,
+                           params.baseline_surveys)
     ok = []
     for w in works:
-        for point in dict.fromkeys(point for _, point, _ in w.new_singles):
+        for point in dict.fromkeys(point for _, point, _, _ in w.new_singles):
             w.errors += series.get(point.pk, [])
         if w.errors:
             outcomes[w.pit.pk] = SurveyRejected(w.errors)
@@ -305,7 +327,7 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             ok.append(w)
     if ok:
         _store(ok, stored, source=source, actor=actor)
-    n = selectors.params().baseline_surveys
+    n = params.baseline_surveys
     for w in ok:
         w.upload.baseline_pending = {
             code: (len(doc["surveys"]), n) for code, doc in
@@ -315,8 +337,9 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     assessed = [w for w in ok if w.upload.readings]
     if assessed:
         assess_pits([w.pit for w in assessed], now={w.pit.pk: w.now for w in assessed},
-                    alarm_rows=[r for rows in alarms.values() for r in rows],
-                    points=[p for w in assessed for p in w.points.values()])
+                    alarm_rows=[r for rows in alarms.values() for r in rows], params=params,
+                    points=[p for w in assessed for p in w.points.values()],
+                    recent=_Series(assessed, history, keep))
     return [(b.pit, outcomes[b.pit.pk]) for b in batches]
 
 
@@ -335,22 +358,142 @@ class _Work:
     received: dict
     baselines: dict
     dupes: int
-    new_singles: list = field(default_factory=list)  # (row, point, value) not yet stored
+    first: datetime.datetime | None = None  # the earliest time its checked rows bring
+    new_singles: list = field(default_factory=list)  # (row, point, value, None) not yet stored
     new_profiles: list = field(default_factory=list)  # (point, time, [(depth, value), …])
-    readings: list = field(default_factory=list)  # its Reading rows, built by `_store`
+    readings: list = field(default_factory=list)  # (point id, time, value, late), by `_store`
     upload: Upload | None = None
 
 
-def _active_points(pits: dict[int, Pit]) -> list[Point]:
+@dataclass(eq=False, slots=True)
+class _PointRow:
+    """An active point as the survey path reads it (`_active_points`): the columns the
+    checks and the assessment use, converted as the ORM converts them, without building a
+    `Point` (which costs more than checking its reading). `stored` is what the last
+    assessment wrote (FINDING_FIELDS as the database gives them, converted on demand by
+    `_stored_finding`); level … baseline are what this assessment finds."""
+
+    pk: int
+    pit_id: int
+    code: str
+    item: str
+    measure: str
+    unit: str
+    tube_depth_m: Decimal | None
+    design_value: Decimal | None
+    alarm_cumulative: Decimal | None
+    alarm_rate: Decimal | None
+    baseline: Decimal | None
+    baseline_profile: dict | None
+    stored: tuple
+    pit: Pit | None = None
+    level: str = ""
+    cumulative: Decimal | None = None
+    rate: Decimal | None = None
+    last_measured_at: datetime.datetime | None = None
+    reasons: list = field(default_factory=list)
+
+    def get_item_display(self) -> str:
+        return ITEM_LABELS.get(self.item, self.item)
+
+
+ITEM_LABELS = dict(Item.choices)
+POINT_COLUMNS = ("id", "pit_id", "code", "item", "tube_depth_m", "design_value",
+                 "alarm_cumulative", "alarm_rate", "baseline", "baseline_profile")
+
+
+def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
     """The active points of `pits` ({id: pit}), each with its pit set, in pit, item, code
-    order."""
+    order (Point's ordering): one query per `CHUNK` pits, its columns converted as the ORM
+    would (`_reader`)."""
     out = []
     ids = sorted(pits)
-    for i in range(0, len(ids), CHUNK):
-        for point in Point.objects.filter(pit_id__in=ids[i:i + CHUNK], active=True):
-            point.pit = pits[point.pit_id]
-            out.append(point)
+    pg = connection.vendor == "postgresql"
+    r_tube, r_design, r_cum, r_rate, _, r_profile = (
+        _reader(Point, name) for name in POINT_COLUMNS[4:])
+    r_base = _decimal_from_float(Point, "baseline")
+    kinds = {item: (measure_of(item), unit_of(item)) for item in Item.values}
+    table = Point._meta.db_table
+    qn = connection.ops.quote_name
+    columns = ", ".join(_raw_time(qn(c)) if c == "last_measured_at"
+                        else f"{qn(c)}::float8" if c in FLOAT_READ and pg else qn(c)
+                        for c in POINT_COLUMNS + FINDING_FIELDS)
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i:i + CHUNK]
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE active AND pit_id IN"
+                           f" ({', '.join(['%s'] * len(chunk))}) ORDER BY pit_id, item, code",
+                           chunk)
+            for row in cursor.fetchall():
+                pk, pit_id, code, item, tube, design, cum, rate, base, profile = row[:10]
+                measure, unit = kinds.get(item) or (measure_of(item), unit_of(item))
+                out.append(_PointRow(
+                    pk, pit_id, code, item, measure, unit,
+                    tube if tube is None or r_tube is _same else r_tube(tube),
+                    design if design is None or r_design is _same else r_design(design),
+                    cum if cum is None or r_cum is _same else r_cum(cum),
+                    rate if rate is None or r_rate is _same else r_rate(rate),
+                    None if base is None else r_base(base),
+                    profile if profile is None else r_profile(profile),
+                    row[10:], pits[pit_id]))
     return out
+
+
+def _reader(model, name):
+    """A column's value as a raw cursor gives it → as the ORM gives it (the backend's and
+    the field's converters, as the SQL compiler applies them); `_same` when there are
+    none."""
+    key = (connection.vendor, model, name)
+    read = _READERS.get(key)
+    if read is None:
+        col = model._meta.get_field(name).get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+
+        def read(value):
+            for converter in converters:
+                value = converter(value, col, connection)
+            return value
+
+        _READERS[key] = read = read if converters else _same
+    return read
+
+
+def _same(value):
+    return value
+
+
+_READERS: dict = {}
+
+
+def _stored_finding(point: _PointRow) -> tuple:
+    """What the last assessment stored for the point (FINDING_FIELDS), as the ORM reads it."""
+    return tuple(None if v is None else _aware(v) if name == "last_measured_at"
+                 else _decimal_from_float(Point, name)(v) if name in FLOAT_READ
+                 else _reader(Point, name)(v)
+                 for name, v in zip(FINDING_FIELDS, point.stored, strict=True))
+
+
+#: Point's decimals `_active_points` reads as floats (float8 on PostgreSQL: psycopg builds a
+#: float faster than a Decimal), made the ORM's Decimal by `_decimal_from_float`
+FLOAT_READ = frozenset({"baseline", "cumulative", "rate"})
+
+
+def _decimal_from_float(model, name):
+    """A decimal column read as a float → the ORM's Decimal: SQLite's converter (15
+    significant digits, then the field's places and digits), which gives back a
+    PostgreSQL numeric of at most 15 digits exactly too."""
+    key = ("float", model, name)
+    read = _READERS.get(key)
+    if read is None:
+        field_ = model._meta.get_field(name)
+        places = Decimal(1).scaleb(-field_.decimal_places)
+        context = decimal.Context(prec=field_.max_digits)
+
+        def read(value):
+            return _FROM_FLOAT(value).quantize(places, context=context)
+
+        _READERS[key] = read
+    return read
 
 
 def _alarms_by_grade(rows) -> dict[int, list]:
@@ -360,7 +503,7 @@ def _alarms_by_grade(rows) -> dict[int, list]:
     return out
 
 
-def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
+def _validate(b: PitSurvey, fresh: Pit, points: dict[str, _PointRow], now) -> _Work:
     """The checks of one pit's survey that need nothing stored but its points."""
     errors: list[tuple[str, str]] = []
     rows = list(b.rows)
@@ -368,8 +511,9 @@ def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
     converted, baselines, raw_dupes = (_convert_raw(b.raw, points, errors, now) if b.raw
                                        else ([], {}, 0))
     rows += converted
-    clean: list[tuple[SurveyRow, Point, Decimal, Decimal | None]] = []
+    clean: list[tuple[SurveyRow, _PointRow, Decimal, Decimal | None]] = []
     seen: set[tuple] = set()
+    latest = now + CLOCK_SKEW
     for row in rows:
         point = points.get((row.point or "").strip())
         if point is None:
@@ -384,10 +528,10 @@ def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
                                       f" {point.unit}，而不是 {row.unit.strip()}"))
             continue
         at = row.measured_at
-        if at is None or timezone.is_naive(at):
+        if at is None or at.utcoffset() is None:
             errors.append((row.where, f"测点 {point.code} 的观测时间缺失或无时区"))
             continue
-        if at > now + CLOCK_SKEW:
+        if at > latest:
             errors.append((row.where, f"测点 {point.code} 的观测时间"
                                       f" {timezone.localtime(at):%Y-%m-%d %H:%M} 晚于当前时间"))
             continue
@@ -416,46 +560,44 @@ def _validate(b: PitSurvey, fresh: Pit, points: dict[str, Point], now) -> _Work:
     profiles, singles = _split_profiles(clean, errors)
     received = {(point, row.measured_at): row.received_at for row, point, _, depth in clean
                 if depth is not None and row.received_at is not None}
+    times = [row.measured_at for row, _, _, _ in singles] + [at for _, at in profiles]
     return _Work(pit=b.pit, now=now, fresh=fresh, points=points, filename=b.filename,
                  errors=errors,
                  singles=singles, profiles=profiles, received=received, baselines=baselines,
-                 dupes=raw_dupes)
+                 dupes=raw_dupes, first=min(times, default=None))
 
 
 def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
-    """The checked surveys: an upload each, all their readings in one bulk insert."""
+    """The checked surveys: an upload each, all their readings in one insert
+    (`_insert_readings`)."""
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
     with transaction.atomic():
-        readings: list[Reading] = []
         for w in works:
             w.upload = Upload(
                 pit=w.pit, source=source, uploaded_by=actor if actor is not None else None,
                 enterprise_id=w.fresh.monitoring_company_id if actor is not None else None,
                 filename=w.filename[:200], received_at=w.now)
-            mine = [Reading(point=point, measured_at=row.measured_at, value=value,
-                            late=(row.received_at or w.now) - row.measured_at > upload_within)
-                    for row, point, value in w.new_singles]
+            mine = [(point.pk, row.measured_at, value,
+                     (row.received_at or w.now) - row.measured_at > upload_within)
+                    for row, point, value, _ in w.new_singles]
             w.new_profiles = [(point, at, depths) for (point, at), depths in w.profiles.items()
                               if (point.pk, at) not in stored]
             w.dupes += len(w.profiles) - len(w.new_profiles)
-            peaks = [Reading(point=point, measured_at=at, value=max((v for _, v in depths),
-                                                                   key=abs),
-                             late=w.received.get((point, at), w.now) - at > upload_within)
+            peaks = [(point.pk, at, max((v for _, v in depths), key=abs),
+                      w.received.get((point, at), w.now) - at > upload_within)
                      for point, at, depths in w.new_profiles]
-            times = [r.measured_at for r in mine + peaks]
-            w.upload.readings = len(mine) + len(peaks)
+            w.readings = mine + peaks
+            times = [r[1] for r in w.readings]
+            w.upload.readings = len(w.readings)
             w.upload.duplicates = w.dupes
-            w.upload.late = sum(r.late for r in mine + peaks)
+            w.upload.late = sum(r[3] for r in w.readings)
             w.upload.first_measured_at = min(times, default=None)
             w.upload.last_measured_at = max(times, default=None)
-            w.readings = mine + peaks
         Upload.objects.bulk_create([w.upload for w in works])
-        for w in works:
-            for reading in w.readings:
-                reading.upload = w.upload
-            readings += w.readings
-        Reading.objects.bulk_create(readings, batch_size=2000)
-        profile_rows = [ProfileReading(point=point, measured_at=at, depth_m=d, displacement_mm=v)
+        _insert_readings([(pk, at, value, w.upload.pk, late)
+                          for w in works for pk, at, value, late in w.readings])
+        profile_rows = [ProfileReading(point_id=point.pk, measured_at=at, depth_m=d,
+                                       displacement_mm=v)
                         for w in works for point, at, depths in w.new_profiles for d, v in depths]
         ProfileReading.objects.bulk_create(profile_rows, batch_size=2000)
         for w in works:
@@ -467,6 +609,33 @@ def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
                 audit.record(actor, w.upload, AuditAction.CREATE,
                              {"readings": w.upload.readings, "source": source,
                               "filename": w.filename}, project=w.pit.project)
+
+
+def _insert_readings(rows: list[tuple]) -> None:
+    """Reading rows (point id, measured_at, value, upload id, late) in one statement: a
+    prepared INSERT run for every row on SQLite, an INSERT … SELECT FROM unnest(arrays) on
+    PostgreSQL — the values as `bulk_create` would send them, without building a model
+    instance per row (which costs more than the insert)."""
+    if not rows:
+        return
+    meta = Reading._meta
+    qn = connection.ops.quote_name
+    names = ("point", "measured_at", "value", "upload", "late")
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(qn(f.column) for f in fields)
+    table = qn(meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            adapt = _Memo(connection.ops.adapt_datetimefield_value)  # a survey shares its time
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)",
+                               [(pk, adapt(at), value, upload, late)
+                                for pk, at, value, upload, late in rows])
+            return
+        types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
+                 for f in fields]
+        arrays = ", ".join(f"%s::{t.split('(')[0]}[]" for t in types)
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
+                       [list(column) for column in zip(*rows, strict=True)])
 
 
 def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
@@ -515,7 +684,7 @@ def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
     for point, surveys in by_point.items():
         doc = point.baseline_profile
         if doc is None:
-            if ProfileReading.objects.filter(point=point).exists():
+            if ProfileReading.objects.filter(point_id=point.pk).exists():
                 errors.append((surveys[0][0].where,
                                f"测斜孔 {point.code} 已按累计位移上传，不能改为 A0/A180 读数"))
                 continue
@@ -627,64 +796,190 @@ def _split_profiles(clean, errors):
     return profiles, singles
 
 
-def _stored_values(works) -> dict:
+def _keep(params) -> int:
+    """How many of a point's last readings its assessment reads."""
+    return max(params.consecutive + 1, 2)
+
+
+class _History:
+    """The stored readings of the points of some pits, as `_history` read them: one flat
+    list of (measured_at, value) in point, time order, and each
+    point's slice of it (one list, not a list per point: the survey path keeps 55,000
+    points' readings in memory, and the garbage collector walks every container). Values
+    are floats (SQLite's REAL; PostgreSQL's numeric read as float8)."""
+
+    __slots__ = ("entries", "span")
+
+    def __init__(self):
+        self.entries: list[tuple] = []
+        self.span: dict[int, tuple[int, int]] = {}
+
+    def last(self, pk: int, n: int) -> list[tuple]:
+        start, end = self.span.get(pk, (0, 0))
+        return self.entries[max(start, end - n):end]
+
+    def after(self, pk: int, at: datetime.datetime) -> list[tuple]:
+        """The point's readings from `at` on, and the last one before it."""
+        start, end = self.span.get(pk, (0, 0))
+        if start == end:
+            return []
+        if self.entries[end - 1][0] < at:
+            return self.entries[end - 1:end]
+        i = bisect.bisect_left(self.entries, at, lo=start, hi=end, key=_time)
+        return self.entries[max(i - 1, start):end]
+
+
+def _time(entry):
+    return entry[0]
+
+
+def _history(firsts: dict[int, datetime.datetime | None], keep: int) -> _History:
+    """The stored readings of every active point of the pits `firsts` names ({pit id: the
+    earliest time its survey brings, or None}): every reading from that time on and the
+    last `keep` before it (the last `keep` when None). Values as floats (`_stored_decimal`
+    makes them what the ORM gives). One query per `CHUNK` pits, each
+    point's readings found through the (point, measured_at) index whatever the length of
+    its history."""
+    out = _History()
+    if not firsts:
+        return out
+    table, points = Reading._meta.db_table, Point._meta.db_table
+    never = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)  # before it: everything
+    ids = sorted(firsts)
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i:i + CHUNK]
+            times = [firsts[pk] or never for pk in chunk]
+            if connection.vendor == "postgresql":
+                # the value as a float8 (psycopg builds a float faster than a Decimal;
+                # `_stored_decimal` gives back the stored numeric exactly), the time as
+                # microseconds (`_raw_time`)
+                cursor.execute(
+                    f"SELECT p.id, {_raw_time('x.measured_at')}, x.value::float8"
+                    f" FROM unnest(%s::bigint[], %s::timestamptz[]) AS f(pit_id, first)"
+                    f" JOIN {points} p ON p.pit_id = f.pit_id AND p.active"
+                    f" CROSS JOIN LATERAL ("
+                    f"(SELECT measured_at, value FROM {table} WHERE point_id = p.id"
+                    f" AND measured_at < f.first ORDER BY measured_at DESC LIMIT {int(keep)})"
+                    f" UNION ALL (SELECT measured_at, value FROM {table} WHERE point_id = p.id"
+                    f" AND measured_at >= f.first)) AS x"
+                    f" ORDER BY p.id, x.measured_at", [chunk, times])
+            else:
+                adapt = connection.ops.adapt_datetimefield_value
+                # the k-th last reading before the first time is the lower end of the
+                # point's index range (SQLite evaluates it once per point); the time as
+                # text (`_raw_time`)
+                cursor.execute(
+                    f"WITH f(pit_id, first) AS (VALUES"
+                    f" {', '.join(['(%s, %s)'] * len(chunk))})"
+                    f" SELECT p.id, {_raw_time('r.measured_at')}, r.value"
+                    f" FROM f CROSS JOIN {points} p CROSS JOIN {table} r"
+                    f" WHERE p.pit_id = f.pit_id AND p.active AND r.point_id = p.id"
+                    f" AND r.measured_at >= COALESCE((SELECT measured_at FROM {table}"
+                    f" WHERE point_id = p.id AND measured_at < f.first"
+                    f" ORDER BY measured_at DESC LIMIT 1 OFFSET {int(keep) - 1}), '')"
+                    f" ORDER BY p.id, r.measured_at",
+                    [x for pk, at in zip(chunk, times, strict=True) for x in (pk, adapt(at))])
+            rows += cursor.fetchall()
+    aware = _AwareTimes()
+    out.entries = [(aware[at], value) for _, at, value in rows]
+    start = 0
+    for pk, same in itertools.groupby(row[0] for row in rows):
+        end = start + len(list(same))
+        out.span[pk] = (start, end)
+        start = end
+    return out
+
+
+class _AwareTimes(dict):
+    """{a datetime column as a raw cursor gives it: its aware datetime}, each parsed once."""
+
+    def __missing__(self, at):
+        value = self[at] = _aware(at)
+        return value
+
+
+def _stored_decimal(value) -> Decimal:
+    """A stored reading's value as `_history` read it (a float) → the Decimal the ORM
+    gives: SQLite's converter (15 significant digits, then the field's places), which
+    gives back PostgreSQL's numeric(12, 3) exactly too (at most 12 digits survive the
+    float)."""
+    return _FROM_FLOAT(value).quantize(_THOUSANDTHS, context=_VALUE_CONTEXT)
+
+
+_FROM_FLOAT = decimal.Context(prec=15).create_decimal_from_float
+_THOUSANDTHS = Decimal(1).scaleb(-Reading._meta.get_field("value").decimal_places)
+_VALUE_CONTEXT = decimal.Context(prec=Reading._meta.get_field("value").max_digits)
+
+
+def _stored_values(works, history: _History) -> dict:
     """What is already stored at the times these surveys bring: {(point id, time): value}
-    (a query per `CHUNK` points)."""
-    wanted = set()
-    for w in works:
-        for row, point, _, _ in w.singles:
-            wanted.add((point.pk, row.measured_at))
-        for point, at in w.profiles:
-            wanted.add((point.pk, at))
-    if not wanted:
-        return {}
-    times: dict[int, set] = defaultdict(set)
-    for pk, at in wanted:
-        times[pk].add(at)
-    ids = sorted(times)
+    for every stored reading of their points from their pit's earliest new time on (what
+    `_history` read; the surveys' times are all among them or not stored)."""
     stored = {}
-    for i in range(0, len(ids), CHUNK):
-        chunk = ids[i:i + CHUNK]
-        rows = Reading.objects.filter(point_id__in=chunk,
-                                      measured_at__in=set().union(*(times[pk] for pk in chunk)))
-        for point_id, at, value in rows.values_list("point_id", "measured_at", "value"):
-            if (point_id, at) in wanted:
-                stored[(point_id, at)] = value
+    entries, span = history.entries, history.span
+    for w in works:
+        if w.first is None:
+            continue
+        for point in w.points.values():
+            start, end = span.get(point.pk, (0, 0))
+            if start == end or entries[end - 1][0] < w.first:
+                continue
+            for at, value in history.after(point.pk, w.first):
+                if at >= w.first:
+                    stored[(point.pk, at)] = _stored_decimal(value)
     return stored
 
 
-def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str, str]]]:
+def _check_series(new_rows, alarms: dict[int, list], history: _History,
+                  baseline_n: int) -> dict[int, list[tuple[str, str]]]:
     """Times before a point's baseline, and jumps no instrument makes, against what is
-    stored and within the surveys: {point id: its errors}. `alarms`: {grade: alarm rows}."""
+    stored (`history`, as `_history` read it) and within the surveys: {point id: its
+    errors}. `alarms`: {grade: alarm rows}. `new_rows`: (row, point, value, _)."""
     errors: dict[int, list] = defaultdict(list)
-    by_point = defaultdict(list)
-    for row, point, value in new_rows:
-        by_point[point].append((row.measured_at, value, row.where))
-    if not by_point:
+    if not new_rows:
         return errors
     factor = selectors.parameter("impossible_rate_factor", 10)
-    baseline_n = selectors.params().baseline_surveys
-    stored = _neighbours(by_point, baseline_n)
     limits_of = _limits_memo(alarms)
-    for point, rows in by_point.items():
-        rows.sort(key=lambda r: r[0])
-        baseline_end, before = stored.get(point.pk, (None, []))
+    # each point's rows together, in time order (a point's times are unique)
+    new_rows = sorted(new_rows, key=lambda r: (r[1].pk, r[0].measured_at))
+    groups = []
+    start = 0
+    for i in range(1, len(new_rows) + 1):
+        if i == len(new_rows) or new_rows[i][1] is not new_rows[start][1]:
+            groups.append((start, i))
+            start = i
+    ended = _baselines_ended([(new_rows[a][1], new_rows[a][0].measured_at) for a, _ in groups],
+                             history, baseline_n)
+    deforming = (Measure.DEFORMATION, Measure.WATER)
+    for a, b in groups:
+        point = new_rows[a][1]
+        rows = [(row.measured_at, value, row.where) for row, _, value, _ in new_rows[a:b]]
+        baseline_end = ended.get(point.pk)
         if point.baseline is not None and baseline_end is not None:
             for at, _, where in rows:
                 if at < baseline_end:
                     errors[point.pk].append((where, f"测点 {point.code} 的观测时间早于其初始值测定完成"
                                             f"（{timezone.localtime(baseline_end):%Y-%m-%d %H:%M}）"))
-        if point.measure not in (Measure.DEFORMATION, Measure.WATER):
+        if point.measure not in deforming:
             continue
         limits = limits_of(point)
         if not limits.rate:
             continue
-        merged = sorted([(at, v, "") for at, v in before] + rows, key=lambda r: r[0])
+        # the stored readings a jump check compares the new ones with: every one from the
+        # point's earliest new time on, and the last one before it; marked None (a new
+        # row's `where` may be empty)
+        before = [(at, _stored_decimal(v), None) for at, v in history.after(point.pk, rows[0][0])]
+        merged = before + rows
+        if before and before[-1][0] > rows[0][0]:  # stored readings among the new ones
+            merged.sort(key=_time)
+        most = factor * limits.rate
         for (at0, v0, _), (at1, v1, where) in itertools.pairwise(merged):
-            if not where:
+            if where is None:
                 continue
             days = max((at1 - at0).total_seconds() / 86400, 1 / 24)
-            if abs(float(v1 - v0)) / days > factor * limits.rate:
+            if abs(float(v1 - v0)) / days > most:
                 errors[point.pk].append((where, f"测点 {point.code} 在"
                                          f" {timezone.localtime(at1):%Y-%m-%d %H:%M} 的变化"
                                          f" {float(v1 - v0):+.2f} {point.unit}（{days:.2f} 天）不可能："
@@ -692,52 +987,49 @@ def _check_series(new_rows, alarms: dict[int, list]) -> dict[int, list[tuple[str
     return errors
 
 
-def _neighbours(by_point, baseline_n: int) -> dict:
-    """Per point of the surveys: when its `baseline_n`-th stored reading was measured (None
-    with fewer, or when nothing is stored from its earliest new time on: every new row is
-    then after it), and the stored readings a jump check compares the new ones with — every
-    stored reading from the point's earliest new time on, and the last one before it. Two
-    queries per `CHUNK` points with the same earliest new time (a survey's points share it),
-    a third for the points with stored readings among the new ones (late data)."""
-    out: dict = {}
-    by_first: dict[datetime.datetime, list] = defaultdict(list)
-    for point, rows in by_point.items():
-        by_first[min(at for at, _, _ in rows)].append(point)
-    for first, points in by_first.items():
-        _neighbours_from(first, points, by_point, baseline_n, out)
+def _baselines_ended(firsts, history: _History, baseline_n: int) -> dict:
+    """{point id: when its `baseline_n`-th stored reading was measured} for the points of
+    the surveys ((point, its earliest new time) pairs) with a baseline and stored readings
+    from that time on (late data; for the others every new row is after it): one query
+    per `CHUNK` of them."""
+    late = []
+    for point, first in firsts:
+        start, end = history.span.get(point.pk, (0, 0))
+        if point.baseline is not None and end > start and history.entries[end - 1][0] >= first:
+            late.append(point.pk)
+    out = {}
+    for i in range(0, len(late), CHUNK):
+        readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
+        out.update(Point.objects.filter(pk__in=late[i:i + CHUNK]).annotate(
+            nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
+            .values_list("pk", "nth"))
     return out
 
 
-def _neighbours_from(first, points, by_point, baseline_n, out) -> None:
-    for i in range(0, len(points), CHUNK):
-        chunk = points[i:i + CHUNK]
-        ids = [point.pk for point in chunk]
-        before = (Reading.objects.filter(point=OuterRef("pk"), measured_at__lt=first)
-                  .order_by("-measured_at"))
-        for pk, at, value in (Point.objects.filter(pk__in=ids).annotate(
-                prev_at=Subquery(before.values("measured_at")[:1]),
-                prev_value=Subquery(before.values("value")[:1]))
-                .values_list("pk", "prev_at", "prev_value")):
-            out[pk] = (None, [] if at is None else [(at, value)])
-        for point_id, at, value in (Reading.objects.filter(point_id__in=ids,
-                                                           measured_at__gte=first)
-                                    .order_by("measured_at")
-                                    .values_list("point_id", "measured_at", "value")):
-            out[point_id][1].append((at, value))
-        late = [point.pk for point in chunk if point.baseline is not None
-                and out[point.pk][1] and out[point.pk][1][-1][0] >= first]
-        if late:  # when the baseline's surveys ended
-            readings = Reading.objects.filter(point=OuterRef("pk")).order_by("measured_at")
-            for pk, nth in (Point.objects.filter(pk__in=late).annotate(
-                    nth=Subquery(readings.values("measured_at")[baseline_n - 1:baseline_n]))
-                    .values_list("pk", "nth")):
-                out[pk] = (nth, out[pk][1])
+class _Series:
+    """The assessment's series of the stored surveys' points ({point id: its last `keep`
+    readings as (measured_at, value as a float) in time order}, `get` as a dict's), made
+    when asked from what `_history` read before the insert and the rows just inserted."""
+
+    def __init__(self, works: list[_Work], history: _History, keep: int):
+        self.history, self.keep = history, keep
+        new: dict[int, tuple] = {}
+        for w in works:
+            for pk, at, value, _ in w.readings:
+                new[pk] = (*new.get(pk, ()), (at, float(value)))
+        self.new = new
+
+    def get(self, pk: int, default=None) -> list:
+        mine = [(at, float(v)) for at, v in self.history.last(pk, self.keep)]
+        if pk in self.new:
+            mine = sorted(mine + list(self.new[pk]), key=_time)[-self.keep:]
+        return mine or default
 
 
 # ---------------------------------------------------------------- assessment
 
 
-def _limits(point: Point, rows):
+def _limits(point, rows):
     pit = point.pit
     return resolve_limits(measure=point.measure, item=point.item, grade=pit.safety_grade,
                           retaining=pit.retaining, depth_m=float(pit.design_depth_m), rows=rows,
@@ -749,7 +1041,7 @@ def _limits_memo(alarms: dict[int, list]):
     depth, designer's values) for a batch. `alarms`: {grade: alarm rows}."""
     memo: dict[tuple, object] = {}
 
-    def limits_of(point: Point):
+    def limits_of(point):
         pit = point.pit
         key = (point.item, pit.safety_grade, pit.retaining, pit.design_depth_m,
                point.alarm_cumulative, point.alarm_rate)
@@ -768,22 +1060,25 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
 
 
 def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = None,
-                alarm_rows=None, params=None, points: list[Point] | None = None,
-                ) -> dict[int, Proposal]:
+                alarm_rows=None, params=None, points: list[_PointRow] | None = None,
+                recent: _Series | None = None) -> dict[int, Proposal]:
     """`assess_pit` for many pits in a few queries: the last readings of all their active
-    points in one window query (per `CHUNK` pits), baselines for the points still without
-    one, the findings that changed and the pits' proposals in one prepared UPDATE each, the
-    colour changes in one insert, the open events refreshed together (`refresh_events`),
+    points (`_history`, per `CHUNK` pits), baselines for the points still without one, the
+    findings that changed and the pits' proposals in one prepared UPDATE each, the colour
+    changes in one insert, the open events refreshed together (`refresh_events`),
     `raise_event` only for a new colour's event, `recover_events` for the pits whose
     colour's event ended. Returns {pit id: proposal}; the given pit objects get their
-    proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay);
-    `points`: their active points as just read (by `record_surveys`), else read here."""
+    proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay).
+    From `record_surveys`: `points`, their active points as it read them (`_active_points`),
+    and `recent`, their series with the survey's rows (the findings of the points with new
+    rows are written without comparing them with the stored ones: their last reading
+    changed)."""
     pits = list(pits)
     if not isinstance(now, dict):
         now = dict.fromkeys((p.pk for p in pits), now or timezone.now())
     params = params or selectors.params()
     alarms = _alarms_by_grade(alarm_rows if alarm_rows is not None else selectors.alarm_values())
-    keep = max(params.consecutive + 1, 2)
+    keep = _keep(params)
     proposals: dict[int, Proposal] = {}
     with transaction.atomic():
         fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
@@ -792,33 +1087,38 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = N
         else:
             for point in points:
                 point.pit = fresh[point.pit_id]
-        before = {p.pk: _finding_of(p) for p in points}
-        recent = _last_readings(sorted(fresh), keep)
+        if recent is None:
+            recent = _Series([], _history(dict.fromkeys(fresh), keep), keep)
         _baselines(points, params)
-        findings: dict[int, list[tuple[str, Finding]]] = {pk: [] for pk in fresh}
         slabs = {pk: (timezone.make_aware(datetime.datetime.combine(p.base_slab_on,
                                                                     datetime.time()))
                       if p.base_slab_on is not None else None) for pk, p in fresh.items()}
         changed = []
         limits_of = _limits_memo(alarms)
+        findings: dict[int, list[tuple[str, Finding]]] = {}
         for point in points:
             mine = recent.get(point.pk, [])
-            series = mine
-            finding = assess_point(series, limits_of(point), params, baseline=_baseline(point),
+            finding = assess_point(mine, limits_of(point), params, baseline=_baseline(point),
                                    design_value=point.design_value,
                                    slab_cast_at=slabs[point.pit_id])
             _set_finding(point, finding, mine)
-            if _finding_of(point) != before[point.pk]:
+            if point.pk in recent.new or _finding_of(point) != _stored_finding(point):
                 changed.append(point)
-            findings[point.pit_id].append((point.code, finding))
+            if finding.level in SEVERE:  # only they make a colour (`propose`)
+                findings.setdefault(point.pit_id, []).append((point.code, finding))
         _update_rows(Point, changed, FINDING_FIELDS)
-        for pk, found in findings.items():
-            proposals[pk] = propose(found)
+        for pk in fresh:
+            proposals[pk] = propose(findings.get(pk, ()))
         _store_proposals(fresh, proposals, now)
     for pit in pits:
         pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
             proposals[pit.pk].colour, proposals[pit.pk].reasons, now[pit.pk])
     return proposals
+
+
+#: the levels `propose` takes into a pit's colour and reasons (it skips the others)
+SEVERE = frozenset(level for level, order in LEVEL_ORDER.items()
+                   if order >= LEVEL_ORDER[Level.WARNING])
 
 
 FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
@@ -827,8 +1127,9 @@ PROPOSAL_FIELDS = ("proposed_colour", "proposed_reasons", "assessed_at")
 CHUNK = 500
 
 
-def _finding_of(point: Point) -> tuple:
-    return tuple(getattr(point, name) for name in FINDING_FIELDS)
+def _finding_of(point) -> tuple:
+    found = tuple(getattr(point, name) for name in FINDING_FIELDS)
+    return (*found[:4], list(found[4]), *found[5:])  # reasons: a tuple on a _PointRow
 
 
 def _update_rows(model, objs: list, names: Sequence[str]) -> None:
@@ -840,70 +1141,85 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     prepare = [_preparer(f) for f in fields]
-    rows = [[prep(getattr(o, f.attname)) for f, prep in zip(fields, prepare, strict=True)]
-            + [o.pk] for o in objs]
+    columns = [[prep(value) for value in map(operator.attrgetter(f.attname), objs)]
+               for f, prep in zip(fields, prepare, strict=True)] + [[o.pk for o in objs]]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":  # SQLite runs a prepared statement fastest
-            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s",
+                               list(zip(*columns, strict=True)))
             return
-        # PostgreSQL: one statement per 2,000 rows joined to their values (executemany
-        # would pay a round trip per row)
+        # PostgreSQL: one statement joined to the values as arrays (executemany would pay a
+        # round trip per row, a VALUES list a cast per value)
         qn = connection.ops.quote_name
         pk = model._meta.pk
-        types = [f.db_type(connection) for f in fields] + [pk.rel_db_type(connection)]
-        row_sql = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+        # JSON goes as text, parsed by the server (psycopg's Jsonb dumps each in Python)
+        types = [f.db_type(connection).split("(")[0] for f in fields] + [
+            pk.rel_db_type(connection)]
         names = ", ".join([qn(f.column) for f in fields] + ["id"])
-        sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
-        for i in range(0, len(rows), 2000):
-            chunk = rows[i:i + 2000]
-            cursor.execute(f"UPDATE {table} AS t SET {sets} FROM (VALUES "
-                           f"{', '.join([row_sql] * len(chunk))}) AS v({names})"
-                           f" WHERE t.id = v.id", [x for row in chunk for x in row])
+        sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" + ("::jsonb" if t == "jsonb" else "")
+                         for f, t in zip(fields, types, strict=False))
+        arrays = ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
+        cursor.execute(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names})"
+                       f" WHERE t.id = v.id", columns)
 
 
 def _preparer(field):
     """A field's value as the database takes it, for values the services made themselves
     (Decimals, aware datetimes, text): the backend's adapter without the field's
-    conversions (which `get_db_prep_save` would repeat on every row)."""
+    conversions (which `get_db_prep_save` would repeat on every row). A datetime is
+    prepared once per distinct value (a survey's points share its time), an empty list
+    once (most points have no reasons)."""
     ops = connection.ops
     if isinstance(field, models.DecimalField):
         return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
     if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
+        return _Memo(ops.adapt_datetimefield_value)
     if isinstance(field, models.CharField):
         return lambda v: v
+    if isinstance(field, models.JSONField):
+        if connection.vendor == "postgresql":  # text, cast by `_update_rows`
+            return lambda v: json.dumps(v, cls=field.encoder) if v else "[]"
+        empty = field.get_db_prep_save([], connection)
+        return lambda v: field.get_db_prep_save(v, connection) if v else empty
     return lambda v: field.get_db_prep_save(v, connection)
 
 
-def _last_readings(pit_ids: list[int], n: int) -> dict[int, list]:
-    """{point id: the last `n` readings of each active point of the pits, as (measured_at,
-    value as a float) in time order}, one window query per `CHUNK` pits."""
-    out: dict[int, list] = defaultdict(list)
-    for i in range(0, len(pit_ids), CHUNK):
-        query = (Reading.objects.filter(point__pit_id__in=pit_ids[i:i + CHUNK],
-                                        point__active=True)
-                 .annotate(rank=Window(RowNumber(), partition_by=[F("point_id")],
-                                       order_by=F("measured_at").desc()))
-                 .filter(rank__lte=n).values_list("point_id", "measured_at", "value")
-                 .order_by())
-        # The ORM's SQL run bare: its per-value converters (text to aware datetime and to a
-        # quantized Decimal on SQLite) cost more than the query; the assessment takes floats.
-        sql, sql_params = query.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, sql_params)
-            for point_id, at, value in cursor.fetchall():
-                out[point_id].append((_aware(at), float(value)))
-    for series in out.values():
-        series.sort(key=lambda r: r[0])
-    return out
+class _Memo(dict):
+    """A one-argument function's results by argument (hashable arguments)."""
+
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def __call__(self, value):
+        try:
+            return self[value]
+        except KeyError:
+            result = self[value] = self.func(value)
+            return result
 
 
 def _aware(at) -> datetime.datetime:
-    """A datetime column as a raw cursor gives it: aware from PostgreSQL, UTC text from
-    SQLite."""
+    """A datetime column as a raw cursor gives it (`_raw_time`): microseconds since the
+    epoch from PostgreSQL, UTC text from SQLite (or a datetime)."""
+    if isinstance(at, int):
+        return EPOCH + datetime.timedelta(microseconds=at)
     if isinstance(at, datetime.datetime):
         return at if at.tzinfo is not None else at.replace(tzinfo=datetime.UTC)
     return datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _raw_time(column: str) -> str:
+    """SQL reading a datetime column for `_aware`: as an exact count of microseconds on
+    PostgreSQL (psycopg builds a timezone-aware datetime several times slower), as text on
+    SQLite (its declared-type converter parses every value; `_aware` parses each distinct
+    one once when memoized)."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+    return f"CAST({column} AS TEXT)"
 
 
 def _first_readings(points: list[Point], n: int) -> dict[int, list]:
@@ -956,7 +1272,7 @@ def _set_finding(point: Point, finding: Finding, recent) -> None:
     point.cumulative = dec(finding.cumulative)
     point.rate = dec(finding.rate)
     point.last_measured_at = recent[-1][0] if recent else None
-    point.reasons = list(finding.reasons)
+    point.reasons = finding.reasons
 
 
 def dedup_prefix(pit: Pit) -> str:
