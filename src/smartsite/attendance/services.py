@@ -456,7 +456,10 @@ def derive_sanctions(now: datetime.datetime | None = None) -> int:
     verdicts = list(
         Event.objects.filter(scenario=detectors.SCENARIO,
                              rule__in=(detectors.ABSENCE_I, detectors.ABSENCE_II),
-                             recovered_at__isnull=True)
+                             recovered_at__isnull=True,
+                             # what a repeat within 12 months, this year and last quarter need;
+                             # older periods were derived when they were current
+                             first_seen__gte=now - datetime.timedelta(days=400))
         .exclude(state__in=(EventState.RECOVERED, EventState.IGNORED))
         .select_related("order").order_by("pk"))
     verdicts = [v for v in verdicts if v.evidence.get("assignment") and v.evidence.get("month")]
