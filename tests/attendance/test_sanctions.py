@@ -13,7 +13,7 @@ from support.keyposts import assign, day_at_work, local, person, qualify
 from support.orders import Site, act
 
 from smartsite.attendance import detectors, services
-from smartsite.attendance.models import Sanction
+from smartsite.attendance.models import Enrolment, Sanction
 from smartsite.core.choices import QualificationKind
 from smartsite.core.errors import Conflict, DomainError, Forbidden
 from smartsite.core.models import AuditEntry
@@ -34,7 +34,13 @@ def site(cast, django_user_model):
 
 @pytest.fixture
 def staffed(cast):
-    """Project B with its three Class I posts filled (no 配备不足); project A's too."""
+    """Project B with its three Class I posts filled (no 配备不足); project A's too. The
+    cast's project managers have their faces registered long before (a post counts from the
+    later of its registration and its holder's 人脸登记 on main)."""
+    for who in (cast.person_a, cast.person_b):
+        Enrolment.objects.create(person=who, encoding=[0.0] * 128, photo_sha256=f"{who.pk:064d}",
+                                 enrolled_at=local(datetime.date(2020, 1, 1), 9),
+                                 identity_result="matched")
     qualify(cast.person_b, QualificationKind.CONSTRUCTOR_1)
     for code, name, rid in (("safety_officer", "赵安全", "110101198001010022"),
                             ("chief_supervising_engineer", "钱总监", "110101198001010077")):
