@@ -115,7 +115,15 @@ def build_world(cast) -> World:
     from django.conf import settings
     from django.utils import timezone
 
-    from smartsite.attendance.models import CheckIn, Enrolment, Leave, ReviewCase, StandIn, Stoppage
+    from smartsite.attendance.models import (
+        CheckIn,
+        Enrolment,
+        Leave,
+        ReviewCase,
+        Sanction,
+        StandIn,
+        Stoppage,
+    )
     from smartsite.core import models as m
     from smartsite.core import services as core
     from smartsite.core.choices import AgencyKind, QualificationKind
@@ -199,6 +207,12 @@ def build_world(cast) -> World:
             person=people[letter], photo=f"attendance/enrolments/matrix-{letter}.jpg",
             photo_sha256=f"{ord(letter):064x}", enrolled_at=now, identity_result="matched"),
             SEES[letter])
+        party = project.parties.get(role=assignment.post.party_role).enterprise
+        w.add("attendance.sanction", letter, Sanction.objects.create(
+            key=f"penalty_absence:{assignment.pk}:2025-06", kind="penalty_absence",
+            project=project, enterprise=party, assignment=assignment, person=people[letter],
+            post_class="I", period="2025-06", reason="矩阵", proposed_at=now),
+            SEES[letter], letter)
         w.files += [(Path(settings.MEDIA_ROOT) / f"attendance/checkins/matrix-{letter}.jpg", JPEG),
                     (Path(settings.MEDIA_ROOT) / f"attendance/enrolments/matrix-{letter}.jpg", JPEG)]
     w.add("core.enterprise", "A", cast.enterprise_a, SEES_ENTERPRISE["A"])
@@ -368,6 +382,8 @@ BODIES = {
                                                 "start_date": "2025-06-10",
                                                 "end_date": "2025-06-10"},
     "POST /attendance/stand-ins/{pk}/decision": lambda w, t: {"approve": False, "note": "矩阵"},
+    "POST /attendance/sanctions/{pk}/decision": lambda w, t: {"decision": "withdraw",
+                                                              "note": "矩阵"},
     "POST /pits": lambda w, t: {"code": "MATRIX-NEW", "name": "矩阵基坑",
                                 "safety_grade": 2, "environment_grade": 2, "design_depth_m": 9,
                                 "retaining": "smw", "support": "steel_strut"},

@@ -332,3 +332,32 @@ def test_a_finding_that_returns_after_closure_opens_a_new_order(site):
     assert order.events.get().state == EventState.CLOSED
     again = site.event("attendance", "absence", key="pm-away", now=T0 + 3 * D)
     assert again.order_id not in (None, order.pk) and again.count == 1
+
+
+def test_the_start_levels_notify_list_is_told_when_an_order_opens(site):
+    """A policy's `notify` on its start level (data, no scenario named in the engine): the
+    organisations are told when the order opens, the court only once; a party the project has
+    not registered is skipped."""
+    spec = {"levels": {"small": {"handler": {"party": "contractor", "post": "project_manager"},
+                                 "verifier": {"party": "supervisor"},
+                                 "notify": [{"party": "owner"}, {"party": "contractor"},
+                                            {"party": "supervisor"}, {"party": "designer"},
+                                            {"agency": "supervision_station"}]}},
+            "deadlines": {"dispose": "P1D", "verify": "P1D"}}
+    LoopPolicy.objects.create(scenario="lab", kind="pushed", kind_label="试验", source="测试",
+                              spec=spec)
+    order = site.order_of(site.event("lab", "pushed"))
+    told = Notification.objects.filter(order=order)
+    assert told.filter(user=site.owner, text__contains="已派发").count() == 1
+    assert told.filter(user=site.chief, text__contains="已派发").count() == 1
+    assert told.filter(user=site.station, text__contains="已派发").count() == 1
+    assert told.filter(user=site.pm).count() == 1  # as the court: 待您处置
+    # without a start-level list nobody else hears of it
+    LoopPolicy.objects.create(scenario="lab", kind="quiet", kind_label="试验", source="测试",
+                              spec={**spec, "levels": {"small": {
+                                  k: v for k, v in spec["levels"]["small"].items()
+                                  if k != "notify"}}})
+    quiet = site.order_of(site.event("lab", "quiet", key="k2"))
+    assert not Notification.objects.filter(order=quiet, text__contains="已派发").exists()
+    assert not Notification.objects.filter(order=quiet, user__in=[site.owner, site.chief,
+                                                                  site.station]).exists()

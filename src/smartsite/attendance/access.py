@@ -59,4 +59,11 @@ ROUTES = {
     "attendance:checkin_photo": Access(read=REGULATORS, object="attendance.checkin"),
     "attendance:enrolments": Access(read=REGISTRY_EDITORS),
     "attendance:enrolment_photo": Access(read=REGULATORS, object="attendance.enrolment"),
+    # consequences (后果): whoever sees the project reads them (the board, the rankings, the
+    # API); the project's district regulators (or the city) confirm or withdraw a proposal
+    "GET /attendance/sanctions": Access(read=SCOPED),
+    "POST /attendance/sanctions/{pk}/decision": Access(write=SUPERVISING_REGULATORS,
+                                                       object="attendance.sanction"),
+    "attendance:sanction_decide": Access(write=SUPERVISING_REGULATORS,
+                                         object="attendance.sanction"),
 }

@@ -1,9 +1,11 @@
-"""The attendance REST routes (mounted at /api/v1/): month rates per key post, and leave and
-stand-in requests with the 建设单位's decisions (services.py)."""
+"""The attendance REST routes (mounted at /api/v1/): month rates per key post, leave and
+stand-in requests with the 建设单位's decisions (services.py), and the consequences (后果)
+with the district's decisions."""
 
 
 import datetime
 import re
+from typing import Literal
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -199,6 +201,77 @@ def decide_stand_in(request, payload: DecisionIn, pk: int = pk_param()):
     stand_in = services.decide_stand_in(request.auth, stand_in, approve=payload.approve,
                                         note=payload.note)
     return _out(stand_in)
+
+
+# ---------------------------------------------------------------- consequences (后果)
+
+
+class SanctionOut(Schema):
+    id: int
+    kind: str = Field(description="penalty_absence 不到岗履职处罚建议 / rating_fail 季度安全标准化"
+                                  "考评不合格 / no_awards 年度不得评优评先")
+    kind_label: str
+    project_id: int
+    project_name: str
+    enterprise_id: int
+    enterprise_name: str
+    person_id: int | None
+    person_name: str | None
+    post_class: str = Field(description="I / II；no_awards 为空")
+    period: str = Field(description="月 2026-11 / 季度 2026Q4 / 年 2026")
+    reason: str
+    evidence: dict = Field(description="所依据的月度认定（verdicts）与工单（orders）")
+    citation: str
+    state: str = Field(description="proposed 待确认 / confirmed 已确认 / withdrawn 已撤销")
+    proposed_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    note: str
+
+
+class SanctionDecisionIn(In):
+    decision: Literal["confirm", "withdraw"] = Field(description="confirm 确认 / withdraw 撤销")
+    note: Text = Field("", max_length=200, description="意见（撤销必填）")
+
+
+def _sanction_out(s) -> dict:
+    return {"id": s.pk, "kind": s.kind, "kind_label": s.get_kind_display(),
+            "project_id": s.project_id, "project_name": s.project.name,
+            "enterprise_id": s.enterprise_id, "enterprise_name": s.enterprise.name,
+            "person_id": s.person_id, "person_name": s.person.name if s.person_id else None,
+            "post_class": s.post_class, "period": s.period, "reason": s.reason,
+            "evidence": s.evidence,
+            "citation": s.consequence.citation if s.consequence_id else "",
+            "state": s.state, "proposed_at": s.proposed_at, "decided_at": s.decided_at,
+            "note": s.note}
+
+
+@router.get("/attendance/sanctions", response={200: list[SanctionOut], **READ_ERRORS},
+            tags=["attendance"], summary="处理与后果：不到岗履职处罚建议、季度考评不合格、年度不得评优评先")
+@paginate(Pagination)
+def list_sanctions(request,
+                   state: Literal["proposed", "confirmed", "withdrawn"] | None = Query(
+                       None, description="状态"),
+                   kind: Literal["penalty_absence", "rating_fail", "no_awards"] | None = Query(
+                       None, description="后果类型"),
+                   project: int | None = Query(None, ge=1, le=MAX_ID, description="项目编号"),
+                   enterprise: int | None = Query(None, ge=1, le=MAX_ID, description="企业编号"),
+                   period: str | None = Query(None, max_length=10,
+                                              description="期间：2026-11 / 2026Q4 / 2026")):
+    qs = selectors.sanctions(request.auth).order_by("-proposed_at", "-pk")
+    for field, value in (("state", state), ("kind", kind), ("project", project),
+                         ("enterprise", enterprise), ("period", period)):
+        if value:
+            qs = qs.filter(**{field: value})
+    return [_sanction_out(s) for s in qs]
+
+
+@router.post("/attendance/sanctions/{pk}/decision", response={200: SanctionOut, **WRITE_ERRORS},
+             tags=["attendance"], summary="确认或撤销后果建议（项目所在区的监管部门）")
+def decide_sanction(request, payload: SanctionDecisionIn, pk: int = pk_param()):
+    sanction = get_object_or_404(selectors.sanctions(request.auth), pk=pk)
+    sanction = services.decide_sanction(request.auth, sanction,
+                                        confirm=payload.decision == "confirm", note=payload.note)
+    return _sanction_out(selectors.sanctions(request.auth).get(pk=sanction.pk))
 
 
 # The phone check-in (checkin_api.py) and enrolment (enrolment_api.py): routers of their own.

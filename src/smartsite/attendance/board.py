@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
 
-from smartsite.attendance import rates, selectors
+from smartsite.attendance import permissions, rates, selectors
 from smartsite.attendance.choices import (
     CaseStatus,
     DayStatus,
     Outcome,
     RequestStatus,
+    SanctionState,
     StoppageStatus,
 )
 from smartsite.attendance.models import Enrolment
@@ -393,3 +394,19 @@ def visible_people_with_posts(user):
     ids = selectors.assignments(user).values("person")
     return Person.objects.filter(pk__in=ids).order_by("name", "pk")
 
+
+
+def sanctions_section(user, *, project=None, limit: int = 100) -> dict:
+    """处理与后果: the proposed and confirmed consequences in scope (a project's, if given),
+    the withdrawn ones counted, and whether the user may decide each."""
+    qs = selectors.sanctions(user)
+    if project is not None:
+        qs = qs.filter(project=project)
+    shown = list(qs.exclude(state=SanctionState.WITHDRAWN)
+                 .order_by("state", "-proposed_at", "-pk")[:limit])
+    deciding = set(permissions.regulated_projects(user).filter(
+        pk__in={s.project_id for s in shown}).values_list("pk", flat=True))
+    for s in shown:
+        s.can_decide = s.state == SanctionState.PROPOSED and s.project_id in deciding
+    return {"sanctions": shown,
+            "sanctions_withdrawn": qs.filter(state=SanctionState.WITHDRAWN).count()}

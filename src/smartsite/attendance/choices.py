@@ -72,3 +72,19 @@ class DayStatus(models.TextChoices):
 CONFIDENCE = [("verified", "已核对原文"), ("transcription", "转录本"),
               ("issue brief", "任务说明"), ("recall", "记忆，待核"),
               ("platform", "平台取值")]
+
+
+class SanctionKind(models.TextChoices):
+    """What the platform proposes when a key post stays below the rate (fixtures/sanctions.json)."""
+
+    PENALTY_ABSENCE = "penalty_absence", "不到岗履职处罚建议"
+    RATING_FAIL = "rating_fail", "季度安全标准化考评不合格"
+    NO_AWARDS = "no_awards", "年度不得评优评先"
+
+
+class SanctionState(models.TextChoices):
+    """The platform proposes; the project's district regulator confirms or withdraws."""
+
+    PROPOSED = "proposed", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    WITHDRAWN = "withdrawn", "已撤销"

@@ -13,6 +13,7 @@ DECLARATION = Declaration(
         ("attendance_key_posts", "smartsite.attendance.reference.load_key_posts"),
         ("attendance_parameters", "smartsite.attendance.reference.load_parameters"),
         ("attendance_loop_policies", "smartsite.attendance.reference.load_policies"),
+        ("attendance_consequences", "smartsite.attendance.reference.load_consequences"),
     ),
     checks={
         "attendance.rate_recovered": "smartsite.attendance.checks.rate_recovered",
@@ -26,7 +27,8 @@ DECLARATION = Declaration(
             description="关键岗位考勤日结（每日 23:30 结算当日，次日凌晨再结算前一日）"),
         Job("attendance.rules", run="smartsite.attendance.jobs.rules",
             every=datetime.timedelta(hours=1), order=33,
-            description="关键岗位规则：考勤不足、考勤预警、资质过期、配备不足、身兼多岗、冒名顶替"),
+            description="关键岗位规则：考勤不足、考勤预警、资质过期、配备不足、身兼多岗、冒名顶替；"
+                        "不到岗履职处罚、季度考评不合格、年度不得评优评先的建议"),
     ),
     nav=(NavEntry("关键岗位", "attendance:dashboard", order=32),),
     links=(Link("project", "关键岗位考勤", "attendance:project", order=32),),

@@ -92,3 +92,11 @@ class ReviewForm(forms.Form):
                                                  "invalid_choice": "请选择确认作假或排除"})
     note = forms.CharField(label="复核意见", max_length=200, required=False,
                            error_messages={"max_length": "意见不超过 200 字"})
+
+
+class SanctionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label="决定", choices=[("confirm", "确认"), ("withdraw", "撤销")],
+                                 error_messages={"required": "请选择确认或撤销",
+                                                 "invalid_choice": "请选择确认或撤销"})
+    note = forms.CharField(label="意见", max_length=200, required=False,
+                           error_messages={"max_length": "意见不超过 200 字"})

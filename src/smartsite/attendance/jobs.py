@@ -33,4 +33,8 @@ def close_days(now: datetime.datetime | None = None) -> int:
 
 
 def rules(now: datetime.datetime | None = None) -> int:
-    return detectors.sync(now or timezone.now())
+    """The rules, then the consequences their verdicts and orders call for."""
+    now = now or timezone.now()
+    found = detectors.sync(now)
+    services.derive_sanctions(now)
+    return found

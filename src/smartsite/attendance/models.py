@@ -25,13 +25,15 @@ from smartsite.attendance.choices import (
     Outcome,
     PostClass,
     RequestStatus,
+    SanctionKind,
+    SanctionState,
     Signal,
     StoppageStatus,
 )
-from smartsite.core.models import Person, Post, PostAssignment, Project, ScopedModel
+from smartsite.core.models import Enterprise, Person, Post, PostAssignment, Project, ScopedModel
 
-__all__ = ["AttendanceDay", "CheckIn", "Enrolment", "KeyPost", "Leave", "Parameter",
-           "ReviewCase", "StandIn", "Stoppage"]
+__all__ = ["AttendanceDay", "CheckIn", "Consequence", "Enrolment", "KeyPost", "Leave",
+           "Parameter", "ReviewCase", "Sanction", "StandIn", "Stoppage"]
 
 
 def _dates_ok(start, end) -> bool:
@@ -313,3 +315,71 @@ class AttendanceDay(ScopedModel):
 
     def __str__(self) -> str:
         return f"{self.person} {self.date} {self.get_status_display()}"
+
+
+class Consequence(models.Model):
+    """A consequence the rules attach to a post below the rate (fixtures/sanctions.json): the
+    rectification steps the loops carry and the sanctions the platform proposes (`kind`)."""
+
+    public_reference = True
+
+    code = models.SlugField("编码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=100)
+    post_class = models.CharField("类别", max_length=2, blank=True, choices=PostClass.choices,
+                                  help_text="空 = 两类均适用")
+    kind = models.CharField("后果类型", max_length=20, blank=True, choices=SanctionKind.choices,
+                            help_text="空 = 由闭环工单承载的整改步骤")
+    trigger = models.TextField("触发条件")
+    citation = models.TextField("依据")
+    confidence = models.CharField("可信度", max_length=20, choices=CONFIDENCE)
+    note = models.TextField("说明", blank=True)
+
+    class Meta:
+        ordering = ["post_class", "code"]
+        verbose_name = verbose_name_plural = "考勤后果"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sanction(ScopedModel):
+    """A consequence the platform derived from the month verdicts and their orders
+    (services.derive_sanctions) — a proposal until the project's district regulator confirms
+    or withdraws it (services.decide_sanction). `key` makes deriving idempotent: one row per
+    post and month (penalty), post and quarter (rating), enterprise and year (no awards)."""
+
+    key = models.CharField("去重键", max_length=120, unique=True)
+    kind = models.CharField("后果", max_length=20, choices=SanctionKind.choices)
+    consequence = models.ForeignKey(Consequence, verbose_name="依据条目", null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    project = models.ForeignKey(Project, verbose_name="项目", on_delete=models.CASCADE,
+                                related_name="sanctions")
+    enterprise = models.ForeignKey(Enterprise, verbose_name="企业", on_delete=models.PROTECT,
+                                   related_name="attendance_sanctions",
+                                   help_text="岗位所属的参建单位")
+    assignment = models.ForeignKey(PostAssignment, verbose_name="任职", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="sanctions")
+    person = models.ForeignKey(Person, verbose_name="人员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="sanctions")
+    post_class = models.CharField("类别", max_length=2, blank=True, choices=PostClass.choices)
+    period = models.CharField("期间", max_length=10,
+                              help_text="月 2026-11 / 季度 2026Q4 / 年 2026")
+    reason = models.TextField("理由")
+    evidence = models.JSONField("证据", default=dict, blank=True,
+                                help_text="所依据的工单与月度认定")
+    state = models.CharField("状态", max_length=12, choices=SanctionState.choices,
+                             default=SanctionState.PROPOSED)
+    proposed_at = models.DateTimeField("提出时间")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="确认人", null=True,
+                                   blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+    note = models.CharField("意见", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = verbose_name_plural = "考勤后果认定"
+        indexes = [models.Index(fields=["enterprise", "kind", "period"],
+                                name="attendance_sanction_ent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.enterprise} · {self.period}"

@@ -60,6 +60,9 @@ def dashboard(request):
     Class II, the trend since go-live, and every key post's rate, the lowest first."""
     month = _month(request)
     data = board.rankings(request.user, month)
+    flags = selectors.no_awards([e["pk"] for e in data["enterprises"]], month.year)
+    for e in data["enterprises"]:
+        e["no_awards"] = flags.get(e["pk"], "")
     posts = _post_rows(request.user, month)
     prev, nxt = _months_around(month)
     return render(request, "attendance/rankings.html", {
@@ -71,7 +74,8 @@ def dashboard(request):
             regulated=permissions.regulated_projects(request.user)),
         "open_reviews": selectors.review_cases(request.user)
         .filter(status=CaseStatus.OPEN).count() if grant_for(request.user).is_regulator else 0,
-        "min_pct": round(data["params"]["min_monthly_rate"] * 100)})
+        "min_pct": round(data["params"]["min_monthly_rate"] * 100),
+        **board.sanctions_section(request.user)})
 
 
 SHOWN = 200
@@ -120,7 +124,8 @@ def project(request, pk):
         "can_file": _acts_for(user, (PartyRole.OWNER, PartyRole.CONTRACTOR))
         .filter(pk=pk).exists(),
         "can_approve_stoppage": permissions.regulated_projects(user).filter(pk=pk).exists(),
-        "can_enrol": can_edit_registry(user), "decision_form": forms.DecisionForm()})
+        "can_enrol": can_edit_registry(user), "decision_form": forms.DecisionForm(),
+        **board.sanctions_section(user, project=project)})
 
 
 # ---------------------------------------------------------------- a person's month
@@ -361,3 +366,32 @@ def enrolments(request):
     rows.sort(key=lambda r: (r["active"] is not None, r["p"].name))
     return render(request, "attendance/enrolments.html", {
         "rows": rows, "missing": sum(r["active"] is None for r in rows)})
+
+
+# ---------------------------------------------------------------- consequences (后果)
+
+
+@login_required
+@require_POST
+def sanction_decide(request, pk):
+    """The project's district regulator confirms or withdraws a proposed consequence."""
+    sanction = get_object_or_404(selectors.sanctions(request.user), pk=pk)
+    permissions.require_sanction_decider(request.user, sanction.project)
+    back = (request.POST.get("back") == "project" and (
+        reverse("attendance:project", args=[sanction.project_id]) + "#sanctions")) \
+        or reverse("attendance:dashboard") + "#sanctions"
+    what = f"{sanction.get_kind_display()}（{sanction.enterprise.name} {sanction.period}）"
+    form = forms.SanctionDecisionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, f"{what}未处理：{errors[0]}")
+        return redirect(back)
+    confirm = form.cleaned_data["decision"] == "confirm"
+    try:
+        services.decide_sanction(request.user, sanction, confirm=confirm,
+                                 note=form.cleaned_data["note"])
+    except DomainError as error:
+        messages.error(request, f"{what}未处理：{error.message}")
+    else:
+        messages.success(request, f"{what}已{'确认' if confirm else '撤销'}")
+    return redirect(back)

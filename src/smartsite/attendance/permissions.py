@@ -60,3 +60,10 @@ def require_regulator(user, project: Project) -> None:
 def owner_q(user) -> Q:
     """Projects whose requests `user` may decide (a filter on Project)."""
     return party_projects(user, (PartyRole.OWNER,))
+
+
+def require_sanction_decider(user, project: Project) -> None:
+    """Confirm or withdraw a proposed sanction: the project's district regulators (or the
+    city) — the platform proposes, a regulator decides."""
+    if not regulated_projects(user).filter(pk=project.pk).exists():
+        raise Forbidden("处理与后果由项目所在区的监管部门确认或撤销")

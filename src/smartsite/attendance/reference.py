@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from smartsite.attendance.models import KeyPost, Parameter
+from smartsite.attendance.models import Consequence, KeyPost, Parameter
 from smartsite.core.models import Post
 from smartsite.core.reference import fixture_rows, load_by_code
 from smartsite.workorders import reference as loops
@@ -38,3 +38,7 @@ def load_parameters() -> int:
 
 def load_policies() -> int:
     return loops.load_policies(PACKAGE)
+
+
+def load_consequences() -> int:
+    return load_by_code(Consequence, PACKAGE, "sanctions.json", keep_edits=True)

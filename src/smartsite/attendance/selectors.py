@@ -20,6 +20,7 @@ from smartsite.attendance.models import (
     Leave,
     Parameter,
     ReviewCase,
+    Sanction,
     StandIn,
     Stoppage,
 )
@@ -171,3 +172,20 @@ def assignments(user) -> QuerySet[PostAssignment]:
 
 def projects(user) -> QuerySet[Project]:
     return scoped(user, Project.objects.all())
+
+
+def sanctions(user) -> QuerySet[Sanction]:
+    """The consequences (后果) in the user's scope, newest first."""
+    return scoped(user, Sanction.objects.select_related(
+        "project", "enterprise", "person", "assignment__post", "consequence", "decided_by"))
+
+
+def no_awards(enterprise_ids, year: int) -> dict[int, str]:
+    """{enterprise pk: state} of the year's no-awards consequence (proposed or confirmed) of
+    these enterprises — a fact about the enterprise, shown wherever it is named."""
+    from smartsite.attendance.choices import SanctionKind, SanctionState
+
+    return dict(Sanction.objects.filter(
+        kind=SanctionKind.NO_AWARDS, period=str(year), enterprise__in=list(enterprise_ids),
+        state__in=(SanctionState.PROPOSED, SanctionState.CONFIRMED))
+        .values_list("enterprise", "state"))

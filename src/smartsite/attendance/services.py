@@ -1,6 +1,7 @@
 """The one write path of attendance apart from the check-in itself (checkin.py): closing a
 day into `AttendanceDay` rows, leave and stand-in requests and the 建设单位's decisions,
-stoppages (停工) and their approval, and the decision on a spoofing review case.
+stoppages (停工) and their approval, the decision on a spoofing review case, and the
+consequences (后果) derived from the month verdicts and decided by the district.
 
 With an `actor` the permission is checked and the change audited; the jobs pass none.
 Every refusal is a `DomainError` / `Forbidden` with a Chinese message, and changes nothing.
@@ -21,13 +22,17 @@ from smartsite.attendance.choices import (
     DayStatus,
     Outcome,
     RequestStatus,
+    SanctionKind,
+    SanctionState,
     StoppageStatus,
 )
 from smartsite.attendance.models import (
     AttendanceDay,
     CheckIn,
+    Consequence,
     Leave,
     ReviewCase,
+    Sanction,
     StandIn,
     Stoppage,
 )
@@ -36,8 +41,9 @@ from smartsite.core.choices import AuditAction
 from smartsite.core.errors import Conflict, DomainError
 from smartsite.core.models import Person, PostAssignment, Project, Qualification
 
-__all__ = ["close_day", "decide_leave", "decide_review", "decide_stand_in", "decide_stoppage",
-           "file_stoppage", "request_leave", "request_stand_in", "valid_kinds"]
+__all__ = ["close_day", "decide_leave", "decide_review", "decide_sanction", "decide_stand_in",
+           "decide_stoppage", "derive_sanctions", "file_stoppage", "request_leave",
+           "request_stand_in", "valid_kinds"]
 
 
 def _now(now):
@@ -408,3 +414,198 @@ def decide_review(actor, case: ReviewCase, *, confirmed: bool, note: str = "",
     if confirmed:
         detectors.raise_for_review(case, now=now)
     return case
+
+
+# ---------------------------------------------------------------- consequences (后果)
+
+
+def _month_index(month: str) -> int:
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def quarter_of(day: datetime.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_end(quarter: str) -> datetime.date:
+    year, q = int(quarter[:4]), int(quarter[5:])
+    return rates.month_bounds(datetime.date(year, 3 * q, 1))[1]
+
+
+def derive_sanctions(now: datetime.datetime | None = None) -> int:
+    """Propose the consequences the month verdicts (考勤不足 events) and their orders call for
+    (fixtures/sanctions.json, docs/attendance.md "后果"). Idempotent: one row per `key`; a
+    proposal still open takes the latest evidence, a decided one is never touched again (a
+    withdrawn proposal is not re-proposed). Returns how many proposals are new.
+
+    * penalty_absence (Class I, per post and month): the month's order was refused or overdue
+      into the medium loop, or the same post had another verdict in the 11 months before;
+    * rating_fail (Class II, per project, enterprise and quarter): the order entered the
+      medium loop (the 警示约谈) in the quarter, the quarter is over, and the post's closed
+      construction days from the day after the 约谈 to the quarter's end are below the rate;
+    * no_awards (either class, per enterprise and year): any verdict in that year.
+    """
+    from smartsite.attendance import detectors
+    from smartsite.core.models import ProjectParty
+    from smartsite.workorders.choices import EventState
+    from smartsite.workorders.models import Event, OrderAction
+
+    now = _now(now)
+    today = local_day(now)
+    verdicts = list(
+        Event.objects.filter(scenario=detectors.SCENARIO,
+                             rule__in=(detectors.ABSENCE_I, detectors.ABSENCE_II),
+                             recovered_at__isnull=True,
+                             # what a repeat within 12 months, this year and last quarter need;
+                             # older periods were derived when they were current
+                             first_seen__gte=now - datetime.timedelta(days=400))
+        .exclude(state__in=(EventState.RECOVERED, EventState.IGNORED))
+        .select_related("order").order_by("pk"))
+    verdicts = [v for v in verdicts if v.evidence.get("assignment") and v.evidence.get("month")]
+    if not verdicts:
+        return 0
+    escalations: dict[int, OrderAction] = {}
+    for entry in (OrderAction.objects.filter(order__in={v.order_id for v in verdicts} - {None},
+                                             data__has_key="escalated")
+                  .order_by("order", "seq")):
+        escalations.setdefault(entry.order_id, entry)
+    assignments = PostAssignment.objects.select_related("post", "person", "project").in_bulk(
+        {v.evidence["assignment"] for v in verdicts})
+    parties = {(p.project_id, p.role): p.enterprise
+               for p in ProjectParty.objects.filter(
+                   project__in={a.project_id for a in assignments.values()})
+               .select_related("enterprise")}
+    consequences = {c.kind: c for c in Consequence.objects.exclude(kind="")}
+    min_rate = selectors.param("min_monthly_rate")
+    proposals: dict[str, dict] = {}
+
+    def verdict_ref(v) -> dict:
+        ev = v.evidence
+        return {"event": v.pk, "month": ev["month"], "assignment": ev["assignment"],
+                "person": ev.get("person", ""), "post": ev.get("post", ""),
+                "rate": ev.get("rate"), "order": v.order.number if v.order else None}
+
+    def propose(key, kind, a, enterprise, period, reason, evidence, *, person=True):
+        row = proposals.setdefault(key, {
+            "kind": kind, "project": a.project, "enterprise": enterprise,
+            "assignment": a if person else None, "person": a.person if person else None,
+            "post_class": a.post.key_post.post_class if person else "", "period": period,
+            "reasons": [], "evidence": {"verdicts": [], "orders": []}})
+        if reason not in row["reasons"]:
+            row["reasons"].append(reason)
+        for part, items in evidence.items():
+            for item in items:
+                if item not in row["evidence"][part]:
+                    row["evidence"][part].append(item)
+
+    by_assignment: dict[int, list] = defaultdict(list)
+    for v in verdicts:
+        by_assignment[v.evidence["assignment"]].append(v)
+    for aid, rows in by_assignment.items():
+        a = assignments.get(aid)
+        if a is None:
+            continue
+        enterprise = parties.get((a.project_id, a.post.party_role))
+        if enterprise is None:
+            continue
+        rows.sort(key=lambda v: v.evidence["month"])
+        for v in rows:
+            month, ref = v.evidence["month"], verdict_ref(v)
+            label = f"{a.post.name}{a.person.name} {month} 到岗率 {v.evidence.get('rate', 0):.0%}"
+            propose(f"no_awards:{enterprise.pk}:{month[:4]}", SanctionKind.NO_AWARDS, a,
+                    enterprise, month[:4], f"{label}，低于 {min_rate:.0%}",
+                    {"verdicts": [ref]}, person=False)
+            escalated = escalations.get(v.order_id)
+            order_ref = ({"order": v.order.number, "escalated_at": escalated.at.isoformat(),
+                          "via": escalated.action, "levels": escalated.data["escalated"]}
+                         if escalated else None)
+            if v.rule == detectors.ABSENCE_I:
+                earlier = [u for u in rows if u.evidence["month"] < month
+                           and _month_index(month) - _month_index(u.evidence["month"]) < 12]
+                if escalated:
+                    how = "两次核查不通过" if escalated.action == "verify_reject" else "逾期未整改"
+                    propose(f"penalty_absence:{aid}:{month}", SanctionKind.PENALTY_ABSENCE, a,
+                            enterprise, month,
+                            f"{label}；整改工单 {v.order.number} {how}，"
+                            f"{timezone.localtime(escalated.at):%Y-%m-%d}转区监督机构",
+                            {"verdicts": [ref], "orders": [order_ref]})
+                if earlier:
+                    prev = earlier[-1]
+                    propose(f"penalty_absence:{aid}:{month}", SanctionKind.PENALTY_ABSENCE, a,
+                            enterprise, month,
+                            f"{label}；12 个月内第二次不达标（前次 {prev.evidence['month']}）",
+                            {"verdicts": [verdict_ref(prev), ref]})
+            elif escalated:
+                interview = timezone.localtime(escalated.at).date()
+                quarter = quarter_of(interview)
+                last = quarter_end(quarter)
+                if today <= last:
+                    continue  # the quarter is not over yet
+                statuses = AttendanceDay.objects.filter(
+                    assignment=aid, date__gt=interview, date__lte=last).values_list(
+                    "status", flat=True)
+                t = rates.tally(list(statuses))
+                if t.meets(min_rate) is not False:
+                    continue  # back at the rate (or no construction day to judge)
+                propose(f"rating_fail:{a.project_id}:{enterprise.pk}:{quarter}",
+                        SanctionKind.RATING_FAIL, a, enterprise, quarter,
+                        f"{label}；{interview:%Y-%m-%d} 警示约谈（工单 {v.order.number} 转区监督机构）后"
+                        f"至季度末到岗率 {float(t.rate):.0%}（{t.attended}/{t.construction} 天），"
+                        f"仍低于 {min_rate:.0%}",
+                        {"verdicts": [ref], "orders": [{**order_ref, "after": {
+                            "from": (interview + datetime.timedelta(days=1)).isoformat(),
+                            "to": last.isoformat(), "attended_days": t.attended,
+                            "construction_days": t.construction,
+                            "rate": round(float(t.rate), 4)}}]})
+    return _write_proposals(proposals, consequences, now)
+
+
+def _write_proposals(proposals: dict[str, dict], consequences, now) -> int:
+    created = 0
+    existing = Sanction.objects.in_bulk(list(proposals), field_name="key")
+    for key, row in proposals.items():
+        reason = "；".join(dict.fromkeys(row["reasons"]))[:2000]
+        evidence = {k: v for k, v in row["evidence"].items() if v}
+        current = existing.get(key)
+        if current is None:
+            with transaction.atomic():
+                _, made = Sanction.objects.get_or_create(key=key, defaults={
+                    "kind": row["kind"], "consequence": consequences.get(row["kind"]),
+                    "project": row["project"], "enterprise": row["enterprise"],
+                    "assignment": row["assignment"], "person": row["person"],
+                    "post_class": row["post_class"], "period": row["period"],
+                    "reason": reason, "evidence": evidence, "proposed_at": now})
+            created += made
+        elif current.state == SanctionState.PROPOSED and (
+                current.reason, current.evidence) != (reason, evidence):
+            current.reason, current.evidence = reason, evidence
+            current.save(update_fields=["reason", "evidence"])
+    return created
+
+
+@transaction.atomic
+def decide_sanction(actor, sanction: Sanction, *, confirm: bool, note: str = "",
+                    now=None) -> Sanction:
+    """The project's district regulator confirms (确认) or withdraws (撤销, with a reason) a
+    proposal; a decided one is final."""
+    now = _now(now)
+    sanction = Sanction.objects.select_for_update(of=("self",)).select_related(
+        "project").get(pk=sanction.pk)
+    permissions.require_sanction_decider(actor, sanction.project)
+    note = (note or "").strip()
+    if sanction.state != SanctionState.PROPOSED:
+        raise Conflict(f"该{sanction.get_kind_display()}已{sanction.get_state_display()}，"
+                       "不能再确认或撤销")
+    if not confirm and not note:
+        raise DomainError("撤销须填写理由", field="note")
+    if len(note) > 200:
+        raise DomainError("意见不能超过 200 字", field="note")
+    before = audit.snapshot(sanction)
+    sanction.state = SanctionState.CONFIRMED if confirm else SanctionState.WITHDRAWN
+    sanction.decided_by = actor if actor.pk else None
+    sanction.decided_at, sanction.note = now, note
+    sanction.save(update_fields=["state", "decided_by", "decided_at", "note"])
+    audit.record(actor, sanction, AuditAction.UPDATE,
+                 audit.diff(before, audit.snapshot(sanction)))
+    return sanction

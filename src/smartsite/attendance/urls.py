@@ -20,5 +20,6 @@ urlpatterns = [
     path("reviews/<int:pk>/decide/", page_views.review_decide, name="review_decide"),
     path("checkins/<int:pk>/photo/", page_views.checkin_photo, name="checkin_photo"),
     path("enrolments/", page_views.enrolments, name="enrolments"),
+    path("sanctions/<int:pk>/decide/", page_views.sanction_decide, name="sanction_decide"),
     path("enrolments/<int:pk>/photo/", page_views.enrolment_photo, name="enrolment_photo"),
 ]

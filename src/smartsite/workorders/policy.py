@@ -117,7 +117,9 @@ class Level:
     dispatcher: Court | None = None  # None: the system dispatches (or the creator does)
     # On entering this level from a lower one: the disposal opinion cites these legal bases
     # (LegalBasis codes) and these organisations are told, besides the court (the seed's
-    # medium loop: "处置意见及相关法规推送至整改单位及工地监管部门").
+    # medium loop: "处置意见及相关法规推送至整改单位及工地监管部门"). The start level's
+    # `notify` organisations are told when the order opens (沪住建规范〔2022〕12号: a Class I
+    # rectification notice pushed to the 建设、施工、监理单位).
     opinion: tuple[str, ...] = ()
     notify: tuple[Court, ...] = ()
 

@@ -41,6 +41,7 @@ from smartsite.workorders.choices import (
     OPEN_EVENT_STATES,
     Action,
     EventState,
+    LoopLevel,
     OrderState,
     Scenario,
 )
@@ -51,7 +52,13 @@ from smartsite.workorders.penalties import record_penalty
 from smartsite.workorders.permissions import check_permission, require_regulator
 from smartsite.workorders.publishing import publish_policy
 from smartsite.workorders.timers import fire_due_timers
-from smartsite.workorders.transitions import ALLOWED, REASON_REQUIRED, enter_step, transition
+from smartsite.workorders.transitions import (
+    ALLOWED,
+    REASON_REQUIRED,
+    enter_step,
+    tell_level,
+    transition,
+)
 
 __all__ = [
     "act",
@@ -219,6 +226,10 @@ def _open(policy: LoopPolicy, *, project, title, events, actor, now, description
         Event.objects.filter(pk__in=[e.pk for e in events]).update(
             order=order, state=EventState.DISPATCHED)
     enter_step(order, now)
+    if rules.levels[order.loop_level].notify:
+        # the start level's `notify`: the other organisations are told the order is open
+        tell_level(order, f"工单 {order.number}「{order.title}」已派发"
+                          f"（{LoopLevel(order.loop_level).label}，办理方：{order.court_label}）", now)
     order.save()
     log_action(order, Action.CREATE, actor, now, from_state="",  # after the step: webhooks see due_at
                data={"events": [e.pk for e in events], "policy_version": policy.version})

@@ -197,6 +197,18 @@ def _level_opinion(order: WorkOrder, comment: str, now) -> str:
     opinion = "；".join(f"依据《{b.law}》{b.clause}（{b.violation}）" for b in bases)
     text = (f"工单 {order.number}「{order.title}」{LoopLevel(order.loop_level).label}："
             f"{comment or '核查不通过，重新整改'}" + (f"。处置意见：{opinion}" if opinion else ""))
+    tell_level(order, text, now)
+    return f"{comment}。处置意见：{opinion}" if opinion and comment else (comment or opinion)
+
+
+def tell_level(order: WorkOrder, text: str, now) -> int:
+    """Tell the organisations the order's current level names in `notify` (besides the court,
+    which `enter_step` tells): on escalation into the level, and — for the start level — when
+    the order opens (e.g. a rectification notice pushed to the 建设、施工、监理单位 at once).
+    A party the project lacks, or an agency its region lacks, is skipped. Returns how many
+    organisations were told."""
+    level = order.policy.rules.levels[order.loop_level]
+    told = 0
     for court in level.notify:
         try:
             agency, enterprise, party_role, _post = court.resolve(order.project)
@@ -206,6 +218,7 @@ def _level_opinion(order: WorkOrder, comment: str, now) -> str:
                else (None, enterprise.pk, order.project_id, party_role))
         if key == court_key(order):
             continue  # already told as the court
+        told += 1
         batch = timer_batch.current()
         if batch is not None:
             batch.notify(order, key, text[:300], now)
@@ -218,7 +231,7 @@ def _level_opinion(order: WorkOrder, comment: str, now) -> str:
         users = get_user_model().objects.filter(q, is_active=True).distinct()
         Notification.objects.bulk_create([
             Notification(user=u, order=order, text=text[:300], created=now) for u in users])
-    return f"{comment}。处置意见：{opinion}" if opinion and comment else (comment or opinion)
+    return told
 
 
 def _close_events(order: WorkOrder) -> None:
