@@ -14,8 +14,8 @@ and an enrolled face (obama.jpg or biden.jpg from simulator/data/faces, the face
 
 Timed, in `--processes` worker processes (the machine has 2 cores), each taking every n-th item:
 
-* bare model: `attendance.faces.encode` of each check-in photo (decode, 480 px, HOG with
-  upsample 1, 5 landmarks, the 128-d encoding) — the floor of a verified check-in;
+* bare model: `attendance.faces.encode` of each check-in photo (decode, 560 px, HOG
+  without upsampling, 5 landmarks, the 128-d encoding) — the floor of a verified check-in;
 * verified check-ins: `attendance.checkin.check_in` for the same photos — the payload, the
   post per 报建, GCJ-02 → WGS-84, the geofence, the model, the distance to the enrolment, the
   certificate, the spoofing signals, the row, the photo file — as the API calls it (the API

@@ -1,6 +1,6 @@
 """Face verification with dlib, locally (docs/research/attendance.md §4).
 
-A photo's bytes → a checked RGB image at about 480 px → exactly one face found by dlib's HOG
+A photo's bytes → a checked RGB image at about 560 px → exactly one face found by dlib's HOG
 frontal detector → its 5 landmarks (`shape_predictor_5_face_landmarks.dat`) → a 128-d
 encoding from dlib's ResNet (`dlib_face_recognition_resnet_model_v1.dat`). Two encodings of
 one person lie within about 0.6 (Euclidean) of each other; the threshold the check-in uses is
@@ -39,11 +39,14 @@ __all__ = ["Face", "PhotoRejected", "distance", "encode", "load_image", "models_
            "sha256"]
 
 #: Photos are scaled down so that their long side is at most this many pixels before
-#: detection: a phone selfie's face stays well above the detector's 80 px window.
-WORK_SIDE = 480
-#: HOG pyramid upsampling: 1 also finds faces of about 40 px (a second person further back),
-#: at roughly twice the detector's cost (face_recognition's default).
-UPSAMPLE = 1
+#: detection: a phone selfie's face stays well above the detector's 80 px window, and a second
+#: person beside or behind (two_faces.jpg's faces are ~90 px here) is still found.
+WORK_SIDE = 560
+#: HOG pyramid upsampling. 1 (face_recognition's default) would find faces down to ~40 px at
+#: about 2.6× the detector's cost — 31 ms against 12 ms per photo here, a fifth of a verified
+#: check-in (the encoder takes ~63 ms); 560 px without it finds every face the tests' photos
+#: hold (benchmarks/attendance_checkin.py).
+UPSAMPLE = 0
 #: A decoded image larger than this is refused before it is fully decoded (decompression bombs).
 MAX_PIXELS = 40_000_000
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
