@@ -3,9 +3,9 @@ once, beside a bare bulk insert of the same rows in the same run.
 
     .venv/bin/python benchmarks/pits_assess.py                 # 1,100 pits × 50 points, SQLite
     .venv/bin/python benchmarks/pits_assess.py --pits 200      # quick run
+    createdb -h 127.0.0.1 -U postgres smartsite_bench_pits    # PostgreSQL: an empty database
     SMARTSITE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/smartsite_bench_pits \\
-        .venv/bin/python benchmarks/pits_assess.py             # on PostgreSQL (database dropped
-                                                               # and recreated by migrate)
+        .venv/bin/python benchmarks/pits_assess.py             # (migrated here; drop it after)
 
 Setup (not timed): a fresh data directory, migrate, reference data, the demo city, and
 `--pits` pits spread over its projects, each with `--points` points (wall-top horizontal and
