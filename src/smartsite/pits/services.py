@@ -635,9 +635,11 @@ def _insert_readings(rows: list[tuple]) -> None:
             return
         types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
                  for f in fields]
-        arrays = ", ".join(f"%s::{t.split('(')[0]}[]" for t in types)
+        types = [t.split("(")[0] for t in types]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
-                       [list(column) for column in zip(*rows, strict=True)])
+                       [_array_literal(column) if t in _LITERAL_TYPES else list(column)
+                        for column, t in zip(zip(*rows, strict=True), types, strict=True)])
 
 
 def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
@@ -1197,28 +1199,31 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
 
 #: column types whose arrays `_update_rows` sends as one array literal (psycopg dumps an
 #: array element by element, which cost more than the UPDATE itself)
-_LITERAL_TYPES = frozenset({"numeric", "integer", "bigint", "timestamp with time zone"})
+_LITERAL_TYPES = frozenset({"numeric", "integer", "bigint", "timestamp with time zone",
+                            "boolean"})
 
 
-def _array_literal(values: list) -> str | list:
-    """Numbers or aware datetimes → a PostgreSQL array literal ("{1.5,NULL,…}"), cast by
-    the statement; the list itself for anything else (psycopg dumps it)."""
+def _array_literal(values: Sequence) -> str | list:
+    """Numbers, booleans or aware datetimes → a PostgreSQL array literal ("{1.5,NULL,…}"),
+    cast by the statement; a list of them for anything else (psycopg dumps it)."""
     memo = {}
     out = []
     for v in values:
         if v is None:
             out.append("NULL")
+        elif v is True or v is False:
+            out.append("t" if v else "f")
         elif isinstance(v, datetime.datetime):
             text = memo.get(v)
             if text is None:
                 if v.tzinfo is None:
-                    return values
+                    return list(values)
                 text = memo[v] = f'"{v.isoformat()}"'
             out.append(text)
         elif isinstance(v, int | Decimal) and not isinstance(v, bool):
             out.append(str(v))
         else:
-            return values
+            return list(values)
     return "{" + ",".join(out) + "}"
 
 
