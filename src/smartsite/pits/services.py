@@ -287,7 +287,8 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
         raise DomainError(f"未知的数据来源“{source}”", field="source")
     if len({b.pit.pk for b in batches}) != len(batches):
         raise DomainError("同一基坑在一次提交中出现多次", field="pit")
-    fresh = Pit.objects.in_bulk([b.pit.pk for b in batches])  # what the checks read
+    # what the checks read, and the assessment after the insert (`assess_pits`' `fresh`)
+    fresh = Pit.objects.select_related("project").in_bulk([b.pit.pk for b in batches])
     points_of: dict[int, dict[str, _PointRow]] = defaultdict(dict)
     for point in _active_points(fresh):
         points_of[point.pit_id][point.code] = point
@@ -339,7 +340,8 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
         assess_pits([w.pit for w in assessed], now={w.pit.pk: w.now for w in assessed},
                     alarm_rows=[r for rows in alarms.values() for r in rows], params=params,
                     points=[p for w in assessed for p in w.points.values()],
-                    recent=_Series(assessed, history, keep))
+                    recent=_Series(assessed, history, keep),
+                    fresh={w.pit.pk: fresh[w.pit.pk] for w in assessed})
     return [(b.pit, outcomes[b.pit.pk]) for b in batches]
 
 
@@ -633,9 +635,11 @@ def _insert_readings(rows: list[tuple]) -> None:
             return
         types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
                  for f in fields]
-        arrays = ", ".join(f"%s::{t.split('(')[0]}[]" for t in types)
+        types = [t.split("(")[0] for t in types]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
-                       [list(column) for column in zip(*rows, strict=True)])
+                       [_array_literal(column) if t in _LITERAL_TYPES else list(column)
+                        for column, t in zip(zip(*rows, strict=True), types, strict=True)])
 
 
 def _convert_raw(raw, points, errors, now) -> tuple[list[SurveyRow], dict, int]:
@@ -1061,7 +1065,8 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
 
 def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = None,
                 alarm_rows=None, params=None, points: list[_PointRow] | None = None,
-                recent: _Series | None = None) -> dict[int, Proposal]:
+                recent: _Series | None = None,
+                fresh: dict[int, Pit] | None = None) -> dict[int, Proposal]:
     """`assess_pit` for many pits in a few queries: the last readings of all their active
     points (`_history`, per `CHUNK` pits), baselines for the points still without one, the
     findings that changed and the pits' proposals in one prepared UPDATE each, the colour
@@ -1071,8 +1076,11 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = N
     proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay).
     From `record_surveys`: `points`, their active points as it read them (`_active_points`),
     and `recent`, their series with the survey's rows (the findings of the points with new
-    rows are written without comparing them with the stored ones: their last reading
-    changed)."""
+    rows are written without comparing their cumulative, rate and last time with the stored
+    ones: their last reading changed), and `fresh`, the pits as it read them with their
+    projects ({id: pit}, read once for both).
+    A point whose level, reasons and baseline are the stored ones gets only its cumulative,
+    rate and last time written (most points after a survey: a narrower UPDATE)."""
     pits = list(pits)
     if not isinstance(now, dict):
         now = dict.fromkeys((p.pk for p in pits), now or timezone.now())
@@ -1081,7 +1089,8 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = N
     keep = _keep(params)
     proposals: dict[int, Proposal] = {}
     with transaction.atomic():
-        fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
+        if fresh is None:
+            fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
         if points is None:
             points = _active_points(fresh)
         else:
@@ -1093,7 +1102,7 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = N
         slabs = {pk: (timezone.make_aware(datetime.datetime.combine(p.base_slab_on,
                                                                     datetime.time()))
                       if p.base_slab_on is not None else None) for pk, p in fresh.items()}
-        changed = []
+        changed, moved = [], []  # all FINDING_FIELDS / only MOVED_FIELDS to write
         limits_of = _limits_memo(alarms)
         findings: dict[int, list[tuple[str, Finding]]] = {}
         for point in points:
@@ -1102,11 +1111,14 @@ def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = N
                                    design_value=point.design_value,
                                    slab_cast_at=slabs[point.pit_id])
             _set_finding(point, finding, mine)
-            if point.pk in recent.new or _finding_of(point) != _stored_finding(point):
+            if point.pk in recent.new:
+                (moved if _kept(point) else changed).append(point)
+            elif _finding_of(point) != _stored_finding(point):
                 changed.append(point)
             if finding.level in SEVERE:  # only they make a colour (`propose`)
                 findings.setdefault(point.pit_id, []).append((point.code, finding))
         _update_rows(Point, changed, FINDING_FIELDS)
+        _update_rows(Point, moved, MOVED_FIELDS)
         for pk in fresh:
             proposals[pk] = propose(findings.get(pk, ()))
         _store_proposals(fresh, proposals, now)
@@ -1122,6 +1134,8 @@ SEVERE = frozenset(level for level, order in LEVEL_ORDER.items()
 
 
 FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
+#: the finding's fields nearly every survey changes (the others: level, reasons, baseline)
+MOVED_FIELDS = ("cumulative", "rate", "last_measured_at")
 PROPOSAL_FIELDS = ("proposed_colour", "proposed_reasons", "assessed_at")
 #: ids per IN list / pits per window query (SQLite's variable limit, PostgreSQL's plans)
 CHUNK = 500
@@ -1130,6 +1144,24 @@ CHUNK = 500
 def _finding_of(point) -> tuple:
     found = tuple(getattr(point, name) for name in FINDING_FIELDS)
     return (*found[:4], list(found[4]), *found[5:])  # reasons: a tuple on a _PointRow
+
+
+def _kept(point) -> bool:
+    """Whether the point's level, reasons and baseline are what the last assessment stored
+    (a `_PointRow`; a `Point` counts as changed). The baseline: `_baselines` sets only a
+    missing one."""
+    if not isinstance(point, _PointRow):
+        return False
+    level, _, _, _, reasons, baseline = point.stored
+    if level != point.level or (baseline is None and point.baseline is not None):
+        return False
+    if not point.reasons:  # most points: compare without reading the stored JSON
+        return reasons in _NO_REASONS
+    return reasons is not None and _reader(Point, "reasons")(reasons) == list(point.reasons)
+
+
+#: an empty reasons list as a raw cursor gives it (text, or a list if the driver parses it)
+_NO_REASONS = ("[]", [])
 
 
 def _update_rows(model, objs: list, names: Sequence[str]) -> None:
@@ -1160,7 +1192,39 @@ def _update_rows(model, objs: list, names: Sequence[str]) -> None:
                          for f, t in zip(fields, types, strict=False))
         arrays = ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names})"
-                       f" WHERE t.id = v.id", columns)
+                       f" WHERE t.id = v.id",
+                       [_array_literal(c) if t in _LITERAL_TYPES else c
+                        for c, t in zip(columns, types, strict=True)])
+
+
+#: column types whose arrays `_update_rows` sends as one array literal (psycopg dumps an
+#: array element by element, which cost more than the UPDATE itself)
+_LITERAL_TYPES = frozenset({"numeric", "integer", "bigint", "timestamp with time zone",
+                            "boolean"})
+
+
+def _array_literal(values: Sequence) -> str | list:
+    """Numbers, booleans or aware datetimes → a PostgreSQL array literal ("{1.5,NULL,…}"),
+    cast by the statement; a list of them for anything else (psycopg dumps it)."""
+    memo = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+        elif v is True or v is False:
+            out.append("t" if v else "f")
+        elif isinstance(v, datetime.datetime):
+            text = memo.get(v)
+            if text is None:
+                if v.tzinfo is None:
+                    return list(values)
+                text = memo[v] = f'"{v.isoformat()}"'
+            out.append(text)
+        elif isinstance(v, int | Decimal) and not isinstance(v, bool):
+            out.append(str(v))
+        else:
+            return list(values)
+    return "{" + ",".join(out) + "}"
 
 
 def _preparer(field):
