@@ -9,7 +9,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import ExtractMonth, ExtractYear
 
 from smartsite.attendance import permissions, rates, selectors
@@ -111,8 +111,8 @@ def calendar(user, person: Person, month: datetime.date) -> dict:
     check-ins of the month by day with their outcome and reasons."""
     first, last = rates.month_bounds(month)
     p = selectors.params()
-    posts = list(selectors.assignments(user).filter(person=person)
-                 .filter(Q(end_date__isnull=True) | Q(end_date__gte=first), start_date__lte=last)
+    posts = list(selectors.overlapping(selectors.assignments(user).filter(person=person),
+                                       first, last)
                  .order_by("project__name", "pk"))
     days = defaultdict(dict)
     for d in selectors.days(user).filter(person=person, date__gte=first, date__lte=last,
@@ -174,8 +174,8 @@ def project_board(user, project: Project, today: datetime.date) -> dict:
     post class and for the project; pending leave, stand-ins and stoppages."""
     p = selectors.params()
     first, last = rates.month_bounds(today)
-    posts = list(selectors.assignments(user).filter(project=project)
-                 .filter(Q(end_date__isnull=True) | Q(end_date__gte=first), start_date__lte=last)
+    posts = list(selectors.overlapping(selectors.assignments(user).filter(project=project),
+                                       first, last)
                  .order_by("post__key_post__post_class", "post__key_post__code", "pk"))
     statuses = defaultdict(list)
     for aid, status in selectors.days(user).filter(

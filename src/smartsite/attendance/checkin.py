@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -172,14 +171,11 @@ class Holding:
     stand_in: StandIn | None
 
 
-def current_on(qs, day: datetime.date):
-    return qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)
-
-
 def holding(person: Person, project: Project, day: datetime.date) -> Holding | None:
     """The post `person` holds on `project` on `day`: their own assignment, else an approved
     stand-in for someone else's."""
-    own = (current_on(PostAssignment.objects.filter(project=project, person=person), day)
+    own = (selectors.overlapping(PostAssignment.objects.filter(project=project, person=person),
+                                 day)
            .select_related("post").order_by("start_date", "pk").first())
     if own is not None:
         return Holding(own, None)
@@ -191,23 +187,16 @@ def holding(person: Person, project: Project, day: datetime.date) -> Holding | N
     return Holding(stand_in.assignment, stand_in) if stand_in else None
 
 
-def _valid_kinds(person_id: int, day: datetime.date) -> set[str]:
-    return set(Qualification.objects.filter(person_id=person_id)
-               .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=day))
-               .values_list("kind", flat=True))
-
-
 def qualification_reason(person: Person, hold: Holding, day: datetime.date) -> dict | None:
-    mine = _valid_kinds(person.pk, day)
+    mine = selectors.valid_kinds(person, day)
     if hold.stand_in is None:
         if mine:
             return None
         expired = Qualification.objects.filter(person=person).exists()
         return {"code": "no_qualification",
                 "message": "资格证书已过期，不能履职打卡" if expired else "未登记有效的资格证书"}
-    holder = _valid_kinds(hold.assignment.person_id, day) | set(
-        Qualification.objects.filter(person_id=hold.assignment.person_id)
-        .values_list("kind", flat=True))
+    holder = set(Qualification.objects.filter(person_id=hold.assignment.person_id)
+                 .values_list("kind", flat=True))  # the holder's kinds, valid or not
     if mine & holder:
         return None
     return {"code": "no_qualification",

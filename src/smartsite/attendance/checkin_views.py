@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from smartsite.attendance import checkin, enrolment, faces
+from smartsite.attendance import checkin, enrolment, faces, selectors
 from smartsite.attendance.choices import RequestStatus
 from smartsite.attendance.models import CheckIn, Enrolment, StandIn
 from smartsite.core.models import Person, PostAssignment
@@ -24,7 +24,7 @@ def checkin_page(request):
     posts, today = [], timezone.localdate()
     recent = []
     if person is not None:
-        for a in checkin.current_on(PostAssignment.objects.filter(person=person), today) \
+        for a in selectors.overlapping(PostAssignment.objects.filter(person=person), today) \
                 .select_related("project", "post").order_by("project__name", "pk"):
             posts.append({"project": a.project, "label": f"{a.project.name} · {a.post.name}"})
         for s in (StandIn.objects.filter(person=person, status=RequestStatus.APPROVED,

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from smartsite.attendance import rates, selectors
 from smartsite.attendance.choices import PostClass
 from smartsite.attendance.models import AttendanceDay
 from smartsite.core.choices import ProjectStatus
-from smartsite.core.models import PostAssignment, Qualification
+from smartsite.core.models import PostAssignment
 
 
 def _evidence(order) -> list[dict]:
@@ -47,9 +46,7 @@ def qualification_valid(order, at: datetime.datetime) -> bool:
     pairs = {(e.get("person_id"), e.get("kind")) for e in _evidence(order)} - {(None, None)}
     today = timezone.localtime(at).date()
     return bool(pairs) and all(
-        Qualification.objects.filter(person=person, kind=kind).filter(
-            Q(expires_on__isnull=True) | Q(expires_on__gte=today)).exists()
-        for person, kind in pairs)
+        kind in selectors.valid_kinds(person, today) for person, kind in pairs)
 
 
 def post_filled(order, at: datetime.datetime) -> bool:
@@ -57,9 +54,8 @@ def post_filled(order, at: datetime.datetime) -> bool:
     posts = {e.get("post") for e in _evidence(order)} - {None}
     today = timezone.localtime(at).date()
     return bool(posts) and all(
-        PostAssignment.objects.filter(project=order.project_id, post__code=code,
-                                      start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today)).exists()
+        selectors.overlapping(PostAssignment.objects.filter(project=order.project_id,
+                                                            post__code=code), today).exists()
         for code in posts)
 
 
@@ -69,9 +65,8 @@ def single_post(order, at: datetime.datetime) -> bool:
     today = timezone.localtime(at).date()
     limit = int(selectors.param("max_concurrent_class_i"))
     return bool(people) and all(
-        PostAssignment.objects.filter(person=person, post__key_post__post_class=PostClass.I,
-                                      project__status=ProjectStatus.ACTIVE,
-                                      start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        selectors.overlapping(PostAssignment.objects.filter(
+            person=person, post__key_post__post_class=PostClass.I,
+            project__status=ProjectStatus.ACTIVE), today)
         .values("project").distinct().count() <= limit
         for person in people)

@@ -117,8 +117,7 @@ def warnings(now: datetime.datetime) -> list[Finding]:
     yesterday = today - datetime.timedelta(days=1)
     tallies = selectors.month_tallies(today, through=yesterday) if yesterday >= first else {}
     classes = selectors.post_classes()
-    assignments = list(selectors.key_assignments().filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=first), start_date__lte=last))
+    assignments = list(selectors.overlapping(selectors.key_assignments(), first, last))
     stoppages = selectors.approved_stoppages({a.project_id for a in assignments})
     found = []
     for a in assignments:
@@ -191,9 +190,8 @@ def understaffed(now: datetime.datetime) -> list[Finding]:
     for pid, role in ProjectParty.objects.filter(project__in=projects).values_list(
             "project", "role"):
         parties[pid].add(role)
-    filled = set(PostAssignment.objects.filter(
-        project__in=projects, post__in=[k.post_id for k in posts], start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    filled = set(selectors.overlapping(PostAssignment.objects.filter(
+        project__in=projects, post__in=[k.post_id for k in posts]), today)
         .values_list("project", "post"))
     found = []
     for project in projects:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.utils import timezone
-
+from smartsite.attendance import services
 from smartsite.attendance.choices import Outcome
 from smartsite.attendance.models import CheckIn, Enrolment
 
@@ -23,12 +22,10 @@ def days_on_site(project_id: int, person_ids, start: datetime.date,
     out: dict[int, set[datetime.date]] = {pk: set() for pk in tracked}
     if not tracked:
         return out
-    zone = timezone.get_current_timezone()
-    since = datetime.datetime.combine(start, datetime.time(), zone)
-    until = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), zone)
+    since, until = services.day_bounds(start)[0], services.day_bounds(end)[1]
     for person_id, at in (CheckIn.objects.filter(project_id=project_id, person__in=tracked,
                                                  outcome__in=(Outcome.ACCEPTED, Outcome.REVIEW),
                                                  at__gte=since, at__lt=until)
                           .values_list("person_id", "at")):
-        out[person_id].add(timezone.localtime(at, zone).date())
+        out[person_id].add(services.local_day(at))
     return out

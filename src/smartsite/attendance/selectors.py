@@ -15,7 +15,6 @@ from smartsite.attendance.choices import IdentityResult, RequestStatus, Stoppage
 from smartsite.attendance.models import (
     AttendanceDay,
     CheckIn,
-    Enrolment,
     KeyPost,
     Leave,
     Parameter,
@@ -25,7 +24,7 @@ from smartsite.attendance.models import (
     Stoppage,
 )
 from smartsite.core.choices import ProjectStatus
-from smartsite.core.models import PostAssignment, Project
+from smartsite.core.models import Person, PostAssignment, Project, Qualification
 from smartsite.core.scoping import scoped
 
 #: What the rules fall back to if a parameter row is missing (the fixture's values).
@@ -52,6 +51,22 @@ def post_classes() -> dict[int, str]:
     return dict(KeyPost.objects.values_list("post_id", "post_class"))
 
 
+def overlapping(qs: QuerySet, first: datetime.date, last: datetime.date | None = None
+                ) -> QuerySet:
+    """The rows of `qs` (with `start_date` and an open-ended `end_date`: assignments,
+    stoppages) that overlap [first, last] (`last` None: the day `first`)."""
+    return qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=first),
+                     start_date__lte=first if last is None else last)
+
+
+def valid_kinds(person, first: datetime.date, last: datetime.date | None = None) -> set[str]:
+    """The qualification kinds `person` (or its pk) holds valid over the whole of [first,
+    last] (`last` None: on the day `first`)."""
+    return set(Qualification.objects.filter(person=person)
+               .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=last or first))
+               .values_list("kind", flat=True))
+
+
 def key_assignments(day: datetime.date | None = None, *, project_ids=None
                     ) -> QuerySet[PostAssignment]:
     """Assignments to key posts on projects not completed (that cover `day`, if given), each
@@ -61,7 +76,7 @@ def key_assignments(day: datetime.date | None = None, *, project_ids=None
           .select_related("person", "post", "post__key_post", "project")
           .annotate(first_enrolled=_FIRST_ENROLLED))
     if day is not None:
-        qs = qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)
+        qs = overlapping(qs, day)
     if project_ids is not None:
         qs = qs.filter(project__in=project_ids)
     return qs
@@ -78,8 +93,12 @@ def approved_stoppages(project_ids) -> dict[int, list[tuple]]:
 
 #: when the holder was first registered for face check-in (人脸登记): the earliest enrolment
 #: the identity source did not refuse
-_FIRST_ENROLLED = Min("person__enrolments__enrolled_at",
-                      filter=~Q(person__enrolments__identity_result=IdentityResult.MISMATCH))
+def _first_enrolled(path: str) -> Min:
+    return Min(f"{path}__enrolled_at",
+               filter=~Q(**{f"{path}__identity_result": IdentityResult.MISMATCH}))
+
+
+_FIRST_ENROLLED = _first_enrolled("person__enrolments")
 _UNSET = object()
 #: a window no day is in (`rates.in_window`)
 NEVER = (datetime.date.max, datetime.date.min)
@@ -93,9 +112,8 @@ def window_of(assignment: PostAssignment, post_class: str):
     simulated people are a few projects' then raises no absence for the rest.)"""
     enrolled = getattr(assignment, "first_enrolled", _UNSET)
     if enrolled is _UNSET:
-        enrolled = (Enrolment.objects.filter(person=assignment.person_id)
-                    .exclude(identity_result=IdentityResult.MISMATCH)
-                    .aggregate(first=Min("enrolled_at"))["first"])
+        enrolled = (Person.objects.filter(pk=assignment.person_id)
+                    .aggregate(first=_first_enrolled("enrolments"))["first"])
     if enrolled is None:
         return NEVER
     registered = max(assignment.start_date, timezone.localdate(enrolled))

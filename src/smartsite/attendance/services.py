@@ -13,7 +13,6 @@ import datetime
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from smartsite.attendance import permissions, rates, selectors
@@ -43,7 +42,7 @@ from smartsite.core.models import Person, PostAssignment, Project, Qualification
 
 __all__ = ["close_day", "decide_leave", "decide_review", "decide_sanction", "decide_stand_in",
            "decide_stoppage", "derive_sanctions", "file_stoppage", "request_leave",
-           "request_stand_in", "valid_kinds"]
+           "request_stand_in"]
 
 
 def _now(now):
@@ -105,9 +104,8 @@ def close_day(day: datetime.date, at: datetime.datetime | None = None, *,
     for s in StandIn.objects.filter(assignment__in=ids, status=RequestStatus.APPROVED,
                                     start_date__lte=day, end_date__gte=day):
         stand_ins[s.assignment_id].append(s)
-    stopped = set(Stoppage.objects.filter(project__in=project_set,
-                                          status=StoppageStatus.APPROVED, start_date__lte=day)
-                  .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+    stopped = set(selectors.overlapping(Stoppage.objects.filter(
+        project__in=project_set, status=StoppageStatus.APPROVED), day)
                   .values_list("project", flat=True))
     min_hours = selectors.param("min_day_span_hours")
     rows = []
@@ -263,12 +261,6 @@ def decide_leave(actor, leave: Leave, *, approve: bool, note: str = "", now=None
     return leave
 
 
-def valid_kinds(person: Person, first: datetime.date, last: datetime.date) -> set[str]:
-    """The qualification kinds `person` holds valid over the whole of [first, last]."""
-    return {kind for kind, expires in Qualification.objects.filter(person=person)
-            .values_list("kind", "expires_on") if expires is None or expires >= last}
-
-
 @transaction.atomic
 def request_stand_in(actor, assignment: PostAssignment, *, person: Person, start_date,
                      end_date, reason: str = "", now=None) -> StandIn:
@@ -286,7 +278,7 @@ def request_stand_in(actor, assignment: PostAssignment, *, person: Person, start
     if not needed:
         raise DomainError(f"在岗人员{assignment.person.name}未登记资格证书，无法核对顶岗人员资格",
                           field="person")
-    if not needed & valid_kinds(person, start_date, end_date):
+    if not needed & selectors.valid_kinds(person, start_date, end_date):
         labels = "、".join(sorted(Qualification(kind=k).get_kind_display() for k in needed))
         raise DomainError(f"顶岗人员{person.name}须持有与在岗人员同类且在顶岗期间有效的"
                           f"资格证书（{labels}）", field="person", code="stand_in_qualification")
@@ -311,7 +303,7 @@ def decide_stand_in(actor, stand_in: StandIn, *, approve: bool, note: str = "",
         permissions.require_owner(actor, stand_in.assignment.project)
     if approve and not ({k for k in Qualification.objects.filter(
             person=stand_in.assignment.person_id).values_list("kind", flat=True)}
-            & valid_kinds(stand_in.person, stand_in.start_date, stand_in.end_date)):
+            & selectors.valid_kinds(stand_in.person, stand_in.start_date, stand_in.end_date)):
         raise DomainError(f"顶岗人员{stand_in.person.name}的资格证书已不满足要求，不能批准",
                           field="person")
     _decide(actor, stand_in, approve, note, now)
@@ -335,9 +327,8 @@ def file_stoppage(actor, project: Project, *, start_date, end_date=None, reason:
         raise DomainError("复工日期不能早于停工日期", field="end_date")
     if not (reason or "").strip():
         raise DomainError("请填写停工原因", field="reason")
-    overlap = Stoppage.objects.filter(project=project, status__in=[
-        StoppageStatus.FILED, StoppageStatus.APPROVED], start_date__lte=end_date or
-        datetime.date.max).filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
+    overlap = selectors.overlapping(Stoppage.objects.filter(project=project, status__in=[
+        StoppageStatus.FILED, StoppageStatus.APPROVED]), start_date, end_date or datetime.date.max)
     if overlap.exists():
         raise Conflict("这段日期已有停工报备", field="start_date")
     stoppage = Stoppage(project=project, start_date=start_date, end_date=end_date,
