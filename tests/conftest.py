@@ -116,18 +116,22 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the reference data once per test database; tests roll back on top of it."""
+    """Load the reference data once per test database; tests roll back on top of it, and a
+    transactional test empties only what it wrote (`support.reset`: the reference rows stay,
+    unless the test changed them — then everything is flushed and loaded again)."""
+    from support import reset
+
     from smartsite.core import reference
 
-    with django_db_blocker.unblock():
+    def load():
         reference.load_all()
-    _reference_state["flushed"] = False
+        reset.baseline()
+
+    with django_db_blocker.unblock():
+        load()
+    reset.install(on_full_flush=load)
 
 
-# A transactional test ends by flushing every table, the reference data with them. The next
-# test that uses the database gets them loaded again first (below), so no test depends on
-# running before the transactional ones (pytest-django's order, which xdist does not keep).
-_reference_state = {"flushed": False}
 _TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences",
                            "django_db_serialized_rollback"}
 _DB_FIXTURES = {"db", "django_db_setup", *_TRANSACTIONAL_FIXTURES}
@@ -196,25 +200,6 @@ def seeded_data_dir(seeded_demo, tmp_path):
     return target
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    uses_db, _ = _db_use(item)
-    if uses_db and _reference_state["flushed"]:
-        from pytest_django.plugin import blocking_manager_key
-
-        from smartsite.core import reference
-
-        with item.config.stash[blocking_manager_key].unblock():
-            reference.load_all()
-        _reference_state["flushed"] = False
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item):
-    if _db_use(item)[1]:
-        _reference_state["flushed"] = True
-
-
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2 at production strength costs ~0.3 s a user; the cast has seven.
@@ -251,15 +236,9 @@ def clock():
 
 @pytest.fixture
 def reference(db):
-    """The reference data. It is loaded once per test database (`django_db_setup`) and again
-    before the first test after a transactional test has flushed the tables
-    (`pytest_runtest_setup`); here it is only loaded if it is still missing. (Loading it for
-    every test of the cast cost ~0.1 s each, over 1,200 times a pass.)"""
-    from smartsite.core import reference
-    from smartsite.core.models import Post, Region
-
-    if _reference_state["flushed"] or not (Region.objects.exists() and Post.objects.exists()):
-        reference.load_all()
+    """The reference data: loaded once per test database (`django_db_setup`) and kept by
+    every test (transactional ones too: `support.reset`). Asking for it documents that a test
+    reads it."""
 
 
 def _user(username, **extra):
