@@ -124,7 +124,7 @@ def test_a_spray_state_over_mqtt_is_stored(tmp_path, root, broker, monitor):
         gateway.stop()
 
 
-@pytest.mark.parametrize("payload, detail", [
+BAD_PAYLOADS = [
     (b"{not json", "payload is not JSON"),
     (json.dumps({"ST": "39"}).encode(), "missing field(s): CN, PW, MN, CP"),
     (json.dumps({**reading("31OTHER00000000000000001", NOW)}).encode(), "does not match the topic"),
@@ -132,14 +132,27 @@ def test_a_spray_state_over_mqtt_is_stored(tmp_path, root, broker, monitor):
      "must be a string or a number"),
     (json.dumps({**reading("31MQTT000000000000000001", NOW, pm10="abc")}).encode(),
      "is not a number"),
-])
-def test_bad_payloads_are_refused_with_the_reason_and_store_nothing(tmp_path, root, broker, monitor,
-                                                                     payload, detail):
+]
+
+
+def test_bad_payloads_are_refused_with_the_reason_and_store_nothing(tmp_path, root, broker,
+                                                                     monitor):
+    """Each bad payload, one after the other to one running gateway (a process start per
+    payload cost ~2 s each): each is counted as a refusal of its device with its own reason
+    (one row per device and kind of refusal, its detail the latest), and none stores a
+    reading or stops the gateway taking the next."""
     gateway = start_gateway(tmp_path, root)
+
+    def refused(n, detail):  # n refusals counted so far, the last one for `detail`
+        rows = DeviceRejection.objects.filter(mn=monitor.mn)
+        return sum(r.count for r in rows) >= n and any(detail in r.detail for r in rows)
+
     try:
-        broker.publish(monitor.mn, payload)
-        rejection = wait_for(lambda: DeviceRejection.objects.filter(mn=monitor.mn).first())
-        assert rejection is not None and detail in rejection.detail, gateway.output()
+        for n, (payload, detail) in enumerate(BAD_PAYLOADS, start=1):
+            broker.publish(monitor.mn, payload)
+            assert wait_for(lambda n=n, detail=detail: refused(n, detail)), (
+                detail, list(DeviceRejection.objects.values_list("count", "detail")),
+                gateway.output())
         assert not Reading.objects.exists()
     finally:
         gateway.stop()
