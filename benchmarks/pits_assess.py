@@ -150,8 +150,8 @@ def main() -> None:
         batch = Upload.objects.bulk_create([Upload(pit=pit, source="file", received_at=now)
                                             for pit in pits])
         ups = {u.pit_id: u.pk for u in batch}
-        services._insert_readings([(p.pk, survey_at, services._decimal(v), ups[p.pit_id], False)
-                                   for rows in by_pit.values() for p, v in rows])
+        services._insert_readings([(p.pk, survey_at, services._decimal(v), ups[p.pit_id], False,
+                                    None, None) for rows in by_pit.values() for p, v in rows])
         raw = time.perf_counter() - started
         transaction.set_rollback(True)
     tidy()
