@@ -265,11 +265,14 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     """Many pits' surveys at once (an automated platform pushing all its pits, the MQTT job
     draining its messages, the simulator): each pit's survey all or nothing with the checks
     of `record_survey`, validated in memory from a few queries for all pits, the readings in
-    one bulk insert, the stored pits assessed together (`assess_pits`).
+    one bulk insert, the stored pits assessed together (as `assess_pits` does).
 
     The stored readings the checks and the assessment need are read once, before the
     insert (`_history`: per point, everything from its pit's earliest new time on and the
     last few before it); the assessment's series are those with the new rows merged in.
+    The points are assessed before the insert (`_find`), so that each point's latest
+    reading goes in with its cumulative and rate; the points whose level, reasons or
+    baseline changed and the pits' colours are written after it (`_save_findings`).
 
     Returns, in the order given, (pit, its Upload) or (pit, its SurveyRejected) — a refused
     pit stores nothing, the others are stored. An unknown source, a pit given twice, or an
@@ -1026,7 +1029,7 @@ def _baselines_ended(firsts, history: _History, baseline_n: int) -> dict:
 class _Series:
     """The assessment's series of the stored surveys' points ({point id: its last `keep`
     readings as (measured_at, value as a float) in time order}, `get` as a dict's), made
-    when asked from what `_history` read before the insert and the rows just inserted."""
+    when asked from what `_history` read before the insert and the rows to insert."""
 
     def __init__(self, works: list[_Work], history: _History, keep: int):
         self.history, self.keep = history, keep
