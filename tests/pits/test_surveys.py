@@ -42,6 +42,7 @@ def test_a_survey_is_stored_and_a_resent_one_adds_nothing(site):
     assert float(point.cumulative) == pytest.approx(0.9)
 
 
+@pytest.mark.postgres  # the readings' insert and the latest reading's update are raw SQL
 def test_a_late_survey_between_the_last_two_changes_the_rate_the_api_gives(client, site):
     record(site, rows("WY-01", [0.0, 0.0, 0.0, 1.0, 3.0]))
     api = Api(client, site.monitor_user)
