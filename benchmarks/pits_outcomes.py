@@ -37,7 +37,7 @@ call_command("migrate", interactive=False, verbosity=0)
 from smartsite.core import reference  # noqa: E402
 from smartsite.core.errors import DomainError  # noqa: E402
 from smartsite.core.models import Project  # noqa: E402
-from smartsite.pits import services  # noqa: E402
+from smartsite.pits import selectors, services  # noqa: E402
 from smartsite.pits.models import ColourChange, Pit, Point, ProfileReading, Reading, Upload  # noqa: E402
 from smartsite.simulator import city  # noqa: E402
 from smartsite.workorders.models import Event  # noqa: E402
@@ -233,7 +233,7 @@ state = {"log": log, "pits": [], "readings": [], "profiles": [], "points": [], "
 for pit in mine.order_by("code"):
     state["pits"].append([pit.code, pit.colour, pit.proposed_colour, pit.proposed_reasons,
                           iso(pit.assessed_at), str(pit.base_slab_on)])
-for p in Point.objects.filter(pit__in=mine).order_by("pit__code", "code"):
+for p in selectors.with_latest(Point.objects.filter(pit__in=mine)).order_by("pit__code", "code"):
     state["points"].append([p.pit.code, p.code, p.level, str(p.cumulative), str(p.rate),
                             iso(p.last_measured_at), p.reasons, str(p.baseline),
                             p.baseline_profile])

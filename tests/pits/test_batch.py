@@ -9,7 +9,7 @@ import datetime
 import pytest
 from support.pits import T0, build_site, rows
 
-from smartsite.pits import services
+from smartsite.pits import selectors, services
 from smartsite.pits.models import ColourChange, Pit, Point, Reading, Upload
 from smartsite.workorders.models import Event
 
@@ -97,7 +97,7 @@ def outcome(pits):
         pit = Pit.objects.get(pk=pit.pk)
         out.append({
             "proposal": (pit.proposed_colour, pit.proposed_reasons, pit.assessed_at),
-            "points": sorted(Point.objects.filter(pit=pit).values_list(
+            "points": sorted(selectors.with_latest(Point.objects.filter(pit=pit)).values_list(
                 "code", "level", "cumulative", "rate", "last_measured_at", "reasons",
                 "baseline")),
             "changes": list(ColourChange.objects.filter(pit=pit).order_by("at", "pk")

@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from support.api import Api
 from support.pits import T0, build_site, rows
 
 from smartsite.core.errors import Forbidden
-from smartsite.pits import services
+from smartsite.pits import selectors, services
 from smartsite.pits.models import Point, Reading, Upload
 from smartsite.workorders.models import Event
 
@@ -36,9 +37,27 @@ def test_a_survey_is_stored_and_a_resent_one_adds_nothing(site):
     assert (first.readings, first.duplicates) == (4, 0)
     assert (again.readings, again.duplicates) == (0, 4)
     assert Reading.objects.filter(point__code="WY-01").count() == 4
-    point = Point.objects.get(code="WY-01")
+    point = selectors.with_latest(Point.objects.filter(code="WY-01")).get()
     assert float(point.baseline) == pytest.approx(0.2)  # the mean of the first three
     assert float(point.cumulative) == pytest.approx(0.9)
+
+
+@pytest.mark.postgres  # the readings' insert and the latest reading's update are raw SQL
+def test_a_late_survey_between_the_last_two_changes_the_rate_the_api_gives(client, site):
+    record(site, rows("WY-01", [0.0, 0.0, 0.0, 1.0, 3.0]))
+    api = Api(client, site.monitor_user)
+
+    def wy01():
+        response = api.call("get", f"/pits/{site.pit.pk}")
+        return next(p for p in response.json()["points"] if p["code"] == "WY-01")
+
+    before = wy01()
+    assert (before["cumulative"], before["rate"]) == (3.0, 2.0)  # 2 mm on the last day
+    # measured half a day before the last survey, sent late: the last change is 0.5 mm in 12 h
+    record(site, [services.SurveyRow("WY-01", T0 + 3.5 * DAY, 2.5)])
+    after = wy01()
+    assert (after["cumulative"], after["rate"]) == (3.0, 1.0)
+    assert after["last_measured_at"] == before["last_measured_at"]
 
 
 def test_every_bad_row_is_named_and_nothing_is_stored(site):
@@ -104,7 +123,7 @@ def test_an_inclinometer_profile_is_stored_by_depth_and_assessed_on_its_largest_
                for n, (d, v) in enumerate([(0.5, 12.0), (1.0, 18.5), (1.5, -3.0)], 2)]
     upload = record(site, profile)
     assert upload.readings == 1
-    point = Point.objects.get(code="CX-01")
+    point = selectors.with_latest(Point.objects.filter(code="CX-01")).get()
     assert point.profile.count() == 3
     assert float(point.readings.get().value) == 18.5
     assert float(point.cumulative) == 18.5  # the profile is already relative to the baseline

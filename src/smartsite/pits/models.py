@@ -256,13 +256,11 @@ class Point(ScopedModel):
     # pits.uploads docstring). None for a hole whose surveys arrive as displacements.
     baseline_profile = models.JSONField("初始剖面（A0/A180 读数换算）", null=True, blank=True,
                                         editable=False)
-    # What the latest assessment found (pits.assessment); shown on the plan.
+    # What the latest assessment found (pits.assessment); shown on the plan. Its cumulative
+    # change and rate are on the point's latest reading (`Reading.cumulative`), read with
+    # the reading's time through `selectors.with_latest`: a survey writes a point only when
+    # its level, reasons or baseline change.
     level = models.CharField("状态", max_length=10, choices=Level.choices, default=Level.NORMAL)
-    cumulative = models.DecimalField("累计变化", max_digits=12, decimal_places=3, null=True,
-                                     blank=True, editable=False)
-    rate = models.DecimalField("变化速率（/d）", max_digits=10, decimal_places=3, null=True,
-                               blank=True, editable=False)
-    last_measured_at = models.DateTimeField("最近观测", null=True, blank=True, editable=False)
     reasons = models.JSONField("依据", default=list, blank=True, editable=False)
     active = models.BooleanField("在用", default=True)
 
@@ -323,6 +321,13 @@ class Reading(ScopedModel):
     upload = models.ForeignKey(Upload, verbose_name="上传批次", on_delete=models.CASCADE,
                                related_name="rows")
     late = models.BooleanField("逾期上传", default=False)
+    # What the assessment found when this was its point's latest reading (services.
+    # assess_pits): the point's cumulative change and rate then. The latest reading's are
+    # the point's (selectors.with_latest); a reading never assessed as the latest has none.
+    cumulative = models.DecimalField("累计变化", max_digits=12, decimal_places=3, null=True,
+                                     blank=True, editable=False)
+    rate = models.DecimalField("变化速率（/d）", max_digits=10, decimal_places=3, null=True,
+                               blank=True, editable=False)
 
     class Meta:
         ordering = ["point", "measured_at"]

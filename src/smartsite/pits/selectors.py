@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum
 
 from smartsite.core.scoping import scoped
 from smartsite.pits.assessment import Limits, Params, resolve_limits
@@ -37,7 +38,31 @@ def pit(user, pk: int) -> Pit:
 
 
 def points(user, pit_: Pit) -> QuerySet[Point]:
-    return scoped(user, Point.objects.filter(pit=pit_))
+    """The pit's points with their latest reading's findings (`with_latest`)."""
+    return with_latest(scoped(user, Point.objects.filter(pit=pit_)))
+
+
+def with_latest(points_: QuerySet[Point]) -> QuerySet[Point]:
+    """The points with what their latest reading says, as attributes: `last_measured_at`
+    (None without readings), `cumulative` and `rate` (what the assessment found after that
+    reading: `services.assess_pits` keeps them on the point's latest reading). Every read of
+    a point's latest findings goes through here."""
+    latest = Reading.objects.filter(point=OuterRef("pk")).order_by("-measured_at")
+    return points_.annotate(
+        last_measured_at=Subquery(latest.values("measured_at")[:1]),
+        **{name: Subquery(latest.values(name)[:1], output_field=_Stored(
+            max_digits=field.max_digits, decimal_places=field.decimal_places))
+           for name in ("cumulative", "rate") for field in [Reading._meta.get_field(name)]})
+
+
+class _Stored(DecimalField):
+    """A decimal column read through a subquery as the column itself reads (SQLite's
+    converter quantizes only a column's decimals to the field's places)."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return value.quantize(Decimal(1).scaleb(-self.decimal_places), context=self.context)
 
 
 def by_colour(user) -> dict[str, int]:

@@ -265,11 +265,14 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
     """Many pits' surveys at once (an automated platform pushing all its pits, the MQTT job
     draining its messages, the simulator): each pit's survey all or nothing with the checks
     of `record_survey`, validated in memory from a few queries for all pits, the readings in
-    one bulk insert, the stored pits assessed together (`assess_pits`).
+    one bulk insert, the stored pits assessed together (as `assess_pits` does).
 
     The stored readings the checks and the assessment need are read once, before the
     insert (`_history`: per point, everything from its pit's earliest new time on and the
     last few before it); the assessment's series are those with the new rows merged in.
+    The points are assessed before the insert (`_find`), so that each point's latest
+    reading goes in with its cumulative and rate; the points whose level, reasons or
+    baseline changed and the pits' colours are written after it (`_save_findings`).
 
     Returns, in the order given, (pit, its Upload) or (pit, its SurveyRejected) — a refused
     pit stores nothing, the others are stored. An unknown source, a pit given twice, or an
@@ -326,8 +329,14 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             outcomes[w.pit.pk] = SurveyRejected(w.errors)
         else:
             ok.append(w)
-    if ok:
-        _store(ok, stored, source=source, actor=actor)
+    _prepare(ok, stored, source=source, actor=actor)
+    # the assessment of the pits with new readings, before the insert: each point's latest
+    # reading goes in with its findings (`Reading.cumulative`, `.rate`)
+    assessed = [w for w in ok if w.readings]
+    points = [p for w in assessed for p in w.points.values()]
+    found = _find(points, _Series(assessed, history, keep), params, alarms,
+                  {w.pit.pk: fresh[w.pit.pk] for w in assessed}, new=_new_values(assessed))
+    written = _store(ok, points, source=source, actor=actor) if ok else set()
     n = params.baseline_surveys
     for w in ok:
         w.upload.baseline_pending = {
@@ -335,13 +344,11 @@ def record_surveys(batches: Iterable[PitSurvey | tuple], *, source: str = Source
             ((p.code, w.baselines[p.pk]) for p in w.points.values() if p.pk in w.baselines)
             if doc.get("mean") is None}
         outcomes[w.pit.pk] = w.upload
-    assessed = [w for w in ok if w.upload.readings]
     if assessed:
-        assess_pits([w.pit for w in assessed], now={w.pit.pk: w.now for w in assessed},
-                    alarm_rows=[r for rows in alarms.values() for r in rows], params=params,
-                    points=[p for w in assessed for p in w.points.values()],
-                    recent=_Series(assessed, history, keep),
-                    fresh={w.pit.pk: fresh[w.pit.pk] for w in assessed})
+        now_of = {w.pit.pk: w.now for w in assessed}
+        proposals = _save_findings({w.pit.pk: fresh[w.pit.pk] for w in assessed}, points,
+                                   found, now_of, written)
+        _proposed([w.pit for w in assessed], proposals, now_of)
     return [(b.pit, outcomes[b.pit.pk]) for b in batches]
 
 
@@ -372,8 +379,9 @@ class _PointRow:
     """An active point as the survey path reads it (`_active_points`): the columns the
     checks and the assessment use, converted as the ORM converts them, without building a
     `Point` (which costs more than checking its reading). `stored` is what the last
-    assessment wrote (FINDING_FIELDS as the database gives them, converted on demand by
-    `_stored_finding`); level … baseline are what this assessment finds."""
+    assessment wrote on the point (FINDING_FIELDS as the database gives them, compared by
+    `_kept`); level … reasons are what this assessment finds (cumulative, rate and the
+    latest time go on the point's latest reading)."""
 
     pk: int
     pit_id: int
@@ -417,8 +425,7 @@ def _active_points(pits: dict[int, Pit]) -> list[_PointRow]:
     kinds = {item: (measure_of(item), unit_of(item)) for item in Item.values}
     table = Point._meta.db_table
     qn = connection.ops.quote_name
-    columns = ", ".join(_raw_time(qn(c)) if c == "last_measured_at"
-                        else f"{qn(c)}::float8" if c in FLOAT_READ and pg else qn(c)
+    columns = ", ".join(f"{qn(c)}::float8" if c in FLOAT_READ and pg else qn(c)
                         for c in POINT_COLUMNS + FINDING_FIELDS)
     with connection.cursor() as cursor:
         for i in range(0, len(ids), CHUNK):
@@ -467,17 +474,9 @@ def _same(value):
 _READERS: dict = {}
 
 
-def _stored_finding(point: _PointRow) -> tuple:
-    """What the last assessment stored for the point (FINDING_FIELDS), as the ORM reads it."""
-    return tuple(None if v is None else _aware(v) if name == "last_measured_at"
-                 else _decimal_from_float(Point, name)(v) if name in FLOAT_READ
-                 else _reader(Point, name)(v)
-                 for name, v in zip(FINDING_FIELDS, point.stored, strict=True))
-
-
 #: Point's decimals `_active_points` reads as floats (float8 on PostgreSQL: psycopg builds a
 #: float faster than a Decimal), made the ORM's Decimal by `_decimal_from_float`
-FLOAT_READ = frozenset({"baseline", "cumulative", "rate"})
+FLOAT_READ = frozenset({"baseline"})
 
 
 def _decimal_from_float(model, name):
@@ -569,35 +568,51 @@ def _validate(b: PitSurvey, fresh: Pit, points: dict[str, _PointRow], now) -> _W
                  dupes=raw_dupes, first=min(times, default=None))
 
 
-def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
-    """The checked surveys: an upload each, all their readings in one insert
-    (`_insert_readings`)."""
+def _prepare(works: list[_Work], stored: dict, *, source, actor) -> None:
+    """The checked surveys' uploads (not saved yet) and new readings (`_Work.readings`)."""
     upload_within = datetime.timedelta(hours=selectors.parameter("upload_within_hours", 24))
+    for w in works:
+        w.upload = Upload(
+            pit=w.pit, source=source, uploaded_by=actor if actor is not None else None,
+            enterprise_id=w.fresh.monitoring_company_id if actor is not None else None,
+            filename=w.filename[:200], received_at=w.now)
+        mine = [(point.pk, row.measured_at, value,
+                 (row.received_at or w.now) - row.measured_at > upload_within)
+                for row, point, value, _ in w.new_singles]
+        w.new_profiles = [(point, at, depths) for (point, at), depths in w.profiles.items()
+                          if (point.pk, at) not in stored]
+        w.dupes += len(w.profiles) - len(w.new_profiles)
+        peaks = [(point.pk, at, max((v for _, v in depths), key=abs),
+                  w.received.get((point, at), w.now) - at > upload_within)
+                 for point, at, depths in w.new_profiles]
+        w.readings = mine + peaks
+        times = [r[1] for r in w.readings]
+        w.upload.readings = len(w.readings)
+        w.upload.duplicates = w.dupes
+        w.upload.late = sum(r[3] for r in w.readings)
+        w.upload.first_measured_at = min(times, default=None)
+        w.upload.last_measured_at = max(times, default=None)
+
+
+def _store(works: list[_Work], points: list[_PointRow], *, source, actor) -> set[int]:
+    """The checked surveys (`_prepare`d): an upload each, all their readings in one insert
+    (`_insert_readings`), each point's latest reading with the findings `_find` gave the
+    point (`points`). Returns the ids of the points whose latest reading went in so."""
+    found = {p.pk: p for p in points}
+    written = set()
+    rows = []
     with transaction.atomic():
-        for w in works:
-            w.upload = Upload(
-                pit=w.pit, source=source, uploaded_by=actor if actor is not None else None,
-                enterprise_id=w.fresh.monitoring_company_id if actor is not None else None,
-                filename=w.filename[:200], received_at=w.now)
-            mine = [(point.pk, row.measured_at, value,
-                     (row.received_at or w.now) - row.measured_at > upload_within)
-                    for row, point, value, _ in w.new_singles]
-            w.new_profiles = [(point, at, depths) for (point, at), depths in w.profiles.items()
-                              if (point.pk, at) not in stored]
-            w.dupes += len(w.profiles) - len(w.new_profiles)
-            peaks = [(point.pk, at, max((v for _, v in depths), key=abs),
-                      w.received.get((point, at), w.now) - at > upload_within)
-                     for point, at, depths in w.new_profiles]
-            w.readings = mine + peaks
-            times = [r[1] for r in w.readings]
-            w.upload.readings = len(w.readings)
-            w.upload.duplicates = w.dupes
-            w.upload.late = sum(r[3] for r in w.readings)
-            w.upload.first_measured_at = min(times, default=None)
-            w.upload.last_measured_at = max(times, default=None)
         Upload.objects.bulk_create([w.upload for w in works])
-        _insert_readings([(pk, at, value, w.upload.pk, late)
-                          for w in works for pk, at, value, late in w.readings])
+        for w in works:
+            upload = w.upload.pk
+            for pk, at, value, late in w.readings:
+                point = found.get(pk)
+                if point is not None and at == point.last_measured_at:
+                    rows.append((pk, at, value, upload, late, point.cumulative, point.rate))
+                    written.add(pk)
+                else:
+                    rows.append((pk, at, value, upload, late, None, None))
+        _insert_readings(rows)
         profile_rows = [ProfileReading(point_id=point.pk, measured_at=at, depth_m=d,
                                        displacement_mm=v)
                         for w in works for point, at, depths in w.new_profiles for d, v in depths]
@@ -611,27 +626,28 @@ def _store(works: list[_Work], stored: dict, *, source, actor) -> None:
                 audit.record(actor, w.upload, AuditAction.CREATE,
                              {"readings": w.upload.readings, "source": source,
                               "filename": w.filename}, project=w.pit.project)
+    return written
 
 
 def _insert_readings(rows: list[tuple]) -> None:
-    """Reading rows (point id, measured_at, value, upload id, late) in one statement: a
-    prepared INSERT run for every row on SQLite, an INSERT … SELECT FROM unnest(arrays) on
-    PostgreSQL — the values as `bulk_create` would send them, without building a model
-    instance per row (which costs more than the insert)."""
+    """Reading rows (point id, measured_at, value, upload id, late, cumulative, rate) in one
+    statement: a prepared INSERT run for every row on SQLite, an INSERT … SELECT FROM
+    unnest(arrays) on PostgreSQL — the values as `bulk_create` would send them, without
+    building a model instance per row (which costs more than the insert)."""
     if not rows:
         return
     meta = Reading._meta
     qn = connection.ops.quote_name
-    names = ("point", "measured_at", "value", "upload", "late")
+    names = ("point", "measured_at", "value", "upload", "late", "cumulative", "rate")
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(qn(f.column) for f in fields)
     table = qn(meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             adapt = _Memo(connection.ops.adapt_datetimefield_value)  # a survey shares its time
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)",
-                               [(pk, adapt(at), value, upload, late)
-                                for pk, at, value, upload, late in rows])
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(pk, adapt(at), *rest) for pk, at, *rest in rows])
             return
         types = [f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
                  for f in fields]
@@ -1013,7 +1029,7 @@ def _baselines_ended(firsts, history: _History, baseline_n: int) -> dict:
 class _Series:
     """The assessment's series of the stored surveys' points ({point id: its last `keep`
     readings as (measured_at, value as a float) in time order}, `get` as a dict's), made
-    when asked from what `_history` read before the insert and the rows just inserted."""
+    when asked from what `_history` read before the insert and the rows to insert."""
 
     def __init__(self, works: list[_Work], history: _History, keep: int):
         self.history, self.keep = history, keep
@@ -1064,68 +1080,109 @@ def assess_pit(pit: Pit, *, now: datetime.datetime | None = None,
 
 
 def assess_pits(pits: Iterable[Pit], *, now: datetime.datetime | dict | None = None,
-                alarm_rows=None, params=None, points: list[_PointRow] | None = None,
-                recent: _Series | None = None,
-                fresh: dict[int, Pit] | None = None) -> dict[int, Proposal]:
+                alarm_rows=None, params=None) -> dict[int, Proposal]:
     """`assess_pit` for many pits in a few queries: the last readings of all their active
-    points (`_history`, per `CHUNK` pits), baselines for the points still without one, the
-    findings that changed and the pits' proposals in one prepared UPDATE each, the colour
-    changes in one insert, the open events refreshed together (`refresh_events`),
-    `raise_event` only for a new colour's event, `recover_events` for the pits whose
-    colour's event ended. Returns {pit id: proposal}; the given pit objects get their
-    proposed colour, reasons and assessed_at. `now` may be {pit id: time} (a replay).
-    From `record_surveys`: `points`, their active points as it read them (`_active_points`),
-    and `recent`, their series with the survey's rows (the findings of the points with new
-    rows are written without comparing their cumulative, rate and last time with the stored
-    ones: their last reading changed), and `fresh`, the pits as it read them with their
-    projects ({id: pit}, read once for both).
-    A point whose level, reasons and baseline are the stored ones gets only its cumulative,
-    rate and last time written (most points after a survey: a narrower UPDATE)."""
+    points (`_history`, per `CHUNK` pits), baselines for the points still without one
+    (`_find`), then (`_save_findings`) the points whose level, reasons or baseline changed
+    and the pits' proposals in one prepared UPDATE each, the latest readings whose
+    cumulative or rate changed, the colour changes in one insert, the open events
+    refreshed together (`refresh_events`), `raise_event` only for a new colour's event,
+    `recover_events` for the pits whose colour's event ended. Returns {pit id: proposal};
+    the given pit objects get their proposed colour, reasons and assessed_at. `now` may be
+    {pit id: time} (a replay)."""
     pits = list(pits)
     if not isinstance(now, dict):
         now = dict.fromkeys((p.pk for p in pits), now or timezone.now())
     params = params or selectors.params()
     alarms = _alarms_by_grade(alarm_rows if alarm_rows is not None else selectors.alarm_values())
     keep = _keep(params)
-    proposals: dict[int, Proposal] = {}
     with transaction.atomic():
-        if fresh is None:
-            fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
-        if points is None:
-            points = _active_points(fresh)
-        else:
-            for point in points:
-                point.pit = fresh[point.pit_id]
-        if recent is None:
-            recent = _Series([], _history(dict.fromkeys(fresh), keep), keep)
-        _baselines(points, params)
-        slabs = {pk: (timezone.make_aware(datetime.datetime.combine(p.base_slab_on,
-                                                                    datetime.time()))
-                      if p.base_slab_on is not None else None) for pk, p in fresh.items()}
-        changed, moved = [], []  # all FINDING_FIELDS / only MOVED_FIELDS to write
-        limits_of = _limits_memo(alarms)
-        findings: dict[int, list[tuple[str, Finding]]] = {}
-        for point in points:
-            mine = recent.get(point.pk, [])
-            finding = assess_point(mine, limits_of(point), params, baseline=_baseline(point),
-                                   design_value=point.design_value,
-                                   slab_cast_at=slabs[point.pit_id])
-            _set_finding(point, finding, mine)
-            if point.pk in recent.new:
-                (moved if _kept(point) else changed).append(point)
-            elif _finding_of(point) != _stored_finding(point):
-                changed.append(point)
-            if finding.level in SEVERE:  # only they make a colour (`propose`)
-                findings.setdefault(point.pit_id, []).append((point.code, finding))
-        _update_rows(Point, changed, FINDING_FIELDS)
-        _update_rows(Point, moved, MOVED_FIELDS)
-        for pk in fresh:
-            proposals[pk] = propose(findings.get(pk, ()))
-        _store_proposals(fresh, proposals, now)
+        fresh = Pit.objects.select_related("project").in_bulk([p.pk for p in pits])
+        points = _active_points(fresh)
+        recent = _Series([], _history(dict.fromkeys(fresh), keep), keep)
+        found = _find(points, recent, params, alarms, fresh)
+        proposals = _save_findings(fresh, points, found, now)
+    _proposed(pits, proposals, now)
+    return proposals
+
+
+def _proposed(pits: list[Pit], proposals: dict[int, Proposal], now: dict) -> None:
     for pit in pits:
         pit.proposed_colour, pit.proposed_reasons, pit.assessed_at = (
             proposals[pit.pk].colour, proposals[pit.pk].reasons, now[pit.pk])
+
+
+def _find(points: list[_PointRow], recent: _Series, params, alarms: dict[int, list],
+          fresh: dict[int, Pit], *, new: dict | None = None) -> dict[int, list]:
+    """Assess the points (active points of the pits `fresh` names, as `_active_points`
+    read them) in memory: each gets the baseline its first surveys give, if it had none
+    (`_baselines`; `new`: {point id: [(time, value)]} not stored yet), and its finding
+    (`_set_finding`). Returns {pit id: [(point code, finding)]} of the findings that make
+    a colour. `recent`: their last readings (`_Series`)."""
+    _baselines(points, params, new)
+    slabs = {pk: (timezone.make_aware(datetime.datetime.combine(p.base_slab_on,
+                                                                datetime.time()))
+                  if p.base_slab_on is not None else None) for pk, p in fresh.items()}
+    limits_of = _limits_memo(alarms)
+    findings: dict[int, list[tuple[str, Finding]]] = {}
+    for point in points:
+        mine = recent.get(point.pk, [])
+        finding = assess_point(mine, limits_of(point), params, baseline=_baseline(point),
+                               design_value=point.design_value,
+                               slab_cast_at=slabs[point.pit_id])
+        _set_finding(point, finding, mine)
+        if finding.level in SEVERE:  # only they make a colour (`propose`)
+            findings.setdefault(point.pit_id, []).append((point.code, finding))
+    return findings
+
+
+def _new_values(works: list[_Work]) -> dict[int, list]:
+    """{point id: [(time, value as the ORM gives it)]} of the surveys' new readings."""
+    out: dict[int, list] = defaultdict(list)
+    for w in works:
+        for pk, at, value, _ in w.readings:
+            out[pk].append((at, value))
+    return out
+
+
+def _save_findings(fresh: dict[int, Pit], points: list[_PointRow], found: dict[int, list],
+                   now: dict, written: set[int] | frozenset = frozenset()) -> dict[int, Proposal]:
+    """What `_find` found: the points whose level, reasons or baseline changed (one prepared
+    UPDATE), the cumulative and rate of every point's latest reading where they changed
+    (but for the points in `written`: their latest reading was inserted with them), and the
+    pits' proposals (`_store_proposals`). Returns {pit id: proposal}."""
+    with transaction.atomic():
+        _update_rows(Point, [p for p in points if not _kept(p)], FINDING_FIELDS)
+        _update_latest([p for p in points
+                        if p.last_measured_at is not None and p.pk not in written])
+        proposals = {pk: propose(found.get(pk, ())) for pk in fresh}
+        _store_proposals(fresh, proposals, now)
     return proposals
+
+
+def _update_latest(points: list[_PointRow]) -> None:
+    """The points' findings (cumulative, rate) on their latest readings, where these carry
+    others (late data between stored surveys, a baseline or design value that changed, a
+    reading stored without an assessment): one query per `CHUNK` points for what the
+    readings carry (`selectors.with_latest`), one prepared UPDATE for those that differ."""
+    stale = []
+    for i in range(0, len(points), CHUNK):
+        chunk = points[i:i + CHUNK]
+        carried = {pk: rest for pk, *rest in selectors.with_latest(
+            Point.objects.filter(pk__in=[p.pk for p in chunk]).order_by())
+            .values_list("pk", "last_measured_at", "cumulative", "rate")}
+        stale += [p for p in chunk
+                  if carried.get(p.pk) != [p.last_measured_at, p.cumulative, p.rate]]
+    if not stale:
+        return
+    meta = Reading._meta
+    qn = connection.ops.quote_name
+    at = _Memo(connection.ops.adapt_datetimefield_value)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {qn(meta.db_table)} SET {qn('cumulative')} = %s, {qn('rate')} = %s"
+            f" WHERE {qn(meta.get_field('point').column)} = %s AND {qn('measured_at')} = %s",
+            [(p.cumulative, p.rate, p.pk, at(p.last_measured_at)) for p in stale])
 
 
 #: the levels `propose` takes into a pit's colour and reasons (it skips the others)
@@ -1133,26 +1190,18 @@ SEVERE = frozenset(level for level, order in LEVEL_ORDER.items()
                    if order >= LEVEL_ORDER[Level.WARNING])
 
 
-FINDING_FIELDS = ("level", "cumulative", "rate", "last_measured_at", "reasons", "baseline")
-#: the finding's fields nearly every survey changes (the others: level, reasons, baseline)
-MOVED_FIELDS = ("cumulative", "rate", "last_measured_at")
+#: what the assessment keeps on the point (its cumulative, rate and latest time are its
+#: latest reading's: `Reading.cumulative`, `selectors.with_latest`)
+FINDING_FIELDS = ("level", "reasons", "baseline")
 PROPOSAL_FIELDS = ("proposed_colour", "proposed_reasons", "assessed_at")
 #: ids per IN list / pits per window query (SQLite's variable limit, PostgreSQL's plans)
 CHUNK = 500
 
 
-def _finding_of(point) -> tuple:
-    found = tuple(getattr(point, name) for name in FINDING_FIELDS)
-    return (*found[:4], list(found[4]), *found[5:])  # reasons: a tuple on a _PointRow
-
-
-def _kept(point) -> bool:
-    """Whether the point's level, reasons and baseline are what the last assessment stored
-    (a `_PointRow`; a `Point` counts as changed). The baseline: `_baselines` sets only a
-    missing one."""
-    if not isinstance(point, _PointRow):
-        return False
-    level, _, _, _, reasons, baseline = point.stored
+def _kept(point: _PointRow) -> bool:
+    """Whether the point's level, reasons and baseline are what the last assessment stored.
+    The baseline: `_baselines` sets only a missing one."""
+    level, reasons, baseline = point.stored
     if level != point.level or (baseline is None and point.baseline is not None):
         return False
     if not point.reasons:  # most points: compare without reading the stored JSON
@@ -1307,14 +1356,19 @@ def _needs_baseline(point: Point) -> bool:
             and point.measure not in (Measure.FORCE, Measure.CRACK))
 
 
-def _baselines(points: list[Point], params) -> None:
+def _baselines(points: list[Point], params, new: dict | None = None) -> None:
     """Store the baseline (the mean of the first surveys) of the points that have their
-    first surveys in and no baseline yet (saved with the points' findings)."""
+    first surveys in and no baseline yet (saved with the points' findings). `new`: {point
+    id: [(time, value)]} of readings not stored yet, counted among the first."""
+    n = params.baseline_surveys
     wanted = [p for p in points if _needs_baseline(p)]
-    first = _first_readings(wanted, params.baseline_surveys)
+    first = _first_readings(wanted, n)
     for point in wanted:
-        values = [v for _, v in first.get(point.pk, [])]
-        if len(values) >= params.baseline_surveys:
+        values = first.get(point.pk, [])
+        if new and point.pk in new:
+            values = sorted(values + new[point.pk], key=_time)[:n]
+        values = [v for _, v in values]
+        if len(values) >= n:
             point.baseline = sum(values) / len(values)
 
 

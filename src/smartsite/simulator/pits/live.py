@@ -138,9 +138,9 @@ def survey(rng: random.Random, pit: Pit, at: datetime.datetime, now: datetime.da
 
 def automated(rng: random.Random, now: datetime.datetime, limit: int = PER_ROUND) -> int:
     """Automated points that have not reported for four hours report now."""
-    stale = (Point.objects.filter(automated=True, active=True,
-                                  pit__project__status=ProjectStatus.ACTIVE,
-                                  last_measured_at__lte=now - AUTOMATED_EVERY)
+    stale = (selectors.with_latest(Point.objects.filter(
+        automated=True, active=True, pit__project__status=ProjectStatus.ACTIVE))
+             .filter(last_measured_at__lte=now - AUTOMATED_EVERY)
              .values_list("pit", flat=True).distinct())
     done = 0
     for pit in Pit.objects.filter(pk__in=list(stale)[:limit]).select_related("project"):

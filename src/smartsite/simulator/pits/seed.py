@@ -8,7 +8,8 @@ rows, `pits.schedule`), manual at ~09:00 and ~21:00, strut forces and groundwate
 in some grade-one pits (every four hours). The history is bulk-inserted (readings, their
 uploads, inclinometer profiles once a week); each pit's last two surveys that have arrived
 by `now` go through `services.record_surveys` (one call a round), so the assessment, the colours and the
-warning events are the real ones.
+warning events are the real ones (a pit with three surveys or fewer is assessed once after
+its history, `services.assess_pits`).
 
 Planted (`Plants`): a few pits turn yellow (a point past its 预警值), one red (a point past
 its cumulative and rate values, accelerating), one drifts — its next survey, a few minutes
@@ -188,6 +189,11 @@ def seed_pits(*, seed: int, scale: str = "demo", count: int | None = None,
                 report.readings += upload.readings
                 report.late += upload.late
                 report.uploads += 1
+        # a pit with no survey through record_surveys (three or fewer so far) is assessed
+        # as its last survey would have had it: its points' latest readings carry findings
+        unassessed = [p.pit for p in pits if not histories[id(p)].finals]
+        if unassessed:
+            services.assess_pits(unassessed, now=now)
         _demo_designer()
     report.colours = {}
     for colour in Pit.objects.filter(pk__in=[p.pit.pk for p in pits]).values_list(
