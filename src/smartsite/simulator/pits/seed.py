@@ -24,6 +24,7 @@ seed and `now` give the same pits and readings.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import math
 import time
@@ -462,14 +463,19 @@ def _insert(model_, columns: list[str], rows: list[tuple]) -> None:
         return
     ops = connection.ops
     kinds = [model_._meta.get_field(c.removesuffix("_id")).get_internal_type() for c in columns]
-    adapt = [ops.adapt_datetimefield_value if k == "DateTimeField" else None for k in kinds]
+    stamps = [k for k, kind in enumerate(kinds) if kind == "DateTimeField"]
+    # the points of a survey share its time: each time is adapted once (make_naive + str)
+    adapt = functools.cache(ops.adapt_datetimefield_value)
     table = connection.ops.quote_name(model_._meta.db_table)
     sql = (f"INSERT INTO {table} ({', '.join(ops.quote_name(c) for c in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
     with connection.cursor() as cursor:
         for i in range(0, len(rows), BATCH):
-            cursor.executemany(sql, [tuple(f(v) if f else v for f, v in zip(adapt, row, strict=True))
-                                     for row in rows[i:i + BATCH]])
+            batch = [list(row) for row in rows[i:i + BATCH]]
+            for k in stamps:
+                for row in batch:
+                    row[k] = adapt(row[k])
+            cursor.executemany(sql, batch)
 
 
 def _value(v: float) -> Decimal:
