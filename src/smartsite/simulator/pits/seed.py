@@ -44,7 +44,7 @@ from smartsite.pits.models import Pit, ProfileReading, Reading, Upload
 from smartsite.pits.schedule import interval_days
 from smartsite.simulator.city import SCALES, rng_for
 from smartsite.simulator.pits import model
-from smartsite.simulator.users import DEMO_DOMAIN, DEMO_PASSWORD
+from smartsite.simulator.users import DEMO_DOMAIN, demo_password_hash
 
 __all__ = ["SeedReport", "seed_pits"]
 
@@ -495,11 +495,9 @@ def _demo_designer() -> None:
         .select_related("enterprise").first()
     if party is None:
         return
-    from django.contrib.auth.hashers import make_password
-
     user = User(username="designer", email=f"designer@{DEMO_DOMAIN}",
                 first_name=f"{party.enterprise.name}（基坑设计单位）"[:150],
-                password=make_password(DEMO_PASSWORD))
+                password=demo_password_hash())
     user.save()
     audit.record(None, user, AuditAction.CREATE,
                  audit.diff(None, {"username": user.username, "full_name": user.first_name}))
