@@ -4,7 +4,8 @@ readings, and the curves their devices keep following while the demo runs.
 Curves
     `sample(profile, t)` is what a monitor measures at `t` (seconds since the epoch): a pure
     function of the city seed, the monitor's MN and `t`, so the back-fill and the live device
-    (`devices`) draw the same curve and a restarted device carries on where it was.
+    (`devices`) draw the same curve and a restarted device carries on where it was. The
+    back-fill draws it a day at a time as arrays (`samples`: bit for bit `sample`'s values).
     Shanghai in late November: particulate with a morning and an evening peak over a regional
     haze that drifts over hours, plus the site's own dust while work goes on (07:00–18:00,
     less at lunch; no work at night); noise from ~60 dB(A) by day to ~48 at night;
