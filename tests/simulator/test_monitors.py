@@ -4,6 +4,7 @@ demo back-fills through the real ingest: test_monitor_readings.py (both engines)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -138,3 +139,23 @@ def test_a_device_in_mg_sends_three_decimals_that_store_like_the_others():
     whole, _, decimals = repr(v_mg[1]).partition(".")
     assert whole == "0" and 1 <= len(decimals) <= 3  # e.g. 0.062
     assert sim.stored(mg, v_mg)[1] == pytest.approx(v_ug[1], abs=0.6)
+
+
+def test_the_back_fill_draws_bit_for_bit_what_the_live_device_sends():
+    """`samples` (the back-fill's arrays) against `sample` (the device's minute by minute):
+    planted bursts, the flat-line sensor, a copier, mg units, zero checks, flaky noise."""
+    mns = [f"31Z{k:03d}" for k in range(80)]
+    the_plan = sim.Plan(exceed=frozenset(mns[:4]), flat=mns[4])
+    profiles = [sim.profile(SEED, mn, unit="mg" if k % 3 == 0 else "ug", the_plan=the_plan,
+                            limit=100.0) for k, mn in enumerate(mns)]
+    profiles.append(dataclasses.replace(profiles[3], twin=profiles[5]))  # mg relaying µg/m³
+    assert {p.zero_check >= 0 for p in profiles} == {True, False}
+    assert any(p.flaky_noise for p in profiles) and any(p.burst_minutes for p in profiles)
+    first = int(NOW.timestamp()) // 60 * 60 - 86400
+    for p in profiles:
+        for as_stored in (False, True):
+            values, flags = sim.samples(p, first, 1440, as_stored=as_stored)
+            want = [sim.sample(p, first + 60 * i) for i in range(1440)]
+            if as_stored:
+                want = [(sim.stored(p, v), f) for v, f in want]
+            assert repr(list(zip(values, flags, strict=True))) == repr(want), p.mn

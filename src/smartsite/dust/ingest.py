@@ -11,6 +11,7 @@ sprays, inspections, maintenance, reviews) is written by `dust.services`.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -286,7 +287,9 @@ def _store_postgres(rows: Iterable[ReadingRow], received_at) -> int:
 
 
 def _store_sqlite(rows: Iterable[ReadingRow], received_at) -> int:
-    adapt = connection.ops.adapt_datetimefield_value
+    # A batch's readings share few distinct times (a minute for every monitor): Django's
+    # adaptation (make_naive, then str: ~3 µs) is done once per time, not once per reading.
+    adapt = functools.cache(connection.ops.adapt_datetimefield_value)
     received = adapt(received_at)
     marks = ", ".join("?" * len(READING_COLUMNS))
     cur = connection.connection.cursor()

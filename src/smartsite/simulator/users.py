@@ -9,20 +9,35 @@ deliverable), which is how `demo_logins()` finds them again on a later run.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 
 from smartsite.core import audit
 from smartsite.core.choices import AgencyKind, AuditAction, PartyRole, ProjectStatus, RoleKind
 from smartsite.core.models import Agency, Post, Role
 
-__all__ = ["DEMO_DOMAIN", "DEMO_PASSWORD", "create_demo_users", "demo_logins", "simulated_city"]
+__all__ = ["DEMO_DOMAIN", "DEMO_PASSWORD", "create_demo_users", "demo_logins", "demo_password_hash",
+           "simulated_city"]
 
 #: The password of every demo user. Public by design: demo databases only.
 DEMO_PASSWORD = "smartsite-demo"
 DEMO_DOMAIN = "demo.invalid"
+
+
+def demo_password_hash() -> str:
+    """`DEMO_PASSWORD` hashed by the hasher in force, once per process and hasher: every demo
+    login (the city's and the scenarios' own) shares the hash, as PBKDF2 costs ~0.4 s of CPU
+    a hash."""
+    hasher = get_hasher()
+    return _demo_hash(hasher.algorithm, getattr(hasher, "iterations", None))
+
+
+@functools.cache
+def _demo_hash(algorithm: str, iterations: int | None) -> str:
+    return make_password(DEMO_PASSWORD, hasher=algorithm)
 
 
 def demo_logins() -> list[tuple[str, str]]:
@@ -55,7 +70,7 @@ def create_demo_users(plans: list) -> list[tuple[str, str]]:
     No randomness: each pick is the most telling one, so it follows from the city itself.
     """
     User = get_user_model()
-    password = make_password(DEMO_PASSWORD)  # one hash: PBKDF2 per user would cost seconds
+    password = demo_password_hash()  # one hash: PBKDF2 per user would cost seconds
     agency = Agency.objects.select_related("region").get
     top_contractor_pk, plan = _pick_project(plans)
     contractor = next(p.parties[PartyRole.CONTRACTOR] for p in plans

@@ -61,7 +61,7 @@ from smartsite.core.models import Person, PostAssignment, Project, Qualification
 from smartsite.simulator.attendance import photos
 from smartsite.simulator.city import rng_for
 from smartsite.simulator.identity_service import IdentityService
-from smartsite.simulator.users import DEMO_DOMAIN, DEMO_PASSWORD
+from smartsite.simulator.users import DEMO_DOMAIN, demo_password_hash
 from smartsite.workorders.models import Event
 
 __all__ = ["MAX_PEOPLE", "SeedReport", "centre", "pick_projects", "position", "seed_attendance"]
@@ -559,8 +559,6 @@ def _demo_checkin_login(p: _Person | None) -> None:
     if p is None:
         return
     User = get_user_model()
-    from django.contrib.auth.hashers import make_password
-
     from smartsite.core import audit
     from smartsite.core.choices import AuditAction, PartyRole
 
@@ -570,7 +568,7 @@ def _demo_checkin_login(p: _Person | None) -> None:
         return
     user = User(username=username, email=f"{username}@{DEMO_DOMAIN}",
                 first_name=f"项目经理{p.person.name}（手机打卡）"[:150],
-                password=make_password(DEMO_PASSWORD))
+                password=demo_password_hash())
     user.save()
     audit.record(None, user, AuditAction.CREATE,
                  audit.diff(None, {"username": username, "full_name": user.first_name}))

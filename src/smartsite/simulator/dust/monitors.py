@@ -4,7 +4,8 @@ readings, and the curves their devices keep following while the demo runs.
 Curves
     `sample(profile, t)` is what a monitor measures at `t` (seconds since the epoch): a pure
     function of the city seed, the monitor's MN and `t`, so the back-fill and the live device
-    (`devices`) draw the same curve and a restarted device carries on where it was.
+    (`devices`) draw the same curve and a restarted device carries on where it was. The
+    back-fill draws it a day at a time as arrays (`samples`: bit for bit `sample`'s values).
     Shanghai in late November: particulate with a morning and an evening peak over a regional
     haze that drifts over hours, plus the site's own dust while work goes on (07:00–18:00,
     less at lunch; no work at night); noise from ~60 dB(A) by day to ~48 at night;
@@ -36,12 +37,14 @@ import datetime
 import functools
 import gc
 import hashlib
+import itertools
 import math
 import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,7 +60,7 @@ from smartsite.simulator import names
 from smartsite.simulator.city import rng_for
 
 __all__ = ["CODES", "HOURS", "Plan", "Profile", "SeedReport", "cp_values", "dead_minutes",
-           "load_profiles", "plan", "pm10_ug", "profile", "sample", "seed_monitors",
+           "load_profiles", "plan", "pm10_ug", "profile", "sample", "samples", "seed_monitors",
            "spray_running"]
 
 #: Hours of readings `seed_monitors` back-fills by default.
@@ -372,6 +375,131 @@ def sample(p: Profile, t: float) -> tuple[tuple[float, ...], str]:
     return values, dust_flag * 3 + noise_flag + "NNNNN"
 
 
+# ---------------------------------------------------------------- a curve at once (numpy)
+#
+# `samples` is `sample` over consecutive minutes, as arrays: the same operations in the same
+# order on IEEE doubles (and the same 64-bit integer hashing, wrapping in uint64), so every
+# value is bit for bit what `sample` gives (tests/simulator/test_monitors.py compares them).
+# The back-fill draws a day a minute for every monitor (~600,000 readings in the demo city):
+# a few seconds of CPU in `sample`, a tenth of that here.
+
+_U64 = np.uint64
+_GOLDEN64, _U64_1, _U64_2 = _U64(_GOLDEN), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
+_A_PM_CYCLE, _A_ACTIVITY, _A_NOISE, _A_TEMPERATURE, _A_WIND = (
+    np.array(table, dtype=np.float64) for table in (_PM_CYCLE, _ACTIVITY, _NOISE, _TEMPERATURE,
+                                                    _WIND))
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """`_mix` of uint64 values (the products wrap as `& _M64` does)."""
+    x = (x ^ (x >> _U64(30))) * _U64_1
+    x = (x ^ (x >> _U64(27))) * _U64_2
+    return x ^ (x >> _U64(31))
+
+
+def _unit64(key: int, i: np.ndarray) -> np.ndarray:
+    """`_unit(key, i)` of non-negative integers `i` (int64)."""
+    return _mix64(_U64(key) + i.astype(np.uint64) * _GOLDEN64).astype(np.float64) \
+        * 5.421010862427522e-20
+
+
+def _smooth64(key: int, x: np.ndarray) -> np.ndarray:
+    """`_smooth(key, x)` of non-negative `x`."""
+    i = np.floor(x)
+    f = x - i
+    i = i.astype(np.int64)
+    a = _unit64(key, i)
+    f = f * f * (3.0 - 2.0 * f)
+    return 2.0 * (a + (_unit64(key, i + 1) - a) * f) - 1.0
+
+
+@functools.lru_cache(maxsize=16)
+def _regional64(region: int, first_minute: int, count: int) -> tuple[np.ndarray, ...]:
+    """`_regional` of `count` minutes from `first_minute`, as five arrays (shared by every
+    monitor of the city)."""
+    rows = [_regional(region, minute) for minute in range(first_minute, first_minute + count)]
+    return tuple(np.array(column, dtype=np.float64) for column in zip(*rows, strict=True))
+
+
+def samples(p: Profile, first: int, count: int, *, as_stored: bool = False
+            ) -> tuple[list[tuple[float, ...]], list[str]]:
+    """`sample(p, t)` for the `count` whole minutes from `first` (epoch seconds, a multiple
+    of 60): the values (with `as_stored`, as `stored(p, …)` gives them) and the flags."""
+    if count <= 0:
+        return [], []
+    source = p
+    while source.twin is not None:
+        source = source.twin
+    values, flags = _samples(source, first, count)
+    if as_stored and p.scale != 1.0:
+        values = [v * p.scale if dust else v for v, dust in zip(values, _PARTICULATE, strict=True)]
+    return list(zip(*(v.tolist() for v in values), strict=True)), flags
+
+
+def _samples(p: Profile, first: int, count: int) -> tuple[list[np.ndarray], list[str]]:
+    second = np.arange(first, first + 60 * count, 60, dtype=np.int64)
+    local = second + LOCAL_OFFSET
+    m = (local // 60) % 1440
+    haze, t_drift, wind_base, wind_dir, pressure = _regional64(p.region, first // 60, count)
+    j = _mix64(_U64(p.jitter_key) + second.astype(np.uint64) * _GOLDEN64)
+    u1, u2, u3, u4, u5, u6, u7, u8 = ((j >> _U64(8 * k) & _U64(255)).astype(np.float64) * _U8
+                                      for k in range(8))
+
+    act = _A_ACTIVITY[m]
+    dust = np.where(act != 0.0, p.dust * act * (1.0 + 0.55 * _smooth64(p.noise_key,
+                                                                        second / 1200.0)), 0.0)
+    if p.burst_minutes:
+        into = m - p.burst_start
+        dust = np.where((into >= 0) & (into < p.burst_minutes),
+                        dust + p.burst * (0.85 + 0.3 * u4), dust)
+    background = 46.0 * haze * _A_PM_CYCLE[m] * p.level
+    pm10 = (background + dust) * (0.94 + 0.12 * u1)
+    pm25 = (background * p.fine + 0.22 * dust) * (0.95 + 0.10 * u2)
+    tsp = pm10 * p.tsp_ratio + 0.9 * dust
+    dust_flag = np.full(count, "N")
+    zero = np.zeros(count, dtype=bool)
+    if p.zero_check >= 0:
+        into = m - p.zero_check
+        zero = (into >= 0) & (into < 6)
+        pm25 = np.where(zero, 1.0 + 2 * u1, pm25)
+        pm10 = np.where(zero, 2.0 + 3 * u2, pm10)
+        tsp = np.where(zero, 3.0 + 4 * u2, tsp)
+        dust_flag[zero] = "C"
+    day = local // 86400
+    first_day = int(day[0])
+    visits = np.array([_maintenance(p.day_key, d) for d in range(first_day, int(day[-1]) + 1)],
+                      dtype=np.int64)
+    into = m - visits[day - first_day]
+    dust_flag[~zero & (into >= 0) & (into < 40)] = "M"
+    if p.flat:
+        pm25, pm10, tsp = (np.full(count, p.flat * 0.6), np.full(count, p.flat),
+                           np.full(count, p.flat * 1.6))
+        dust_flag[:] = "N"
+
+    noise = p.night_db + (p.day_db - p.night_db) * _A_NOISE[m] + 4.0 * (u3 - 0.5)
+    noise = np.where((act > 0.5) & (u5 > 0.985), noise + (5.0 + 5.0 * u6), noise)
+    noise_flag = np.where(u7 < p.flaky_noise, "B", "N")
+    wind = np.maximum(0.0, wind_base * p.exposure * _A_WIND[m] + 1.2 * (u5 - 0.5))
+    direction = np.remainder(wind_dir + 50.0 * (u6 - 0.5), 360.0)
+    temperature = 11.5 + 3.5 * _A_TEMPERATURE[m] + t_drift + p.warmth * (0.4 + 0.6 * act) \
+        + 0.3 * (u7 - 0.5)
+    humidity = np.minimum(98.0, np.maximum(25.0, 76.0 - 3.4 * (temperature - 11.5) + p.damp
+                                           + 2.0 * (u8 - 0.5)))
+    floor = np.floor
+    if p.scale != 1.0:
+        pm25, pm10, tsp = (floor(pm25 + 0.5) / 1000, floor(pm10 + 0.5) / 1000,
+                           floor(tsp + 0.5) / 1000)
+    else:
+        pm25, pm10, tsp = (floor(pm25 * 10 + 0.5) / 10, floor(pm10 * 10 + 0.5) / 10,
+                           floor(tsp * 10 + 0.5) / 10)
+    values = [pm25, pm10, tsp, floor(noise * 10 + 0.5) / 10, floor(wind * 10 + 0.5) / 10,
+              np.remainder(floor(direction + 0.5), 360.0), floor(temperature * 10 + 0.5) / 10,
+              floor(humidity * 10 + 0.5) / 10, floor(pressure * 100 + 2.0 * u8 + 0.5) / 100]
+    flags = [f"{d}{d}{d}{n}NNNNN" for d, n in zip(dust_flag.tolist(), noise_flag.tolist(),
+                                                   strict=True)]
+    return values, flags
+
+
 def pm10_ug(p: Profile, t: float) -> float:
     """The PM10 (µg/m³) monitor `p` measures at `t`."""
     return sample(p, t)[0][1] * p.scale
@@ -580,22 +708,19 @@ def backfill(monitors: Iterable[tuple[Monitor, Profile]], the_plan: Plan, *, rng
     chunks.append(chunk)
     pm10: dict[int, list[float]] = {}  # µg/m³ a minute, for the spray controllers
 
+    stamps = [at for _, at in times]
+
     def readings(chunk) -> list[ingest.ReadingRow]:
         rows = []
-        append, row = rows.append, ingest.ReadingRow
+        row = ingest.ReadingRow
         gc.disable()  # tens of thousands of new objects, no cycles: spare the collector
         try:
             for ident, p, last in chunk:
-                series = pm10[ident] = []
-                keep = series.append if ident in sprays else None
-                for t, at in times:
-                    if t > last:
-                        break
-                    values, flags = sample(p, t)
-                    values = stored(p, values)
-                    if keep:
-                        keep(values[1])
-                    append(row(ident, REALTIME_CN, at, values, flags))
+                count = max(0, min(len(times), (last - first) // 60 + 1))  # the minutes ≤ last
+                values, flags = samples(p, first, count, as_stored=True)
+                pm10[ident] = [v[1] for v in values] if ident in sprays else []
+                rows += map(row, itertools.repeat(ident), itertools.repeat(REALTIME_CN),
+                            stamps[:count], values, flags)
         finally:
             gc.enable()
         return rows

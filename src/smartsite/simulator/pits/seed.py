@@ -25,6 +25,7 @@ seed and `now` give the same pits and readings.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import math
 import time
@@ -44,7 +45,7 @@ from smartsite.pits.models import Pit, ProfileReading, Reading, Upload
 from smartsite.pits.schedule import interval_days
 from smartsite.simulator.city import SCALES, rng_for
 from smartsite.simulator.pits import model
-from smartsite.simulator.users import DEMO_DOMAIN, DEMO_PASSWORD
+from smartsite.simulator.users import DEMO_DOMAIN, demo_password_hash
 
 __all__ = ["SeedReport", "seed_pits"]
 
@@ -468,14 +469,19 @@ def _insert(model_, columns: list[str], rows: list[tuple]) -> None:
         return
     ops = connection.ops
     kinds = [model_._meta.get_field(c.removesuffix("_id")).get_internal_type() for c in columns]
-    adapt = [ops.adapt_datetimefield_value if k == "DateTimeField" else None for k in kinds]
+    stamps = [k for k, kind in enumerate(kinds) if kind == "DateTimeField"]
+    # the points of a survey share its time: each time is adapted once (make_naive + str)
+    adapt = functools.cache(ops.adapt_datetimefield_value)
     table = connection.ops.quote_name(model_._meta.db_table)
     sql = (f"INSERT INTO {table} ({', '.join(ops.quote_name(c) for c in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
     with connection.cursor() as cursor:
         for i in range(0, len(rows), BATCH):
-            cursor.executemany(sql, [tuple(f(v) if f else v for f, v in zip(adapt, row, strict=True))
-                                     for row in rows[i:i + BATCH]])
+            batch = [list(row) for row in rows[i:i + BATCH]]
+            for k in stamps:
+                for row in batch:
+                    row[k] = adapt(row[k])
+            cursor.executemany(sql, batch)
 
 
 def _value(v: float) -> Decimal:
@@ -495,11 +501,9 @@ def _demo_designer() -> None:
         .select_related("enterprise").first()
     if party is None:
         return
-    from django.contrib.auth.hashers import make_password
-
     user = User(username="designer", email=f"designer@{DEMO_DOMAIN}",
                 first_name=f"{party.enterprise.name}（基坑设计单位）"[:150],
-                password=make_password(DEMO_PASSWORD))
+                password=demo_password_hash())
     user.save()
     audit.record(None, user, AuditAction.CREATE,
                  audit.diff(None, {"username": user.username, "full_name": user.first_name}))
