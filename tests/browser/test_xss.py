@@ -56,7 +56,7 @@ HOVER_ALL = """async (sel) => {
 
 
 @pytest.fixture
-def hostile(cast, django_user_model):
+def hostile(clock, cast, django_user_model):
     """The dust city with a payload in every free-text field a chart or map shows:
     the project names (home map, dust map, an order's map), the spray devices' names (a
     project's spray timeline, a monitor's spray chart), and — shown beside them on the same
