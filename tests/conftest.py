@@ -173,19 +173,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     reset.install(on_full_flush=load)
 
 
-_TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences",
-                           "django_db_serialized_rollback"}
-_DB_FIXTURES = {"db", "django_db_setup", *_TRANSACTIONAL_FIXTURES}
+_DB_FIXTURES = {"db", "django_db_setup", "transactional_db", "live_server",
+                "django_db_reset_sequences", "django_db_serialized_rollback"}
 
 
-def _db_use(item) -> tuple[bool, bool]:
-    """(uses the test database, is transactional) for a collected test."""
-    marker = item.get_closest_marker("django_db")
+def _db_use(item) -> bool:
+    """Whether a collected test uses the test database."""
     names = set(getattr(item, "fixturenames", ()))
-    transactional = bool(names & _TRANSACTIONAL_FIXTURES) or bool(
-        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
-                    or (marker.args and marker.args[0])))
-    return bool(marker) or bool(names & _DB_FIXTURES), transactional
+    return bool(item.get_closest_marker("django_db")) or bool(names & _DB_FIXTURES)
 
 
 @pytest.hookimpl(trylast=True)
@@ -197,11 +192,11 @@ def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        same = [item for item in items if not _db_use(item)[0]]
+        same = [item for item in items if not _db_use(item)]
         if same:
             config.hook.pytest_deselected(items=same)
-            items[:] = [item for item in items if _db_use(item)[0]]
-    items.sort(key=lambda item: _db_use(item)[0])
+            items[:] = [item for item in items if _db_use(item)]
+    items.sort(key=_db_use)
 
 
 @pytest.fixture(scope="session")
