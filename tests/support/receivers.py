@@ -113,11 +113,13 @@ class SmtpServer:
 
         self.inbox = Inbox()
         self.loop = asyncio.new_event_loop()
-        self.server = self.loop.run_until_complete(self.loop.create_server(
-            lambda: SMTP(self.inbox, hostname="smtp.test", loop=self.loop), "127.0.0.1", 0))
-        self.port = self.server.sockets[0].getsockname()[1]
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        # started from the loop's own thread: this one may hold a browser's (Playwright's) loop
+        self.server = asyncio.run_coroutine_threadsafe(self.loop.create_server(
+            lambda: SMTP(self.inbox, hostname="smtp.test", loop=self.loop), "127.0.0.1", 0),
+            self.loop).result(10)
+        self.port = self.server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
         if self.loop.is_closed():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -242,11 +243,14 @@ def test_the_guarded_loop_refuses_a_redirect_to_an_address_outside_the_policy():
                 session.post(f"http://127.0.0.1:{redirector.port}/onvif", data=b"x") as r:
             return r.status
 
-    try:
+    def guarded_post():  # in a thread of its own: this one may hold a browser's event loop
         with asyncio.Runner(loop_factory=lambda: network.GuardedLoop(
-                netpolicy.parse_networks("127.0.0.1/32"))) as runner, \
-                pytest.raises(netpolicy.AddressRefused):
-            runner.run(post())
+                netpolicy.parse_networks("127.0.0.1/32"))) as runner:
+            return runner.run(post())
+
+    try:
+        with ThreadPoolExecutor(1) as pool, pytest.raises(netpolicy.AddressRefused):
+            pool.submit(guarded_post).result()
         assert victim.accepted == 0
     finally:
         redirector.close()
